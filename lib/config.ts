@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { ServiceBroker } from "moleculer";
+
+/** Every service this code base knows, in start order; `SERVICES` picks a subset per node. */
+export const ALL_SERVICES = [
+	"users",
+	"auth",
+	"groups",
+	"messages",
+	"presence",
+	"assets",
+	"kafka-bridge",
+	"api",
+	"socket"
+] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+export type StorageConfig =
+	| { kind: "mongo"; uri: string }
+	| { kind: "nedb"; dir: string }
+	| { kind: "memory" };
+
+export interface ChatConfig {
+	env: "production" | "development" | "test";
+	nodeID: string | undefined;
+	namespace: string;
+	host: string;
+	port: number;
+	/** Port of the socket gateway when the API service does not run on the same node. */
+	socketPort: number;
+	services: ServiceName[];
+	transporter: string | undefined;
+	cacher: string | undefined;
+	redisUrl: string | undefined;
+	storage: StorageConfig;
+	dataDir: string;
+	webDir: string;
+	logLevel: string;
+	logFormat: "json" | "text";
+	jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+	bcryptCost: number;
+	http: { bodyLimit: string; corsOrigins: string[] | "*"; trustProxy: boolean };
+	rateLimit: { restPerMinute: number; sendPerSecond: number; sendBurst: number };
+	uploads: { maxBytes: number; cloudinaryUrl: string | undefined };
+	kafka: { brokers: string[]; topicPrefix: string; clientId: string };
+	presence: { heartbeatSeconds: number; graceSeconds: number };
+}
+
+/** Values published in examples; a production node refuses to start with one of them. */
+const EXAMPLE_SECRETS = new Set([
+	"your-super-secret-jwt-key-change-this-in-production",
+	"change-me",
+	"changeme",
+	"secret"
+]);
+
+export class ConfigError extends Error {}
+
+/** Parses "900", "15m", "24h", "30d" into seconds. */
+export function parseDuration(value: string | undefined, fallbackSeconds: number, name: string): number {
+	if (value == null || value === "") return fallbackSeconds;
+	const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+	if (!match) throw new ConfigError(`${name} must be a duration such as 900, 15m, 24h or 30d (got "${value}")`);
+	const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? "s") as "s" | "m" | "h" | "d"];
+	return Number(match[1]) * unit;
+}
+
+function parseInteger(value: string | undefined, fallback: number, name: string, min = 0): number {
+	if (value == null || value === "") return fallback;
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer ≥ ${min} (got "${value}")`);
+	return n;
+}
+
+function parseList(value: string | undefined): string[] {
+	return (value ?? "")
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
+}
+
+function parseServices(value: string | undefined): ServiceName[] {
+	const names = parseList(value);
+	if (names.length === 0 || names.includes("all")) return [...ALL_SERVICES];
+	const unknown = names.filter(n => !(ALL_SERVICES as readonly string[]).includes(n));
+	if (unknown.length) throw new ConfigError(`SERVICES names unknown services: ${unknown.join(", ")} (known: ${ALL_SERVICES.join(", ")})`);
+	return ALL_SERVICES.filter(n => names.includes(n));
+}
+
+/**
+ * Development nodes keep a generated secret under DATA_DIR so tokens survive restarts;
+ * production nodes must be given one.
+ */
+function resolveJwtSecret(env: NodeJS.ProcessEnv, nodeEnv: ChatConfig["env"], keepUnder: string | null): string {
+	const given = env.JWT_SECRET;
+	if (nodeEnv === "production") {
+		if (!given) throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production");
+		if (EXAMPLE_SECRETS.has(given) || given.length < 32)
+			throw new ConfigError("JWT_SECRET is an example value or shorter than 32 characters; set a long random secret for production");
+		return given;
+	}
+	if (given) return given;
+	if (nodeEnv === "test" || keepUnder == null) return randomBytes(32).toString("hex");
+	const file = path.join(keepUnder, "jwt-secret");
+	if (existsSync(file)) return readFileSync(file, "utf8").trim();
+	mkdirSync(keepUnder, { recursive: true });
+	const secret = randomBytes(48).toString("base64url");
+	writeFileSync(file, secret + "\n", { mode: 0o600 });
+	return secret;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
+	const nodeEnv: ChatConfig["env"] =
+		env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+	const dataDir = path.resolve(env.DATA_DIR || "./data");
+	const storage: StorageConfig = env.MONGODB_URI
+		? { kind: "mongo", uri: env.MONGODB_URI }
+		: env.DATA_DIR === ":memory:"
+			? { kind: "memory" }
+			: { kind: "nedb", dir: dataDir };
+	const port = parseInteger(env.PORT, 3000, "PORT");
+	const cors = parseList(env.CORS_ORIGINS);
+	return {
+		env: nodeEnv,
+		nodeID: env.NODE_ID || undefined,
+		namespace: env.NAMESPACE ?? "chat",
+		host: env.HOST || "0.0.0.0",
+		port,
+		socketPort: parseInteger(env.SOCKET_PORT, port, "SOCKET_PORT"),
+		services: parseServices(env.SERVICES),
+		transporter: env.TRANSPORTER || undefined,
+		cacher: env.CACHER || env.REDIS_URL || undefined,
+		redisUrl: env.REDIS_URL || undefined,
+		storage,
+		dataDir,
+		webDir: path.resolve(env.WEB_DIR || "./web/build"),
+		logLevel: env.LOG_LEVEL || (nodeEnv === "test" ? "warn" : "info"),
+		logFormat: env.LOG_FORMAT === "json" || (env.LOG_FORMAT == null && nodeEnv === "production") ? "json" : "text",
+		jwt: {
+			secret: resolveJwtSecret(env, nodeEnv, storage.kind === "nedb" ? dataDir : null),
+			accessTtlSeconds: parseDuration(env.JWT_EXPIRES_IN, 15 * 60, "JWT_EXPIRES_IN"),
+			refreshTtlSeconds: parseDuration(env.REFRESH_TOKEN_EXPIRES_IN, 30 * 86400, "REFRESH_TOKEN_EXPIRES_IN")
+		},
+		bcryptCost: parseInteger(env.BCRYPT_COST, 10, "BCRYPT_COST", 4),
+		http: {
+			bodyLimit: env.BODY_LIMIT || "256kb",
+			corsOrigins: cors.length === 0 || cors.includes("*") ? "*" : cors,
+			trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true"
+		},
+		rateLimit: {
+			restPerMinute: parseInteger(env.RATE_LIMIT_PER_MINUTE, 600, "RATE_LIMIT_PER_MINUTE", 1),
+			sendPerSecond: parseInteger(env.SEND_RATE_PER_SECOND, 20, "SEND_RATE_PER_SECOND", 1),
+			sendBurst: parseInteger(env.SEND_RATE_BURST, 40, "SEND_RATE_BURST", 1)
+		},
+		uploads: {
+			maxBytes: parseInteger(env.UPLOAD_MAX_BYTES, 25 * 1024 * 1024, "UPLOAD_MAX_BYTES", 1),
+			cloudinaryUrl: cloudinaryUrlFrom(env)
+		},
+		kafka: {
+			brokers: parseList(env.KAFKA_BROKERS || env.KAFKA_BROKER),
+			topicPrefix: env.KAFKA_TOPIC_PREFIX ?? "chat.",
+			clientId: env.KAFKA_CLIENT_ID || "scalable-chat"
+		},
+		presence: {
+			heartbeatSeconds: parseInteger(env.PRESENCE_HEARTBEAT_SECONDS, 25, "PRESENCE_HEARTBEAT_SECONDS", 1),
+			graceSeconds: parseInteger(env.PRESENCE_GRACE_SECONDS, 5, "PRESENCE_GRACE_SECONDS", 0)
+		}
+	};
+}
+
+function cloudinaryUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
+	if (env.CLOUDINARY_URL) return env.CLOUDINARY_URL;
+	const { CLOUDINARY_CLOUD_NAME: cloud, CLOUDINARY_API_KEY: key, CLOUDINARY_API_SECRET: secret } = env;
+	if (cloud && key && secret) return `cloudinary://${key}:${secret}@${cloud}`;
+	return undefined;
+}
+
+/** A test or embedded configuration: in-memory storage, no transporter, chosen overrides. */
+export function testConfig(overrides: Partial<ChatConfig> = {}): ChatConfig {
+	const base = loadConfig({ NODE_ENV: "test", DATA_DIR: ":memory:", BCRYPT_COST: "4", PORT: "0" });
+	return { ...base, ...overrides };
+}
+
+const configs = new WeakMap<ServiceBroker, ChatConfig>();
+
+/** Brokers carry their ChatConfig so services read settings without touching process.env. */
+export function attachConfig(broker: ServiceBroker, config: ChatConfig): void {
+	configs.set(broker, config);
+}
+
+export function chatConfig(broker: ServiceBroker): ChatConfig {
+	const config = configs.get(broker);
+	if (!config) throw new Error("This broker was created without a ChatConfig (use createBroker)");
+	return config;
+}

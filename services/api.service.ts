@@ -1,0 +1,187 @@
+import { existsSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+import type { Context, ServiceSchema } from "moleculer";
+import ApiGateway from "moleculer-web";
+import serveStatic from "serve-static";
+import { storageReady } from "../mixins/db.mixin.ts";
+import { chatConfig } from "../lib/config.ts";
+import { toClientError } from "../lib/errors.ts";
+import { clientAddress, rateLimitKey } from "../lib/http.ts";
+import type { SessionUser } from "../lib/session.ts";
+
+type Req = IncomingMessage & { $ctx?: Context; $route?: unknown; url: string };
+
+interface ApiThis {
+	server: import("node:http").Server;
+	serve: ((req: Req, res: ServerResponse, next: (err?: unknown) => void) => void) | null;
+	authenticate(ctx: Context, route: unknown, req: Req): Promise<SessionUser | null>;
+}
+
+/** REST routes: the contract in docs/API.md. Everything else under /api is a 404. */
+const REST_ALIASES = {
+	"POST auth/register": "auth.register",
+	"POST auth/login": "auth.login",
+	"POST auth/refresh": "auth.refresh",
+	"POST auth/logout": "auth.logout",
+
+	"GET users": "users.list",
+	"GET users/profile": "users.profile",
+	"PUT users/profile": "users.updateProfile",
+	"GET users/:id": "users.get",
+
+	"POST groups": "groups.create",
+	"GET groups": "groups.list",
+	"GET groups/:id": "groups.get",
+	"PUT groups/:id": "groups.update",
+	"POST groups/:id/members": "groups.addMembers",
+	"DELETE groups/:id/members/:userId": "groups.removeMember",
+	"PUT groups/:id/members/:userId": "groups.setRole",
+
+	"POST messages": "messages.send",
+	"GET messages/:groupId": "messages.history",
+	"DELETE messages/:id": "messages.delete",
+	"GET messages/:groupId/receipts": "messages.receipts",
+	"POST messages/:groupId/delivered": "messages.markDelivered",
+	"POST messages/:groupId/seen": "messages.markSeen",
+
+	"GET presence": "presence.query",
+
+	"POST assets/uploads": "assets.createUpload",
+	"GET assets/uploads/:uploadId": "assets.uploadStatus",
+	"POST assets/uploads/:uploadId/complete": "assets.completeUpload",
+	"GET assets/:id": "assets.get"
+};
+
+/** Routes whose body is a file stream rather than JSON. */
+const STREAM_ALIASES = {
+	"POST assets/upload": "multipart:assets.upload",
+	"PUT assets/uploads/:uploadId/chunks/:index": "stream:assets.putChunk"
+};
+
+/** Signed-URL downloads: the signature is the credential, so no token is needed (img src, a href). */
+const DOWNLOAD_ALIASES = {
+	"GET assets/:id/:variant": "assets.download"
+};
+
+function sendError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: ServerResponse, err: unknown) {
+	const body = toClientError(err);
+	if (body.code >= 500) this.logger.error("Request failed", req.method, req.url, err);
+	if (res.headersSent) return res.end();
+	if (body.code === 429) res.setHeader("Retry-After", "60");
+	res.writeHead(body.code, { "Content-Type": "application/json; charset=utf-8" });
+	res.end(JSON.stringify(body));
+}
+
+const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged(schema: ServiceSchema): void } = {
+	name: "api",
+	mixins: [ApiGateway],
+
+	settings: {},
+
+	actions: {
+		health: {
+			handler(this: any) {
+				return { status: "ok", nodeID: this.broker.nodeID, uptime: Math.round(process.uptime()), services: chatConfig(this.broker).services };
+			}
+		},
+
+		/** Ready for traffic: connected to the cluster (when clustered) and to the store. */
+		ready: {
+			handler(this: any, ctx: Context<unknown, { $statusCode?: number }>) {
+				const transporter = this.broker.transit ? this.broker.transit.connected === true : true;
+				const storage = storageReady(chatConfig(this.broker).storage);
+				const ready = transporter && storage;
+				if (!ready) ctx.meta.$statusCode = 503;
+				return { status: ready ? "ready" : "not ready", nodeID: this.broker.nodeID, transporter, storage };
+			}
+		}
+	},
+
+	methods: {
+		/** Bearer token → small user object that travels with every call; no token → anonymous (actions decide). */
+		async authenticate(ctx: Context, _route: unknown, req: Req): Promise<SessionUser | null> {
+			const header = req.headers.authorization;
+			if (!header) return null;
+			const match = /^Bearer\s+(.+)$/i.exec(header);
+			const token = match?.[1]?.trim() ?? "";
+			const user = await ctx.call<SessionUser & { exp: number }, { token: string }>("auth.resolveToken", { token });
+			return { id: user.id, username: user.username };
+		}
+	},
+
+	/** Routes depend on configuration, and moleculer-web builds them in its own `created`: settle them first. */
+	merged(this: any, schema: ServiceSchema) {
+		const config = chatConfig(this.broker);
+		const rest = {
+			window: 60_000,
+			limit: config.rateLimit.restPerMinute,
+			headers: true,
+			key: (req: Req) => rateLimitKey(req, config.http.trustProxy)
+		};
+		const common = {
+			authentication: true,
+			mappingPolicy: "restrict",
+			cors: {
+				origin: config.http.corsOrigins,
+				methods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+				allowedHeaders: ["Authorization", "Content-Type", "Range"],
+				exposedHeaders: ["Content-Range", "Accept-Ranges", "Content-Length", "X-Rate-Limit-Remaining", "Retry-After"],
+				maxAge: 3600
+			},
+			rateLimit: rest,
+			callOptions: { timeout: 30_000 },
+			onError: sendError,
+			logging: config.env !== "test"
+		};
+		schema.settings = Object.assign(schema.settings ?? {}, {
+			port: config.port,
+			ip: config.host,
+			path: "",
+			log4XXResponses: false,
+			logRequestParams: null,
+			logResponseData: null,
+			onError: sendError,
+			routes: [
+				{ ...common, name: "rest", path: "/api", aliases: REST_ALIASES, bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false } },
+				{
+					...common,
+					name: "uploads",
+					path: "/api",
+					aliases: STREAM_ALIASES,
+					bodyParsers: { json: false, urlencoded: false },
+					busboyConfig: { limits: { files: 1, fileSize: config.uploads.maxBytes + 1, fields: 10 } }
+				},
+				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false },
+				{ name: "probes", path: "/", mappingPolicy: "restrict", aliases: { "GET health": "api.health", "GET ready": "api.ready" }, bodyParsers: false, onError: sendError }
+			]
+		});
+	},
+
+	created() {
+		const config = chatConfig(this.broker);
+		// The built web app, with deep links falling back to index.html (a single-page app).
+		const webDir = config.webDir;
+		const index = path.join(webDir, "index.html");
+		if (existsSync(index)) {
+			const files = serveStatic(webDir, { index: ["index.html"], maxAge: "1h", setHeaders: setCacheHeaders });
+			const app = serveStatic(webDir, { index: false, maxAge: 0 });
+			this.serve = (req, res, next) =>
+				files(req as never, res as never, () => {
+					const url = req.url ?? "/";
+					if (req.method !== "GET" || url.startsWith("/api/") || url.startsWith("/socket.io")) return next();
+					req.url = "/index.html";
+					app(req as never, res as never, next);
+				});
+		}
+	}
+};
+
+/** Hashed build output is immutable; the page itself must always be revalidated. */
+function setCacheHeaders(res: ServerResponse, file: string) {
+	if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) res.setHeader("Cache-Control", "public, max-age=31536000, immutable");
+	else if (file.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
+}
+
+export { clientAddress };
+export default ApiService;

@@ -1,0 +1,16 @@
+import type { ServiceSchema } from "moleculer";
+import type { ServiceName } from "../lib/config.ts";
+import ApiService from "./api.service.ts";
+import AuthService from "./auth.service.ts";
+import GroupsService from "./groups.service.ts";
+import MessagesService from "./messages.service.ts";
+import UsersService from "./users.service.ts";
+
+/** Every service a node can run, by the name `SERVICES` uses. */
+export const serviceSchemas: Partial<Record<ServiceName, ServiceSchema<any, any, any>>> = {
+	users: UsersService,
+	auth: AuthService,
+	groups: GroupsService,
+	messages: MessagesService,
+	api: ApiService
+};

@@ -1,0 +1,53 @@
+import { request } from './http';
+import type { AuthResult, Group, GroupType, MemberRole, Message, Presence, TokenPair, User } from './types';
+
+/** Typed REST endpoints of the API gateway, grouped by domain. */
+export const authApi = {
+	register: (body: { username: string; password: string; displayName?: string }) =>
+		request<AuthResult>('POST', '/auth/register', { body, authenticated: false }),
+	login: (body: { username: string; password: string }) =>
+		request<AuthResult>('POST', '/auth/login', { body, authenticated: false }),
+	refresh: (refreshToken: string) =>
+		request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, authenticated: false }),
+	logout: (refreshToken: string) =>
+		request<{ ok: boolean }>('POST', '/auth/logout', { body: { refreshToken }, authenticated: false })
+};
+
+export const usersApi = {
+	search: (search: string, limit = 20) =>
+		request<{ items: User[] }>('GET', '/users', { query: { search, limit } }),
+	byIds: (ids: string[]) => request<{ items: User[] }>('GET', '/users', { query: { ids: ids.join(',') } }),
+	profile: () => request<User>('GET', '/users/profile'),
+	updateProfile: (body: { displayName?: string; statusText?: string; avatarAssetId?: string | null }) =>
+		request<User>('PUT', '/users/profile', { body })
+};
+
+export const groupsApi = {
+	list: () => request<{ items: Group[] }>('GET', '/groups'),
+	get: (id: string) => request<Group>('GET', `/groups/${encodeURIComponent(id)}`),
+	create: (body: { name: string; memberIds: string[]; type?: GroupType }) =>
+		request<Group>('POST', '/groups', { body }),
+	rename: (id: string, name: string) =>
+		request<Group>('PUT', `/groups/${encodeURIComponent(id)}`, { body: { name } }),
+	addMembers: (id: string, userIds: string[]) =>
+		request<Group>('POST', `/groups/${encodeURIComponent(id)}/members`, { body: { userIds } }),
+	removeMember: (id: string, userId: string) =>
+		request<Group>('DELETE', `/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
+	setRole: (id: string, userId: string, role: Exclude<MemberRole, 'owner'>) =>
+		request<Group>('PUT', `/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, {
+			body: { role }
+		})
+};
+
+export const messagesApi = {
+	page: (groupId: string, query: { before?: number; after?: number; limit?: number } = {}) =>
+		request<{ items: Message[] }>('GET', `/messages/${encodeURIComponent(groupId)}`, { query }),
+	send: (body: { groupId: string; content: string; clientMessageId: string; attachments?: { assetId: string }[] }) =>
+		request<Message>('POST', '/messages', { body }),
+	remove: (id: string) => request<Message>('DELETE', `/messages/${encodeURIComponent(id)}`)
+};
+
+export const presenceApi = {
+	query: (userIds: string[]) =>
+		request<{ items: Presence[] }>('GET', '/presence', { query: { userIds: userIds.join(',') } })
+};

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { Group } from '#lib/api/types';
+import { mergeGroup, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
+import { message } from '#lib/timeline/fixtures';
+
+function group(id: string, overrides: Partial<Group> = {}): Group {
+	return {
+		id,
+		type: 'group',
+		name: id,
+		members: [],
+		lastSeq: 0,
+		unreadCount: 0,
+		readSeq: 0,
+		lastMessage: null,
+		createdAt: '2025-01-01T00:00:00.000Z',
+		updatedAt: '2025-01-01T00:00:00.000Z',
+		...overrides
+	};
+}
+
+describe('conversation summary', () => {
+	it('counts unread as lastSeq - readSeq', () => {
+		expect(unreadCount({ lastSeq: 10, readSeq: 7 })).toBe(3);
+		expect(unreadCount({ lastSeq: 3, readSeq: 7 })).toBe(0);
+	});
+
+	it('increments unread for messages from others while not visible', () => {
+		const g = withMessage(group('g1', { lastSeq: 4, readSeq: 4 }), message(5), { myUserId: 'me', visible: false });
+		expect(g.unreadCount).toBe(1);
+		expect(g.lastMessage?.seq).toBe(5);
+	});
+
+	it('does not count my own messages or the visible conversation', () => {
+		const base = group('g1', { lastSeq: 4, readSeq: 4 });
+		expect(withMessage(base, message(5, { senderId: 'me' }), { myUserId: 'me', visible: false }).unreadCount).toBe(0);
+		expect(withMessage(base, message(5), { myUserId: 'me', visible: true }).unreadCount).toBe(0);
+	});
+
+	it('keeps the newest last message when an older one arrives later', () => {
+		const g = withMessage(group('g1', { lastSeq: 9, lastMessage: message(9) }), message(6), {
+			myUserId: 'me',
+			visible: false
+		});
+		expect(g.lastMessage?.seq).toBe(9);
+		expect(g.lastSeq).toBe(9);
+	});
+
+	it('marks read and sorts by activity', () => {
+		expect(withReadSeq(group('g', { lastSeq: 5 }), 5).unreadCount).toBe(0);
+		const sorted = sortByActivity([
+			group('old'),
+			group('new', { lastMessage: message(1, { createdAt: '2025-02-01T00:00:00.000Z' }) })
+		]);
+		expect(sorted.map((g) => g.id)).toEqual(['new', 'old']);
+	});
+
+	it('merges a server copy without going back', () => {
+		const local = group('g', { lastSeq: 8, readSeq: 8, lastMessage: message(8) });
+		const merged = mergeGroup(local, group('g', { name: 'renamed', lastSeq: 7, readSeq: 5, lastMessage: message(7) }));
+		expect(merged).toMatchObject({ name: 'renamed', lastSeq: 8, readSeq: 8, unreadCount: 0 });
+		expect(merged.lastMessage?.seq).toBe(8);
+	});
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatDay, initials, typingText } from './format';
+
+describe('format', () => {
+	it('formats sizes', () => {
+		expect(formatBytes(512)).toBe('512 B');
+		expect(formatBytes(1536)).toBe('1.5 KB');
+		expect(formatBytes(25 * 1024 * 1024)).toBe('25 MB');
+	});
+	it('names days relative to today', () => {
+		const now = new Date(2025, 5, 10, 12);
+		expect(formatDay(new Date(2025, 5, 10, 1), now)).toBe('Today');
+		expect(formatDay(new Date(2025, 5, 9, 23), now)).toBe('Yesterday');
+	});
+	it('describes who is typing', () => {
+		expect(typingText(['Alice'])).toBe('Alice is typing…');
+		expect(typingText(['Alice', 'Bob'])).toBe('Alice and Bob are typing…');
+		expect(typingText(['a', 'b', 'c'])).toBe('3 people are typing…');
+	});
+	it('makes initials', () => {
+		expect(initials('Alice Liddell')).toBe('AL');
+		expect(initials('bob')).toBe('B');
+	});
+});

@@ -1,0 +1,58 @@
+/** Human-readable file size. */
+export function formatBytes(bytes: number): string {
+	if (!Number.isFinite(bytes) || bytes < 0) return '';
+	if (bytes < 1024) return `${bytes} B`;
+	const units = ['KB', 'MB', 'GB'];
+	let value = bytes / 1024;
+	let unit = 0;
+	while (value >= 1024 && unit < units.length - 1) {
+		value /= 1024;
+		unit++;
+	}
+	return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+export function formatTime(date: Date | string): string {
+	return new Date(date).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+function startOfDay(date: Date): number {
+	return new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+}
+
+/** "Today", "Yesterday", a weekday within a week, else a date. */
+export function formatDay(date: Date, now = new Date()): string {
+	const days = Math.round((startOfDay(now) - startOfDay(date)) / 86_400_000);
+	if (days === 0) return 'Today';
+	if (days === 1) return 'Yesterday';
+	if (days > 1 && days < 7) return date.toLocaleDateString(undefined, { weekday: 'long' });
+	return date.toLocaleDateString(undefined, {
+		day: 'numeric',
+		month: 'long',
+		year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric'
+	});
+}
+
+/** Compact timestamp for the conversation list. */
+export function formatListTime(date: Date | string, now = new Date()): string {
+	const d = new Date(date);
+	const days = Math.round((startOfDay(now) - startOfDay(d)) / 86_400_000);
+	if (days === 0) return formatTime(d);
+	if (days === 1) return 'Yesterday';
+	if (days < 7) return d.toLocaleDateString(undefined, { weekday: 'short' });
+	return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+}
+
+/** "Alice is typing…", "Alice and Bob are typing…", "3 people are typing…" */
+export function typingText(names: string[]): string {
+	if (names.length === 0) return '';
+	if (names.length === 1) return `${names[0]} is typing…`;
+	if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+	return `${names.length} people are typing…`;
+}
+
+export function initials(name: string): string {
+	const parts = name.trim().split(/\s+/).filter(Boolean);
+	if (parts.length === 0) return '?';
+	return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+}

@@ -1,0 +1,206 @@
+import { SvelteMap } from 'svelte/reactivity';
+import { groupsApi } from '#lib/api/client';
+import type { Group, Message, ReceiptCursor } from '#lib/api/types';
+import { mergeGroup, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary';
+import { directPeerId } from '#lib/conversations/naming';
+import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts';
+import { realtime } from '#lib/realtime/realtime.svelte';
+import { session } from './session-manager.svelte';
+import { users } from './users-manager.svelte';
+import { presence } from './presence-manager.svelte';
+
+/** The conversation list: summaries, unread counts, receipt cursors, what is on screen. */
+class ConversationsManager {
+	groups = $state.raw<Group[]>([]);
+	loaded = $state(false);
+	loadError = $state<string | null>(null);
+	/** The conversation on screen, if any. */
+	activeGroupId = $state<string | null>(null);
+	/** Whether the window is visible and focused (then the active conversation counts as seen). */
+	windowActive = $state(true);
+
+	#receipts = new SvelteMap<string, ReceiptCursors>();
+	#seenSent = new Map<string, number>();
+	#deliveredSent = new Map<string, number>();
+	#fetching = new Set<string>();
+
+	byId(groupId: string): Group | undefined {
+		return this.groups.find((g) => g.id === groupId);
+	}
+
+	receipts(groupId: string): ReceiptCursors {
+		return this.#receipts.get(groupId) ?? {};
+	}
+
+	get totalUnread(): number {
+		return this.groups.reduce((sum, g) => sum + g.unreadCount, 0);
+	}
+
+	title(group: Group): string {
+		const peer = directPeerId(group, session.userId);
+		if (peer) return users.displayName(peer);
+		return group.name || 'Untitled group';
+	}
+
+	isVisible(groupId: string): boolean {
+		return this.activeGroupId === groupId && this.windowActive;
+	}
+
+	async load(): Promise<void> {
+		try {
+			const { items } = await groupsApi.list();
+			const incoming = new Set(items.map((g) => g.id));
+			const current = new Map(this.groups.map((g) => [g.id, g]));
+			this.groups = sortByActivity(items.map((g) => mergeGroup(current.get(g.id), g)));
+			for (const id of current.keys()) if (!incoming.has(id)) this.#receipts.delete(id);
+			this.loaded = true;
+			this.loadError = null;
+			this.#lookUpPeople(this.groups);
+		} catch (error) {
+			this.loadError = error instanceof Error ? error.message : String(error);
+		}
+	}
+
+	upsert(group: Group): Group {
+		const merged = mergeGroup(this.byId(group.id), group);
+		this.groups = sortByActivity([...this.groups.filter((g) => g.id !== group.id), merged]);
+		this.#lookUpPeople([merged]);
+		return merged;
+	}
+
+	remove(groupId: string): void {
+		this.groups = this.groups.filter((g) => g.id !== groupId);
+		this.#receipts.delete(groupId);
+	}
+
+	/** Fold a stored message into its conversation's summary. */
+	applyMessage(message: Message): void {
+		const group = this.byId(message.groupId);
+		if (!group) {
+			void this.fetch(message.groupId);
+			return;
+		}
+		const next = withMessage(group, message, { myUserId: session.userId, visible: this.isVisible(group.id) });
+		if (next.lastMessage !== group.lastMessage || next.lastSeq !== group.lastSeq || next.readSeq !== group.readSeq) {
+			this.groups = sortByActivity(this.groups.map((g) => (g.id === group.id ? next : g)));
+		}
+	}
+
+	setLastSeq(groupId: string, lastSeq: number): void {
+		const group = this.byId(groupId);
+		if (group && lastSeq > group.lastSeq) this.#replace({ ...group, lastSeq, unreadCount: lastSeq - group.readSeq });
+	}
+
+	async fetch(groupId: string): Promise<void> {
+		if (this.#fetching.has(groupId)) return;
+		this.#fetching.add(groupId);
+		try {
+			this.upsert(await groupsApi.get(groupId));
+		} catch {
+			// Not a member (any more): nothing to show.
+		} finally {
+			this.#fetching.delete(groupId);
+		}
+	}
+
+	setReceipts(groupId: string, list: ReceiptCursor[]): void {
+		let cursors = this.receipts(groupId);
+		for (const c of list) {
+			if (c.userId !== session.userId) cursors = advanceCursor(cursors, c.userId, c);
+		}
+		if (cursors !== this.receipts(groupId)) this.#receipts.set(groupId, cursors);
+	}
+
+	advanceReceipt(groupId: string, userId: string, patch: { deliveredSeq?: number; readSeq?: number }): void {
+		if (userId === session.userId) {
+			// Read on another of my devices.
+			const group = this.byId(groupId);
+			if (group && patch.readSeq) this.#replace(withReadSeq(group, patch.readSeq));
+			return;
+		}
+		const current = this.receipts(groupId);
+		const next = advanceCursor(current, userId, patch);
+		if (next !== current) this.#receipts.set(groupId, next);
+	}
+
+	/** Tell senders their messages reached this device. */
+	markDelivered(groupId: string, seq: number): void {
+		if (seq <= (this.#deliveredSent.get(groupId) ?? 0) || !realtime.connected) return;
+		this.#deliveredSent.set(groupId, seq);
+		realtime.emit('chat.message.delivered', { groupId, seq }).catch(() => this.#deliveredSent.delete(groupId));
+	}
+
+	/** Mark everything in the conversation as read, if the user can actually see it. */
+	markSeen(groupId: string): void {
+		const group = this.byId(groupId);
+		if (!group || !this.isVisible(groupId)) return;
+		const seq = group.lastSeq;
+		if (seq > group.readSeq) this.#replace(withReadSeq(group, seq));
+		if (seq <= 0 || seq <= (this.#seenSent.get(groupId) ?? 0) || !realtime.connected) return;
+		this.#seenSent.set(groupId, seq);
+		realtime.emit('chat.message.seen', { groupId, seq }).catch(() => this.#seenSent.delete(groupId));
+	}
+
+	async createDirect(userId: string): Promise<Group> {
+		return this.upsert(await groupsApi.create({ name: '', memberIds: [userId], type: 'direct' }));
+	}
+
+	async createGroup(name: string, memberIds: string[]): Promise<Group> {
+		return this.upsert(await groupsApi.create({ name, memberIds, type: 'group' }));
+	}
+
+	attach(): () => void {
+		const updateWindow = () => {
+			this.windowActive = document.visibilityState === 'visible' && document.hasFocus();
+			if (this.activeGroupId) this.markSeen(this.activeGroupId);
+		};
+		updateWindow();
+		window.addEventListener('focus', updateWindow);
+		window.addEventListener('blur', updateWindow);
+		document.addEventListener('visibilitychange', updateWindow);
+
+		const offs = [
+			realtime.on('group.created', (g) => this.upsert(g)),
+			realtime.on('group.updated', (g) => this.upsert(g)),
+			realtime.on('group.member.added', ({ group }) => this.upsert(group)),
+			realtime.on('group.member.removed', ({ groupId, userId, group }) => {
+				if (userId === session.userId) this.remove(groupId);
+				else this.upsert(group);
+			}),
+			realtime.on('chat.message.delivered', ({ groupId, userId, seq }) =>
+				this.advanceReceipt(groupId, userId, { deliveredSeq: seq })
+			),
+			realtime.on('chat.message.seen', ({ groupId, userId, seq }) =>
+				this.advanceReceipt(groupId, userId, { readSeq: seq })
+			)
+		];
+		return () => {
+			window.removeEventListener('focus', updateWindow);
+			window.removeEventListener('blur', updateWindow);
+			document.removeEventListener('visibilitychange', updateWindow);
+			for (const off of offs) off();
+		};
+	}
+
+	clear(): void {
+		this.groups = [];
+		this.loaded = false;
+		this.activeGroupId = null;
+		this.#receipts.clear();
+		this.#seenSent.clear();
+		this.#deliveredSent.clear();
+	}
+
+	#replace(group: Group): void {
+		this.groups = this.groups.map((g) => (g.id === group.id ? group : g));
+	}
+
+	#lookUpPeople(groups: Group[]): void {
+		const ids = groups.flatMap((g) => g.members.map((m) => m.userId));
+		users.ensure(ids);
+		const peers = groups.map((g) => directPeerId(g, session.userId)).filter((id): id is string => Boolean(id));
+		void presence.query(peers.filter((id) => !presence.get(id)));
+	}
+}
+
+export const conversations = new ConversationsManager();

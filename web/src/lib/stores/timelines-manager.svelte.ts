@@ -1,0 +1,195 @@
+import { SvelteMap } from 'svelte/reactivity';
+import { messagesApi } from '#lib/api/client';
+import { errorMessage } from '#lib/api/errors';
+import type { Asset, Message } from '#lib/api/types';
+import {
+	addPending,
+	applyStored,
+	contiguousCursor,
+	emptyTimeline,
+	removePending,
+	updatePending,
+	type PendingMessage,
+	type Timeline
+} from '#lib/timeline/merge';
+import { newClientMessageId } from '#lib/timeline/client-message-id';
+import { realtime } from '#lib/realtime/realtime.svelte';
+import { conversations } from './conversations-manager.svelte';
+import { session } from './session-manager.svelte';
+import { users } from './users-manager.svelte';
+
+const PAGE_SIZE = 50;
+
+/** The loaded part of one conversation's history. */
+export class ConversationTimeline {
+	readonly groupId: string;
+	timeline = $state.raw<Timeline>(emptyTimeline());
+	/** Whether older messages exist on the server that are not loaded. */
+	hasOlder = $state(true);
+	loadingOlder = $state(false);
+	loaded = $state(false);
+	error = $state<string | null>(null);
+
+	constructor(groupId: string) {
+		this.groupId = groupId;
+	}
+}
+
+/** All message timelines: history paging, live and synced messages, optimistic sends. */
+class TimelinesManager {
+	#timelines = new SvelteMap<string, ConversationTimeline>();
+
+	/** The timeline if it was opened; never creates one (safe inside templates and deriveds). */
+	peek(groupId: string): ConversationTimeline | undefined {
+		return this.#timelines.get(groupId);
+	}
+
+	/** Get or create a conversation's timeline and load its latest page once. */
+	open(groupId: string): ConversationTimeline {
+		let t = this.#timelines.get(groupId);
+		if (!t) {
+			t = new ConversationTimeline(groupId);
+			this.#timelines.set(groupId, t);
+		}
+		if (!t.loaded) void this.#loadLatest(t);
+		return t;
+	}
+
+	/** Where chat.sync should resume, per conversation we know of. */
+	cursors(): Record<string, number> {
+		const cursors: Record<string, number> = {};
+		for (const group of conversations.groups) {
+			const t = this.#timelines.get(group.id);
+			cursors[group.id] = (t?.loaded ? contiguousCursor(t.timeline.messages) : null) ?? group.lastSeq;
+		}
+		return cursors;
+	}
+
+	isLoaded(groupId: string): boolean {
+		return this.#timelines.get(groupId)?.loaded ?? false;
+	}
+
+	/** Every stored message reaches the client through here: live, synced, acked, paged. */
+	receive(messages: Message[]): void {
+		if (messages.length === 0) return;
+		const byGroup = new Map<string, Message[]>();
+		for (const m of messages) {
+			const list = byGroup.get(m.groupId);
+			if (list) list.push(m);
+			else byGroup.set(m.groupId, [m]);
+		}
+		for (const [groupId, list] of byGroup) {
+			const t = this.#timelines.get(groupId);
+			if (t) t.timeline = applyStored(t.timeline, list);
+			users.ensure(list.map((m) => m.senderId));
+			let newest = list[0];
+			for (const m of list) if (m.seq > newest.seq) newest = m;
+			conversations.applyMessage(newest);
+			const fromOthers = list.filter((m) => m.senderId !== session.userId);
+			if (fromOthers.length) conversations.markDelivered(groupId, Math.max(...fromOthers.map((m) => m.seq)));
+			conversations.markSeen(groupId);
+		}
+	}
+
+	async loadOlder(groupId: string): Promise<void> {
+		const t = this.#timelines.get(groupId);
+		if (!t || !t.loaded || t.loadingOlder || !t.hasOlder) return;
+		const first = t.timeline.messages[0];
+		if (!first) return;
+		t.loadingOlder = true;
+		try {
+			const { items } = await messagesApi.page(groupId, { before: first.seq, limit: PAGE_SIZE });
+			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
+			t.timeline = applyStored(t.timeline, items);
+			users.ensure(items.map((m) => m.senderId));
+		} catch (error) {
+			t.error = errorMessage(error);
+		} finally {
+			t.loadingOlder = false;
+		}
+	}
+
+	async send(groupId: string, content: string, attachments: Asset[] = []): Promise<void> {
+		const t = this.open(groupId);
+		const pending: PendingMessage = {
+			clientMessageId: newClientMessageId(),
+			groupId,
+			senderId: session.userId,
+			content,
+			attachments,
+			createdAt: new Date().toISOString(),
+			state: 'pending'
+		};
+		t.timeline = addPending(t.timeline, pending);
+		await this.#deliver(t, pending);
+	}
+
+	/** Send a failed message again with the same clientMessageId, so the server can dedupe. */
+	async retry(groupId: string, clientMessageId: string): Promise<void> {
+		const t = this.#timelines.get(groupId);
+		const pending = t?.timeline.pending.find((p) => p.clientMessageId === clientMessageId);
+		if (!t || !pending) return;
+		t.timeline = updatePending(t.timeline, clientMessageId, { state: 'pending', error: undefined });
+		await this.#deliver(t, pending);
+	}
+
+	discard(groupId: string, clientMessageId: string): void {
+		const t = this.#timelines.get(groupId);
+		if (t) t.timeline = removePending(t.timeline, clientMessageId);
+	}
+
+	async delete(message: Message): Promise<void> {
+		this.receive([await messagesApi.remove(message.id)]);
+	}
+
+	drop(groupId: string): void {
+		this.#timelines.delete(groupId);
+	}
+
+	attach(): () => void {
+		const offs = [
+			realtime.on('chat.message.incoming', (m) => this.receive([m])),
+			realtime.on('chat.message.deleted', (m) => this.receive([m])),
+			realtime.on('group.member.removed', ({ groupId, userId }) => {
+				if (userId === session.userId) this.drop(groupId);
+			})
+		];
+		return () => offs.forEach((off) => off());
+	}
+
+	clear(): void {
+		this.#timelines.clear();
+	}
+
+	async #loadLatest(t: ConversationTimeline): Promise<void> {
+		try {
+			const { items } = await messagesApi.page(t.groupId, { limit: PAGE_SIZE });
+			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
+			t.timeline = applyStored(t.timeline, items);
+			t.loaded = true;
+			t.error = null;
+			this.receive(items);
+		} catch (error) {
+			t.error = errorMessage(error);
+		}
+	}
+
+	async #deliver(t: ConversationTimeline, pending: PendingMessage): Promise<void> {
+		const payload = {
+			groupId: pending.groupId,
+			content: pending.content,
+			clientMessageId: pending.clientMessageId,
+			attachments: pending.attachments.length ? pending.attachments.map((a) => ({ assetId: a.id })) : undefined
+		};
+		try {
+			const message = realtime.connected
+				? (await realtime.emit('chat.message.send', payload)).message
+				: await messagesApi.send(payload);
+			this.receive([message]);
+		} catch (error) {
+			t.timeline = updatePending(t.timeline, pending.clientMessageId, { state: 'failed', error: errorMessage(error) });
+		}
+	}
+}
+
+export const timelines = new TimelinesManager();

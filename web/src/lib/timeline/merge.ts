@@ -1,0 +1,117 @@
+import type { Attachment, Message } from '#lib/api/types';
+
+/** A message the user sent that the server has not confirmed yet. */
+export interface PendingMessage {
+	clientMessageId: string;
+	groupId: string;
+	senderId: string;
+	content: string;
+	attachments: Attachment[];
+	createdAt: string;
+	state: 'pending' | 'failed';
+	error?: string;
+}
+
+/** The messages of one conversation as the client holds them. */
+export interface Timeline {
+	/** Stored messages, ascending and unique by seq. */
+	messages: Message[];
+	/** Optimistic messages, in the order they were sent. */
+	pending: PendingMessage[];
+}
+
+export const emptyTimeline = (): Timeline => ({ messages: [], pending: [] });
+
+export function messageKey(message: Pick<Message, 'groupId' | 'seq'>): string {
+	return `${message.groupId}:${message.seq}`;
+}
+
+/** Which copy of one seq to keep: a tombstone always wins, otherwise the newest copy. */
+function pick(existing: Message, incoming: Message): Message {
+	if (existing.deletedAt && !incoming.deletedAt) return existing;
+	return incoming;
+}
+
+/**
+ * Merge stored messages (live, synced or historical) into a sorted, duplicate-free list.
+ * Returns the original array when nothing changed, so callers can skip re-rendering.
+ */
+export function mergeMessages(current: Message[], incoming: Message[]): Message[] {
+	if (incoming.length === 0) return current;
+	const last = current.at(-1);
+	const sortedIncoming = [...incoming].sort((a, b) => a.seq - b.seq);
+
+	// Fast path for the common live case: everything is newer than what we hold.
+	if (!last || sortedIncoming[0].seq > last.seq) {
+		const out = [...current];
+		for (const message of sortedIncoming) {
+			const tail = out.at(-1);
+			if (tail && tail.seq === message.seq) out[out.length - 1] = pick(tail, message);
+			else out.push(message);
+		}
+		return out;
+	}
+
+	const bySeq = new Map<number, Message>();
+	for (const message of current) bySeq.set(message.seq, message);
+	let changed = false;
+	for (const message of sortedIncoming) {
+		const existing = bySeq.get(message.seq);
+		const next = existing ? pick(existing, message) : message;
+		if (next !== existing) {
+			bySeq.set(message.seq, next);
+			changed = true;
+		}
+	}
+	if (!changed) return current;
+	return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Apply stored messages and drop the optimistic copies they confirm (by clientMessageId). */
+export function applyStored(timeline: Timeline, incoming: Message[]): Timeline {
+	const messages = mergeMessages(timeline.messages, incoming);
+	const confirmed = new Set(incoming.map((m) => m.clientMessageId).filter(Boolean));
+	const pending = confirmed.size
+		? timeline.pending.filter((p) => !confirmed.has(p.clientMessageId))
+		: timeline.pending;
+	if (messages === timeline.messages && pending === timeline.pending) return timeline;
+	return { messages, pending: pending.length === timeline.pending.length ? timeline.pending : pending };
+}
+
+export function addPending(timeline: Timeline, message: PendingMessage): Timeline {
+	// A stored copy may already exist if the echo beat us here (e.g. a retry of a sent message).
+	if (timeline.messages.some((m) => m.clientMessageId === message.clientMessageId)) return timeline;
+	const others = timeline.pending.filter((p) => p.clientMessageId !== message.clientMessageId);
+	return { ...timeline, pending: [...others, message] };
+}
+
+export function updatePending(
+	timeline: Timeline,
+	clientMessageId: string,
+	patch: Partial<Pick<PendingMessage, 'state' | 'error'>>
+): Timeline {
+	if (!timeline.pending.some((p) => p.clientMessageId === clientMessageId)) return timeline;
+	return {
+		...timeline,
+		pending: timeline.pending.map((p) => (p.clientMessageId === clientMessageId ? { ...p, ...patch } : p))
+	};
+}
+
+export function removePending(timeline: Timeline, clientMessageId: string): Timeline {
+	return { ...timeline, pending: timeline.pending.filter((p) => p.clientMessageId !== clientMessageId) };
+}
+
+/**
+ * The seq up to which we hold every message without a gap: what to ask chat.sync for.
+ * A live message can arrive past a gap (missed while offline); the cursor must stay before it.
+ * Null when nothing is loaded (the caller then uses the conversation's known lastSeq).
+ */
+export function contiguousCursor(messages: Message[]): number | null {
+	if (messages.length === 0) return null;
+	let cursor = messages[0].seq;
+	for (let i = 1; i < messages.length; i++) {
+		if (messages[i].seq !== cursor + 1) break;
+		cursor = messages[i].seq;
+	}
+	return cursor;
+}

@@ -1,0 +1,55 @@
+import type { DeliveryStatus, Message, ReceiptCursor } from '#lib/api/types';
+
+export interface Receipt {
+	status: DeliveryStatus;
+	deliveredCount: number;
+	seenCount: number;
+	/** How many members other than the sender can receive it. */
+	recipients: number;
+}
+
+/** Per-conversation receipt cursors, keyed by userId. */
+export type ReceiptCursors = Record<string, ReceiptCursor>;
+
+/** Move a member's cursor forward; cursors never go back. Returns the same object when unchanged. */
+export function advanceCursor(
+	cursors: ReceiptCursors,
+	userId: string,
+	patch: { deliveredSeq?: number; readSeq?: number }
+): ReceiptCursors {
+	const current = cursors[userId] ?? { userId, deliveredSeq: 0, readSeq: 0 };
+	const readSeq = Math.max(current.readSeq, patch.readSeq ?? 0);
+	// Having seen a message implies it was delivered.
+	const deliveredSeq = Math.max(current.deliveredSeq, patch.deliveredSeq ?? 0, readSeq);
+	if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq && cursors[userId]) return cursors;
+	return { ...cursors, [userId]: { userId, deliveredSeq, readSeq } };
+}
+
+export function cursorsFrom(list: ReceiptCursor[]): ReceiptCursors {
+	let cursors: ReceiptCursors = {};
+	for (const c of list) cursors = advanceCursor(cursors, c.userId, c);
+	return cursors;
+}
+
+/**
+ * Delivery state of a message, derived from the other members' cursors; the counts the server
+ * sent with the message are a floor (they may be newer than the cursors we have seen).
+ */
+export function receiptFor(message: Message, memberIds: string[], cursors: ReceiptCursors): Receipt {
+	const others = memberIds.filter((id) => id !== message.senderId);
+	let delivered = 0;
+	let seen = 0;
+	for (const id of others) {
+		const cursor = cursors[id];
+		if (!cursor) continue;
+		if (Math.max(cursor.deliveredSeq, cursor.readSeq) >= message.seq) delivered++;
+		if (cursor.readSeq >= message.seq) seen++;
+	}
+	const seenCount = Math.max(seen, message.seenCount ?? 0);
+	const deliveredCount = Math.max(delivered, message.deliveredCount ?? 0, seenCount);
+	const recipients = others.length;
+	let status: DeliveryStatus = 'sent';
+	if (message.status === 'seen' || (recipients > 0 && seenCount >= recipients)) status = 'seen';
+	else if (message.status === 'delivered' || (recipients > 0 && deliveredCount >= recipients)) status = 'delivered';
+	return { status, deliveredCount, seenCount, recipients };
+}
