@@ -1,5 +1,43 @@
-import type { BrokerOptions } from "moleculer";
+import type { BrokerOptions, Middleware } from "moleculer";
 import type { ChatConfig } from "./lib/config.ts";
+import { registerChatMetrics } from "./lib/metrics.ts";
+
+/**
+ * Actions that only read, so a retry after a timeout or a vanished node cannot do anything twice.
+ * Everything else is called once: a caller that needs to retry a write does it with an idempotency key
+ * (messages.send with clientMessageId).
+ */
+export const IDEMPOTENT_ACTIONS = new Set([
+	"auth.resolveToken",
+	"users.get",
+	"users.list",
+	"users.profile",
+	"users.byUsername",
+	"groups.get",
+	"groups.list",
+	"groups.membership",
+	"groups.memberIds",
+	"groups.idsForUser",
+	"messages.history",
+	"messages.heads",
+	"messages.receipts",
+	"presence.query",
+	"assets.get",
+	"assets.uploadStatus"
+]);
+
+/** Turns retries on for the idempotent actions; it runs before Moleculer's Retry middleware reads `action.retryPolicy`. */
+const IdempotentRetries: Middleware = {
+	name: "IdempotentRetries",
+	localAction(handler: unknown, action: { name: string; retryPolicy?: object }) {
+		if (IDEMPOTENT_ACTIONS.has(action.name)) action.retryPolicy = { enabled: true, ...action.retryPolicy };
+		return handler;
+	},
+	remoteAction(handler: unknown, action: { name: string; retryPolicy?: object }) {
+		if (IDEMPOTENT_ACTIONS.has(action.name)) action.retryPolicy = { enabled: true, ...action.retryPolicy };
+		return handler;
+	}
+} as unknown as Middleware;
 
 /**
  * The one place where the broker is configured from the environment (through ChatConfig).
@@ -13,7 +51,9 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 		// A URL such as amqp://guest:guest@rabbitmq:5672 selects and configures the transporter.
 		transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
 		cacher: cacherOptions(config),
-		serializer: "JSON",
+		// CBOR (cbor-x): the fastest of Moleculer's binary serializers, and it keeps Dates as Dates and Buffers
+		// (stream chunks of uploads) as bytes, so a remote call returns what a local one does.
+		serializer: "CBOR",
 		logger: {
 			type: "Console",
 			options: {
@@ -25,16 +65,18 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 		},
 		logLevel: config.logLevel as BrokerOptions["logLevel"],
 		requestTimeout: 10_000,
-		// Retries are opted into per action (only idempotent ones declare a retryPolicy).
-		retryPolicy: { enabled: false },
+		// Off by default; IdempotentRetries turns it on for reads only.
+		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: Error & { retryable?: boolean }) => !!err?.retryable },
+		middlewares: [IdempotentRetries],
 		maxCallLevel: 50,
 		heartbeatInterval: 5,
 		heartbeatTimeout: 15,
 		contextParamsCloning: false,
 		// In-flight requests are tracked so that a stopping node finishes them before leaving.
-		tracking: { enabled: true, shutdownTimeout: 10_000 },
+		tracking: { enabled: true, shutdownTimeout: config.ops.shutdownTimeoutMs },
 		disableBalancer: false,
-		registry: { strategy: "RoundRobin", preferLocal: true },
+		// stopDelay: after announcing that it leaves, a node waits for the others to stop routing to it.
+		registry: { strategy: "RoundRobin", preferLocal: true, stopDelay: clustered ? 1000 : 100 },
 		circuitBreaker: {
 			enabled: clustered,
 			threshold: 0.5,
@@ -45,9 +87,24 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 		},
 		bulkhead: { enabled: false },
 		validator: true,
-		metrics: { enabled: false },
+		metrics: metricsOptions(config),
 		tracing: { enabled: false },
-		skipProcessEventRegistration: true
+		skipProcessEventRegistration: true,
+		created: broker => registerChatMetrics(broker)
+	};
+}
+
+/** Moleculer's metrics and ours, scraped by Prometheus from METRICS_PORT/metrics; off unless the port is set. */
+function metricsOptions(config: ChatConfig): BrokerOptions["metrics"] {
+	if (config.ops.metricsPort == null) return { enabled: false };
+	return {
+		enabled: true,
+		reporter: [
+			{
+				type: "Prometheus",
+				options: { port: config.ops.metricsPort, path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) }
+			}
+		]
 	};
 }
 

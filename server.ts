@@ -1,5 +1,7 @@
+import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "./lib/config.ts";
 import { startNode } from "./lib/node.ts";
+import { markDraining, startProbeServer } from "./lib/probes.ts";
 
 /** Entry point of one node: embedded (everything, one process) by default; see README for cluster settings. */
 async function main() {
@@ -14,19 +16,30 @@ async function main() {
 		throw err;
 	}
 	const broker = await startNode(config);
+	const probes: Server | null = config.ops.probePort ? await startProbeServer(broker, config.ops.probePort, config.host) : null;
 	const api = config.services.includes("api");
 	broker.logger.info(
 		api ? `Chat is up on http://localhost:${config.port}` : `Node ${broker.nodeID} is up (${config.services.join(", ")})`
 	);
 
+	/**
+	 * Graceful shutdown: /ready turns 503, the node tells the cluster it has no services (so no new requests
+	 * are routed here), services stop (the API closes its server, the socket gateway tells its clients to
+	 * reconnect elsewhere) once the requests in flight have finished (tracking, SHUTDOWN_TIMEOUT), then it leaves.
+	 */
 	let stopping = false;
 	const stop = async (signal: string) => {
 		if (stopping) return;
 		stopping = true;
 		broker.logger.info(`${signal}: stopping gracefully`);
-		const force = setTimeout(() => process.exit(1), 20_000).unref();
+		markDraining(broker);
+		const force = setTimeout(() => {
+			broker.logger.error("Shutdown took too long; exiting");
+			process.exit(1);
+		}, config.ops.shutdownTimeoutMs + 10_000).unref();
 		try {
 			await broker.stop();
+			probes?.close();
 		} finally {
 			clearTimeout(force);
 			process.exit(0);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 
@@ -43,9 +44,32 @@ export interface ChatConfig {
 	bcryptCost: number;
 	http: { bodyLimit: string; corsOrigins: string[] | "*"; trustProxy: boolean };
 	rateLimit: { restPerMinute: number; sendPerSecond: number; sendBurst: number };
-	uploads: { maxBytes: number; cloudinaryUrl: string | undefined };
-	kafka: { brokers: string[]; topicPrefix: string; clientId: string };
+	uploads: UploadsConfig;
+	kafka: {
+		brokers: string[];
+		topicPrefix: string;
+		clientId: string;
+		/** Usernames that records on the inbound topic may post as; the inbound consumer runs only when set. */
+		inboundBots: string[];
+		/** How often the bridge looks at the outbox when no live event nudges it. */
+		pollIntervalMs: number;
+		/** Kafka's idempotent producer (KAFKA_IDEMPOTENT=false for brokers without InitProducerId, such as librdkafka's mock). */
+		idempotent: boolean;
+	};
 	presence: { heartbeatSeconds: number; graceSeconds: number };
+	/** Operations: Prometheus metrics (Moleculer's and ours) and the /health + /ready listener of nodes without the API. */
+	ops: { metricsPort: number | undefined; probePort: number | undefined; shutdownTimeoutMs: number };
+}
+
+export interface UploadsConfig {
+	maxBytes: number;
+	cloudinaryUrl: string | undefined;
+	/** Local asset files, chunks of resumable uploads and files being received (UPLOAD_DIR, default DATA_DIR/uploads). */
+	dir: string;
+	/** Chunk size offered to resumable uploads (UPLOAD_CHUNK_BYTES, default 5 MiB). */
+	chunkBytes: number;
+	/** A resumable upload untouched this long is deleted with its chunks (UPLOAD_STALE_AFTER, default 24h). */
+	staleAfterSeconds: number;
 }
 
 /** Values published in examples; a production node refuses to start with one of them. */
@@ -156,16 +180,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 		},
 		uploads: {
 			maxBytes: parseInteger(env.UPLOAD_MAX_BYTES, 25 * 1024 * 1024, "UPLOAD_MAX_BYTES", 1),
-			cloudinaryUrl: cloudinaryUrlFrom(env)
+			cloudinaryUrl: cloudinaryUrlFrom(env),
+			// In-memory storage has no DATA_DIR: files go to a temporary directory instead.
+			dir: path.resolve(env.UPLOAD_DIR || (storage.kind === "memory" ? path.join(tmpdir(), "chat-uploads") : path.join(dataDir, "uploads"))),
+			chunkBytes: parseInteger(env.UPLOAD_CHUNK_BYTES, 5 * 1024 * 1024, "UPLOAD_CHUNK_BYTES", 1024),
+			staleAfterSeconds: parseDuration(env.UPLOAD_STALE_AFTER, 24 * 3600, "UPLOAD_STALE_AFTER")
 		},
 		kafka: {
 			brokers: parseList(env.KAFKA_BROKERS || env.KAFKA_BROKER),
 			topicPrefix: env.KAFKA_TOPIC_PREFIX ?? "chat.",
-			clientId: env.KAFKA_CLIENT_ID || "scalable-chat"
+			clientId: env.KAFKA_CLIENT_ID || "scalable-chat",
+			inboundBots: parseList(env.KAFKA_INBOUND_BOTS).map(u => u.toLowerCase()),
+			pollIntervalMs: parseInteger(env.KAFKA_POLL_INTERVAL_MS, 1000, "KAFKA_POLL_INTERVAL_MS", 10),
+			idempotent: env.KAFKA_IDEMPOTENT !== "false" && env.KAFKA_IDEMPOTENT !== "0"
 		},
 		presence: {
 			heartbeatSeconds: parseInteger(env.PRESENCE_HEARTBEAT_SECONDS, 25, "PRESENCE_HEARTBEAT_SECONDS", 1),
 			graceSeconds: parseInteger(env.PRESENCE_GRACE_SECONDS, 5, "PRESENCE_GRACE_SECONDS", 0)
+		},
+		ops: {
+			metricsPort: env.METRICS_PORT ? parseInteger(env.METRICS_PORT, 0, "METRICS_PORT", 1) : undefined,
+			probePort: env.PROBE_PORT ? parseInteger(env.PROBE_PORT, 0, "PROBE_PORT", 1) : undefined,
+			shutdownTimeoutMs: parseDuration(env.SHUTDOWN_TIMEOUT, 15, "SHUTDOWN_TIMEOUT") * 1000
 		}
 	};
 }

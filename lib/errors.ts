@@ -54,12 +54,14 @@ export function toClientError(err: unknown): ClientError {
 	const bodyError = (e as { type?: string })?.type;
 	if (bodyError === "entity.parse.failed") return { name: "BadRequestError", message: "The request body is not valid JSON", code: 400, type: "INVALID_JSON" };
 	if (bodyError === "entity.too.large") return { name: "PayloadTooLargeError", message: "The request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" };
+	// A missing or unreachable service is our problem, not the client's (Moleculer gives it 404).
+	if (e?.name === "ServiceNotAvailableError" || e?.name === "ServiceNotFoundError" || e?.name === "RequestTimeoutError")
+		return { name: "ServiceUnavailableError", message: "Service temporarily unavailable, try again", code: 503, type: "SERVICE_UNAVAILABLE" };
 	const code = typeof e?.code === "number" ? e.code : 500;
+	if (code === 429) return { name: "RateLimitError", message: "Too many requests, slow down", code, type: "RATE_LIMITED", ...(e.data !== undefined ? { data: e.data } : {}) };
 	if (code >= 400 && code < 500) {
 		return { name: e.name, message: e.message, code, type: e.type ?? "CLIENT_ERROR", ...(e.data !== undefined ? { data: e.data } : {}) };
 	}
-	if (e?.name === "ServiceNotAvailableError" || e?.name === "ServiceNotFoundError" || e?.name === "RequestTimeoutError")
-		return { name: "ServiceUnavailableError", message: "Service temporarily unavailable, try again", code: 503, type: "SERVICE_UNAVAILABLE" };
 	return { name: "InternalError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" };
 }
 

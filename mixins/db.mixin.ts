@@ -56,7 +56,12 @@ interface Adapter {
 	removeMany(query: Query): Promise<number>;
 	removeById(id: string): Promise<unknown>;
 	entityToObject(doc: unknown): unknown;
-	db?: { ensureIndex(o: object): Promise<void>; setAutocompactionInterval?(ms: number): void; count?(q: Query): Promise<number> };
+	db?: {
+		ensureIndex(o: object): Promise<void>;
+		setAutocompactionInterval?(ms: number): void;
+		stopAutocompaction?(): void;
+		count?(q: Query): Promise<number>;
+	};
 }
 
 /**
@@ -189,7 +194,10 @@ async function openAdapter(
 }
 
 async function closeAdapter(storage: StorageConfig, adapter: Adapter): Promise<void> {
-	if (storage.kind !== "mongo") return;
+	if (storage.kind !== "mongo") {
+		adapter.db?.stopAutocompaction?.();
+		return;
+	}
 	// Every Mongo collection shares mongoose's one connection: close it with its last user.
 	if (--mongoUsers === 0) await mongoose.disconnect();
 	void adapter;

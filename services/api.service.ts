@@ -4,11 +4,13 @@ import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import serveStatic from "serve-static";
-import { storageReady } from "../mixins/db.mixin.ts";
 import { chatConfig } from "../lib/config.ts";
-import { toClientError } from "../lib/errors.ts";
+import { toClientError, unauthorized } from "../lib/errors.ts";
 import { clientAddress, rateLimitKey } from "../lib/http.ts";
+import { health, readiness } from "../lib/probes.ts";
+import { RedisRateLimitStore } from "../lib/rate-limit-store.ts";
 import type { SessionUser } from "../lib/session.ts";
+import type { DownloadHeaders } from "./assets.service.ts";
 
 type Req = IncomingMessage & { $ctx?: Context; $route?: unknown; url: string };
 
@@ -64,6 +66,12 @@ const DOWNLOAD_ALIASES = {
 	"GET assets/:id/:variant": "assets.download"
 };
 
+/** Range and conditional requests are answered by assets.download, which never sees the HTTP request itself. */
+function passDownloadHeaders(ctx: Context<unknown, { downloadHeaders?: DownloadHeaders }>, _route: unknown, req: Req) {
+	const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
+	ctx.meta.downloadHeaders = { range: header("range"), ifNoneMatch: header("if-none-match"), ifRange: header("if-range") };
+}
+
 function sendError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: ServerResponse, err: unknown) {
 	const body = toClientError(err);
 	if (body.code >= 500) this.logger.error("Request failed", req.method, req.url, err);
@@ -82,18 +90,16 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 	actions: {
 		health: {
 			handler(this: any) {
-				return { status: "ok", nodeID: this.broker.nodeID, uptime: Math.round(process.uptime()), services: chatConfig(this.broker).services };
+				return health(this.broker);
 			}
 		},
 
 		/** Ready for traffic: connected to the cluster (when clustered) and to the store. */
 		ready: {
 			handler(this: any, ctx: Context<unknown, { $statusCode?: number }>) {
-				const transporter = this.broker.transit ? this.broker.transit.connected === true : true;
-				const storage = storageReady(chatConfig(this.broker).storage);
-				const ready = transporter && storage;
-				if (!ready) ctx.meta.$statusCode = 503;
-				return { status: ready ? "ready" : "not ready", nodeID: this.broker.nodeID, transporter, storage };
+				const state = readiness(this.broker);
+				if (state.status !== "ready") ctx.meta.$statusCode = 503;
+				return state;
 			}
 		}
 	},
@@ -103,8 +109,8 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 		async authenticate(ctx: Context, _route: unknown, req: Req): Promise<SessionUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;
-			const match = /^Bearer\s+(.+)$/i.exec(header);
-			const token = match?.[1]?.trim() ?? "";
+			const token = /^Bearer\s+(\S{1,4096})\s*$/i.exec(header)?.[1];
+			if (!token) throw unauthorized("The Authorization header must be 'Bearer <access token>'", "INVALID_TOKEN");
 			const user = await ctx.call<SessionUser & { exp: number }, { token: string }>("auth.resolveToken", { token });
 			return { id: user.id, username: user.username };
 		}
@@ -117,7 +123,9 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			window: 60_000,
 			limit: config.rateLimit.restPerMinute,
 			headers: true,
-			key: (req: Req) => rateLimitKey(req, config.http.trustProxy)
+			key: (req: Req) => rateLimitKey(req, config.http.trustProxy),
+			// Shared by every API node when Redis is there; otherwise each node counts for itself.
+			...(config.redisUrl ? { StoreFactory: RedisRateLimitStore } : {})
 		};
 		const common = {
 			authentication: true,
@@ -150,9 +158,11 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 					path: "/api",
 					aliases: STREAM_ALIASES,
 					bodyParsers: { json: false, urlencoded: false },
-					busboyConfig: { limits: { files: 1, fileSize: config.uploads.maxBytes + 1, fields: 10 } }
+					// assets.upload enforces maxBytes itself and removes its partial file before answering 413. Busboy answers the
+					// moment its own limit trips (file still on disk), so that limit sits well above: a backstop only.
+					busboyConfig: { limits: { files: 1, fileSize: config.uploads.maxBytes + 1024 * 1024, fields: 10 } }
 				},
-				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false },
+				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false, onBeforeCall: passDownloadHeaders },
 				{ name: "probes", path: "/", mappingPolicy: "restrict", aliases: { "GET health": "api.health", "GET ready": "api.ready" }, bodyParsers: false, onError: sendError }
 			]
 		});
@@ -168,7 +178,8 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			const app = serveStatic(webDir, { index: false, maxAge: 0 });
 			this.serve = (req, res, next) =>
 				files(req as never, res as never, () => {
-					const url = req.url ?? "/";
+					// moleculer-web rewrites req.url relative to the route it tried; the original tells what was asked.
+					const url = (req as Req & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
 					if (req.method !== "GET" || url.startsWith("/api/") || url.startsWith("/socket.io")) return next();
 					req.url = "/index.html";
 					app(req as never, res as never, next);

@@ -120,7 +120,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 					await this.revokeFamily(doc.familyId);
 					throw unauthorized("Refresh token was already used; the session has been revoked", "REFRESH_TOKEN_REUSED");
 				}
-				const user = await ctx.call<User, { id: string }>("users.get", { id: doc.userId }).catch(() => null);
+				const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [doc.userId] });
 				if (!user) throw invalid();
 				return this.issueTokens({ id: user.id, username: user.username }, doc.familyId);
 			}

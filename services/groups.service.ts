@@ -1,5 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
+import { Outbox, type OutboxMethods } from "../mixins/outbox.mixin.ts";
+import { cachedBy, cacheKey } from "../lib/cache-keys.ts";
 import { forbidden, invalidField, notFound } from "../lib/errors.ts";
 import {
 	canManageMembers,
@@ -12,13 +14,14 @@ import {
 	type MembershipDoc
 } from "../lib/groups.ts";
 import { newId } from "../lib/ids.ts";
+import { OUTBOX_INDEX, outboxFields, outboxUpdate, type OutboxFields } from "../lib/outbox.ts";
 import { idList, idParam, params } from "../lib/params.ts";
 import { requireUser, type SessionMeta } from "../lib/session.ts";
 import type { User } from "../lib/users.ts";
 
 type Ctx<P = {}> = Context<P, SessionMeta & { $statusCode?: number; $location?: string }>;
 
-interface GroupsThis extends DbMethods {
+interface GroupsThis extends DbMethods, OutboxMethods {
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	loadVisible(ctx: Ctx, groupId: string, userId: string): Promise<{ group: GroupDoc; role: MemberRole }>;
 	toBase(group: GroupDoc, memberships: MembershipDoc[]): GroupBase;
@@ -27,7 +30,11 @@ interface GroupsThis extends DbMethods {
 	addMemberships(ctx: Ctx, group: GroupDoc, userIds: string[], role: MemberRole): Promise<string[]>;
 	membershipChanged(groupId: string, userIds: string[]): Promise<void>;
 	baseOf(groupId: string): Promise<GroupBase>;
+	createdOutbox(group: GroupDoc, members: [string, MemberRole][]): OutboxFields;
+	updateGroup(groupId: string, $set: { name?: string; updatedAt: Date }, type: GroupChangeType, actorId: string, extra?: object): Promise<GroupDoc>;
 }
+
+type GroupChangeType = "group.updated" | "group.member.added" | "group.member.removed";
 
 const nameParam = { type: "string", trim: true, min: 1, max: 100 } as const;
 
@@ -35,16 +42,18 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 	name: "groups",
 	mixins: [
 		DbCollections({
-			groups: { indexes: [{ fields: { directKey: 1 }, unique: true, sparse: true }] },
+			groups: { indexes: [{ fields: { directKey: 1 }, unique: true, sparse: true }, OUTBOX_INDEX] },
 			memberships: { indexes: [{ fields: { groupId: 1, joinedAt: 1 } }, { fields: { userId: 1 } }] }
-		})
+		}),
+		Outbox(["groups"])
 	],
 
 	actions: {
 		/** A group (name + members) or a direct conversation (exactly one other user; asking again returns the existing one). */
 		create: {
 			params: params({
-				name: { ...nameParam, optional: true },
+				// Direct conversations ignore the name (clients show the other person's), so "" is fine there.
+				name: { type: "string", trim: true, max: 100, optional: true },
 				memberIds: idList(1000),
 				type: { type: "enum", values: ["group", "direct"], optional: true, default: "group" }
 			}),
@@ -61,7 +70,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 					if (existing) return (await this.toGroups(ctx, [existing], me.id))[0];
 					group = { _id: newId(), type: "direct", name: "", directKey, createdBy: me.id, createdAt: now, updatedAt: now };
 					try {
-						await this.db.groups.insert(group);
+						await this.db.groups.insert({ ...group, ...this.createdOutbox(group, [[me.id, "member"], [others[0], "member"]]) });
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;
 						// The other user opened the same conversation at the same moment.
@@ -73,7 +82,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 					if (!ctx.params.name) throw invalidField("name", "The 'name' field is required for a group.");
 					await this.assertUsersExist(ctx, others, "memberIds");
 					group = { _id: newId(), type: "group", name: ctx.params.name, createdBy: me.id, createdAt: now, updatedAt: now };
-					await this.db.groups.insert(group);
+					await this.db.groups.insert({ ...group, ...this.createdOutbox(group, [[me.id, "owner"], ...others.map(id => [id, "member"] as [string, MemberRole])]) });
 					await this.addMemberships(ctx, group, [me.id], "owner");
 					await this.addMemberships(ctx, group, others, "member");
 				}
@@ -112,7 +121,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 				const { group, role } = await this.loadVisible(ctx, ctx.params.id, me.id);
 				if (group.type === "direct") throw forbidden("Direct conversations have no name to change");
 				if (!canManageMembers(role)) throw forbidden("Only the owner or an admin can rename the group");
-				const updated = (await this.db.groups.updateById(group._id, { $set: { name: ctx.params.name, updatedAt: new Date() } }))!;
+				const updated = await this.updateGroup(group._id, { name: ctx.params.name, updatedAt: new Date() }, "group.updated", me.id);
 				const base = await this.baseOf(group._id);
 				ctx.broadcast("group.updated", { groupId: group._id, group: base, memberIds: base.members.map(m => m.userId), actorId: me.id });
 				return (await this.toGroups(ctx, [updated], me.id))[0];
@@ -129,7 +138,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 				await this.assertUsersExist(ctx, ctx.params.userIds, "userIds");
 				const added = await this.addMemberships(ctx, group, ctx.params.userIds, "member");
 				if (added.length) {
-					await this.db.groups.updateById(group._id, { $set: { updatedAt: new Date() } });
+					await this.updateGroup(group._id, { updatedAt: new Date() }, "group.member.added", me.id, { userIds: added });
 					const base = await this.baseOf(group._id);
 					ctx.broadcast("group.member.added", { groupId: group._id, userIds: added, group: base, memberIds: base.members.map(m => m.userId), actorId: me.id });
 				}
@@ -162,7 +171,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 					}
 				}
 				await ctx.call("messages.dropCursors", { groupId: group._id, userId: ctx.params.userId });
-				await this.db.groups.updateById(group._id, { $set: { updatedAt: new Date() } });
+				await this.updateGroup(group._id, { updatedAt: new Date() }, "group.member.removed", me.id, { userId: ctx.params.userId });
 				await this.membershipChanged(group._id, [ctx.params.userId]);
 				const base = await this.baseOf(group._id);
 				ctx.broadcast("group.member.removed", {
@@ -189,7 +198,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 				if (!target) throw notFound("Member");
 				await this.db.memberships.updateById(target._id, { $set: { role: ctx.params.role } });
 				if (ctx.params.role === "owner") await this.db.memberships.updateById(membershipId(group._id, me.id), { $set: { role: "admin" } });
-				await this.db.groups.updateById(group._id, { $set: { updatedAt: new Date() } });
+				await this.updateGroup(group._id, { updatedAt: new Date() }, "group.updated", me.id);
 				await this.membershipChanged(group._id, [me.id, ctx.params.userId]);
 				const base = await this.baseOf(group._id);
 				ctx.broadcast("group.updated", { groupId: group._id, group: base, memberIds: base.members.map(m => m.userId), actorId: me.id });
@@ -201,7 +210,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 		membership: {
 			visibility: "public",
 			params: params({ groupId: idParam, userId: idParam }),
-			cache: { keys: ["groupId", "userId"] },
+			cache: cachedBy("groupId", "userId"),
 			async handler(ctx: Context<{ groupId: string; userId: string }>): Promise<{ role: MemberRole; groupType: GroupDoc["type"] } | null> {
 				const membership = await this.db.memberships.findById(membershipId(ctx.params.groupId, ctx.params.userId));
 				if (!membership) return null;
@@ -213,7 +222,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 		memberIds: {
 			visibility: "public",
 			params: params({ groupId: idParam }),
-			cache: { keys: ["groupId"] },
+			cache: cachedBy("groupId"),
 			async handler(ctx: Context<{ groupId: string }>): Promise<string[]> {
 				return (await this.db.memberships.find({ groupId: ctx.params.groupId })).map(m => m.userId);
 			}
@@ -222,7 +231,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 		idsForUser: {
 			visibility: "public",
 			params: params({ userId: idParam }),
-			cache: { keys: ["userId"] },
+			cache: cachedBy("userId"),
 			async handler(ctx: Context<{ userId: string }>): Promise<string[]> {
 				return (await this.db.memberships.find({ userId: ctx.params.userId })).map(m => m.groupId);
 			}
@@ -265,7 +274,11 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 		},
 
 		async membershipChanged(groupId: string, userIds: string[]) {
-			await this.cleanCache(`groups.membership:${groupId}|*`, `groups.memberIds:${groupId}`, ...userIds.map(u => `groups.idsForUser:${u}`));
+			await this.cleanCache(
+				cacheKey("groups.membership", groupId, "*"),
+				cacheKey("groups.memberIds", groupId),
+				...userIds.map(u => cacheKey("groups.idsForUser", u))
+			);
 		},
 
 		toBase(group: GroupDoc, memberships: MembershipDoc[]): GroupBase {
@@ -286,6 +299,25 @@ const GroupsService: ServiceSchema<{}, {}, GroupsThis> = {
 		async baseOf(groupId: string): Promise<GroupBase> {
 			const group = (await this.db.groups.findById(groupId))!;
 			return this.toBase(group, await this.db.memberships.find({ groupId }));
+		},
+
+		/** Insert fields that record group.created with the members the creation is about to add. */
+		createdOutbox(group: GroupDoc, members: [string, MemberRole][]): OutboxFields {
+			if (!this.outboxEnabled) return {};
+			const memberships = members.map(([userId, role]) => ({ _id: membershipId(group._id, userId), groupId: group._id, userId, role, joinedAt: group.createdAt }));
+			const base = this.toBase(group, memberships);
+			const payload = { group: base, memberIds: base.members.map(m => m.userId), actorId: group.createdBy };
+			return outboxFields(this.outboxEvent("group.created", group._id, payload, group.createdAt));
+		},
+
+		/** Sets fields of the group; when streaming, the same write records `type` with the group as the change leaves it. */
+		async updateGroup(groupId: string, $set: { name?: string; updatedAt: Date }, type: GroupChangeType, actorId: string, extra: object = {}): Promise<GroupDoc> {
+			let event = null;
+			if (this.outboxEnabled) {
+				const group = { ...(await this.baseOf(groupId)), ...$set, updatedAt: $set.updatedAt.toISOString() };
+				event = this.outboxEvent(type, groupId, { ...extra, group, memberIds: group.members.map(m => m.userId), actorId } as never, $set.updatedAt);
+			}
+			return (await this.db.groups.updateById(groupId, { $set, ...outboxUpdate(event) }))!;
 		},
 
 		async toGroups(ctx: Ctx, groups: GroupDoc[], userId: string): Promise<Group[]> {

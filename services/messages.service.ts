@@ -1,6 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
+import { Outbox, type OutboxMethods } from "../mixins/outbox.mixin.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, forbidden, invalidField, notFound } from "../lib/errors.ts";
 import type { ConversationHead, MemberRole } from "../lib/groups.ts";
@@ -16,6 +17,7 @@ import {
 	type Receipt,
 	type StoredAttachment
 } from "../lib/messages.ts";
+import { OUTBOX_INDEX, outboxFields, outboxUpdate, toEventMessage } from "../lib/outbox.ts";
 import { clientMessageIdParam, idList, idParam, limitParam, params, seqParam } from "../lib/params.ts";
 import { requireUser, type SessionMeta } from "../lib/session.ts";
 
@@ -35,7 +37,7 @@ interface SendParams {
 	attachments?: { assetId: string }[];
 }
 
-interface MessagesThis extends DbMethods {
+interface MessagesThis extends DbMethods, OutboxMethods {
 	db: { messages: Collection<MessageDoc>; heads: Collection<HeadDoc>; cursors: Collection<CursorDoc> };
 	/** Last seq per group, as this node's sequencer knows it (a bounded cache; the store decides). */
 	lastSeqs: Map<string, number>;
@@ -51,7 +53,7 @@ interface MessagesThis extends DbMethods {
 	receiptsOf(groupId: string): Promise<Receipt[]>;
 	toMessages(docs: MessageDoc[], groupId: string): Promise<Message[]>;
 	pageByRange(groupId: string, from: number, to: number): Promise<MessageDoc[]>;
-	advanceCursor(ctx: Ctx, groupId: string, userId: string, field: "deliveredSeq" | "readSeq", seq: number): Promise<boolean>;
+	advanceCursor(ctx: Ctx, groupId: string, userId: string, field: "deliveredSeq" | "readSeq", seq: number, streamed?: boolean): Promise<boolean>;
 	resolveSeq(ctx: Ctx, groupId: string, seq?: number, messageId?: string): Promise<number>;
 	resolveAttachments(ctx: Ctx, userId: string, refs: { assetId: string }[]): Promise<StoredAttachment[]>;
 }
@@ -67,12 +69,14 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			messages: {
 				indexes: [
 					{ fields: { groupSeq: 1 }, unique: true },
+					OUTBOX_INDEX,
 					{ fields: { clientKey: 1 }, unique: true, sparse: true }
 				]
 			},
 			heads: {},
-			cursors: { indexes: [{ fields: { groupId: 1 } }, { fields: { userId: 1 } }] }
-		})
+			cursors: { indexes: [{ fields: { groupId: 1 } }, { fields: { userId: 1 } }, OUTBOX_INDEX] }
+		}),
+		Outbox(["messages", "cursors"])
 	],
 
 	actions: {
@@ -108,19 +112,23 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				}
 				const attachments = await this.resolveAttachments(ctx, me.id, refs);
 				const createdAt = new Date();
-				const { doc, duplicate } = await this.storeInSequence(groupId, seq => ({
-					_id: newId(),
-					groupId,
-					seq,
-					groupSeq: groupSeqKey(groupId, seq),
-					senderId: me.id,
-					content,
-					clientMessageId: clientMessageId ?? null,
-					...(clientKey ? { clientKey } : {}),
-					attachments,
-					createdAt,
-					deletedAt: null
-				}));
+				const { doc, duplicate } = await this.storeInSequence(groupId, seq => {
+					const stored: MessageDoc = {
+						_id: newId(),
+						groupId,
+						seq,
+						groupSeq: groupSeqKey(groupId, seq),
+						senderId: me.id,
+						content,
+						clientMessageId: clientMessageId ?? null,
+						...(clientKey ? { clientKey } : {}),
+						attachments,
+						createdAt,
+						deletedAt: null
+					};
+					// Built under the group's lock, so event ids follow seq order.
+					return { ...stored, ...outboxFields(this.outboxEvent("message.created", groupId, { message: toEventMessage(stored) })) };
+				});
 				if (duplicate) return (await this.toMessages([doc], groupId))[0];
 
 				// Monotonic: a late update never moves the head backwards.
@@ -176,9 +184,13 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				if (!role) throw notFound("Message");
 				if (doc.senderId !== me.id && role.role === "member") throw forbidden("Only the author or a group admin can delete this message");
 				if (doc.deletedAt) return (await this.toMessages([doc], doc.groupId))[0];
+				const deletedAt = new Date();
+				const tombstone = toEventMessage({ ...doc, deletedAt });
 				const updated = (await this.db.messages.updateById(doc._id, {
-					$set: { deletedAt: new Date(), deletedBy: me.id, content: "", attachments: [] }
+					$set: { deletedAt, deletedBy: me.id, content: "", attachments: [] },
+					...outboxUpdate(this.outboxEvent("message.deleted", doc.groupId, { message: tombstone, actorId: me.id }, deletedAt))
 				}))!;
+				if (doc.attachments?.length) await ctx.call("assets.hide", { ids: doc.attachments.map(a => a.id) });
 				const [message] = await this.toMessages([updated], doc.groupId);
 				ctx.broadcast("message.deleted", { groupId: doc.groupId, message, actorId: me.id });
 				return message;
@@ -191,7 +203,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				const me = requireUser(ctx);
 				await this.requireMember(ctx, ctx.params.groupId, me.id);
 				const seq = await this.resolveSeq(ctx, ctx.params.groupId, ctx.params.seq, ctx.params.messageId);
-				const moved = await this.advanceCursor(ctx, ctx.params.groupId, me.id, "deliveredSeq", seq);
+				const moved = await this.advanceCursor(ctx, ctx.params.groupId, me.id, "deliveredSeq", seq, true);
 				if (moved) ctx.broadcast("message.delivered", { groupId: ctx.params.groupId, userId: me.id, seq });
 				return { groupId: ctx.params.groupId, seq, moved };
 			}
@@ -203,7 +215,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				const me = requireUser(ctx);
 				await this.requireMember(ctx, ctx.params.groupId, me.id);
 				const seq = await this.resolveSeq(ctx, ctx.params.groupId, ctx.params.seq, ctx.params.messageId);
-				const moved = await this.advanceCursor(ctx, ctx.params.groupId, me.id, "readSeq", seq);
+				const moved = await this.advanceCursor(ctx, ctx.params.groupId, me.id, "readSeq", seq, true);
 				if (moved) ctx.broadcast("message.seen", { groupId: ctx.params.groupId, userId: me.id, seq });
 				return { groupId: ctx.params.groupId, seq, moved };
 			}
@@ -380,10 +392,14 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			);
 		},
 
-		/** Cursors only move forward ($max). Returns whether this call moved it. */
-		async advanceCursor(_ctx: Ctx, groupId: string, userId: string, field: "deliveredSeq" | "readSeq", seq: number): Promise<boolean> {
+		/** Cursors only move forward ($max). Returns whether this call moved it; a `streamed` move records its receipt event in the same write. */
+		async advanceCursor(_ctx: Ctx, groupId: string, userId: string, field: "deliveredSeq" | "readSeq", seq: number, streamed = false): Promise<boolean> {
 			const _id = cursorId(groupId, userId);
-			const update = field === "readSeq" ? { $max: { readSeq: seq, deliveredSeq: seq } } : { $max: { deliveredSeq: seq } };
+			const event = streamed ? this.outboxEvent(field === "readSeq" ? "message.seen" : "message.delivered", groupId, { userId, seq }) : null;
+			const update = {
+				...(field === "readSeq" ? { $max: { readSeq: seq, deliveredSeq: seq } } : { $max: { deliveredSeq: seq } }),
+				...outboxUpdate(event)
+			};
 			const moved = await this.db.cursors.updateMany({ _id, [field]: { $lt: seq } }, update);
 			if (moved > 0) return true;
 			if (await this.db.cursors.findById(_id)) return false;

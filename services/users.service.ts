@@ -1,6 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
 import { signedAssetUrl } from "../lib/asset-urls.ts";
+import { cachedBy, cacheKey } from "../lib/cache-keys.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, invalidField, notFound } from "../lib/errors.ts";
 import { newId } from "../lib/ids.ts";
@@ -59,7 +60,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 			params: params({ id: idParam }),
 			async handler(ctx: Context<{ id: string }>) {
 				await this.db.users.removeById(ctx.params.id);
-				await this.cleanCache(`users.get:${ctx.params.id}`);
+				await this.cleanCache(cacheKey("users.get", ctx.params.id));
 			}
 		},
 
@@ -74,13 +75,15 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 		get: {
 			params: params({ id: idParam }),
-			cache: { keys: ["id"] },
+			cache: cachedBy("id"),
 			async handler(ctx: Context<{ id: string }, SessionMeta>): Promise<User> {
+				requireUser(ctx);
 				return this.toUser(await this.findDoc(ctx.params.id));
 			}
 		},
 
 		getMany: {
+			visibility: "public",
 			params: params({ ids: idList(200) }),
 			async handler(ctx: Context<{ ids: string[] }>): Promise<User[]> {
 				const docs = await this.db.users.findByIds(ctx.params.ids);
@@ -147,7 +150,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 				}
 				const doc = await this.db.users.updateById(me.id, { $set: set });
 				if (!doc) throw notFound("User");
-				await this.cleanCache(`users.get:${me.id}`);
+				await this.cleanCache(cacheKey("users.get", me.id));
 				const user = this.toUser(doc);
 				ctx.broadcast("user.updated", { user });
 				return user;

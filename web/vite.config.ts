@@ -1,6 +1,6 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import adapter from '@sveltejs/adapter-static';
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 
 // The API gateway serves the built SPA; in dev, vite proxies API and socket traffic to it.
 const backend = process.env.VITE_BACKEND ?? 'http://localhost:3000';

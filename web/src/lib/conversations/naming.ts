@@ -1,4 +1,4 @@
-import type { Group } from '#lib/api/types';
+import type { Group } from '#lib/api/types.ts';
 
 /** The other person in a direct conversation. */
 export function directPeerId(group: Group, myUserId: string): string | null {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Group } from '#lib/api/types';
+import type { Group } from '#lib/api/types.ts';
 import { mergeGroup, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
-import { message } from '#lib/timeline/fixtures';
+import { message } from '#lib/timeline/fixtures.ts';
 
 function group(id: string, overrides: Partial<Group> = {}): Group {
 	return {

@@ -1,4 +1,4 @@
-import type { Group, Message } from '#lib/api/types';
+import type { Group, Message } from '#lib/api/types.ts';
 
 /** Unread messages of a conversation, as the client derives it. */
 export function unreadCount(group: Pick<Group, 'lastSeq' | 'readSeq'>): number {

@@ -1,4 +1,4 @@
-import type { Group, Message, Presence, PresenceStatus, SyncItem } from '#lib/api/types';
+import type { Group, Message, Presence, PresenceStatus, SyncItem } from '#lib/api/types.ts';
 
 /** Events the server pushes. */
 export interface ServerEvents {

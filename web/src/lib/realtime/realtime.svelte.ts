@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
-import { ApiError } from '#lib/api/errors';
-import type { ApiErrorBody } from '#lib/api/types';
-import { session } from '#lib/stores/session-manager.svelte';
+import { ApiError } from '#lib/api/errors.ts';
+import type { ApiErrorBody } from '#lib/api/types.ts';
+import { session } from '#lib/stores/session-manager.svelte.ts';
 import type { ClientRequests, ServerEvents } from './events';
 
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected';

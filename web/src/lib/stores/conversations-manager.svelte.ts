@@ -1,10 +1,10 @@
 import { SvelteMap } from 'svelte/reactivity';
-import { groupsApi } from '#lib/api/client';
-import type { Group, Message, ReceiptCursor } from '#lib/api/types';
-import { mergeGroup, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary';
-import { directPeerId } from '#lib/conversations/naming';
-import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts';
-import { realtime } from '#lib/realtime/realtime.svelte';
+import { groupsApi } from '#lib/api/client.ts';
+import type { Group, Message, ReceiptCursor } from '#lib/api/types.ts';
+import { mergeGroup, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
+import { directPeerId } from '#lib/conversations/naming.ts';
+import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { session } from './session-manager.svelte';
 import { users } from './users-manager.svelte';
 import { presence } from './presence-manager.svelte';
@@ -142,7 +142,7 @@ class ConversationsManager {
 	}
 
 	async createDirect(userId: string): Promise<Group> {
-		return this.upsert(await groupsApi.create({ name: '', memberIds: [userId], type: 'direct' }));
+		return this.upsert(await groupsApi.create({ name: 'Direct message', memberIds: [userId], type: 'direct' }));
 	}
 
 	async createGroup(name: string, memberIds: string[]): Promise<Group> {

@@ -1,7 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
-import { presenceApi } from '#lib/api/client';
-import type { Presence, PresenceStatus } from '#lib/api/types';
-import { realtime } from '#lib/realtime/realtime.svelte';
+import { presenceApi } from '#lib/api/client.ts';
+import type { Presence, PresenceStatus } from '#lib/api/types.ts';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 
 /** Who is online, for the people shown in conversation lists and member panels. */
 class PresenceManager {

@@ -1,8 +1,8 @@
-import { authApi, usersApi } from '#lib/api/client';
-import { ApiError } from '#lib/api/errors';
-import { setAuthProvider, type AuthProvider } from '#lib/api/http';
-import type { AuthResult, TokenPair, User } from '#lib/api/types';
-import { refreshDelayMs, refreshTokenStorage, withRefreshLock } from '#lib/session/token-store';
+import { authApi, usersApi } from '#lib/api/client.ts';
+import { ApiError } from '#lib/api/errors.ts';
+import { setAuthProvider, type AuthProvider } from '#lib/api/http.ts';
+import type { AuthResult, TokenPair, User } from '#lib/api/types.ts';
+import { refreshDelayMs, refreshTokenStorage, withRefreshLock } from '#lib/session/token-store.ts';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'authenticated';
 

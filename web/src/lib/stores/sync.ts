@@ -1,4 +1,4 @@
-import { realtime } from '#lib/realtime/realtime.svelte';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { conversations } from './conversations-manager.svelte';
 import { timelines } from './timelines-manager.svelte';
 

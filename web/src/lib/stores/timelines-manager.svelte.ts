@@ -1,7 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
-import { messagesApi } from '#lib/api/client';
-import { errorMessage } from '#lib/api/errors';
-import type { Asset, Message } from '#lib/api/types';
+import { messagesApi } from '#lib/api/client.ts';
+import { errorMessage } from '#lib/api/errors.ts';
+import type { Asset, Message } from '#lib/api/types.ts';
 import {
 	addPending,
 	applyStored,
@@ -11,9 +11,9 @@ import {
 	updatePending,
 	type PendingMessage,
 	type Timeline
-} from '#lib/timeline/merge';
-import { newClientMessageId } from '#lib/timeline/client-message-id';
-import { realtime } from '#lib/realtime/realtime.svelte';
+} from '#lib/timeline/merge.ts';
+import { newClientMessageId } from '#lib/timeline/client-message-id.ts';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { conversations } from './conversations-manager.svelte';
 import { session } from './session-manager.svelte';
 import { users } from './users-manager.svelte';

@@ -1,5 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
-import { realtime } from '#lib/realtime/realtime.svelte';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 
 /** Forget a typist we have not heard from in this long (a lost typing.stop). */
 const REMOTE_TTL_MS = 6_000;

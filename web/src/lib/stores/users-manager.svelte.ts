@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
-import { usersApi } from '#lib/api/client';
-import type { User } from '#lib/api/types';
+import { usersApi } from '#lib/api/client.ts';
+import type { User } from '#lib/api/types.ts';
 
 /** A cache of user profiles, fetched in batches as the UI asks for them. */
 class UsersManager {

@@ -1,4 +1,4 @@
-import type { Message } from '#lib/api/types';
+import type { Message } from '#lib/api/types.ts';
 
 /** Build a stored message for tests. */
 export function message(seq: number, overrides: Partial<Message> = {}): Message {

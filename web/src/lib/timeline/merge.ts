@@ -1,4 +1,4 @@
-import type { Attachment, Message } from '#lib/api/types';
+import type { Attachment, Message } from '#lib/api/types.ts';
 
 /** A message the user sent that the server has not confirmed yet. */
 export interface PendingMessage {

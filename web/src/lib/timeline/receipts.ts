@@ -1,4 +1,4 @@
-import type { DeliveryStatus, Message, ReceiptCursor } from '#lib/api/types';
+import type { DeliveryStatus, Message, ReceiptCursor } from '#lib/api/types.ts';
 
 export interface Receipt {
 	status: DeliveryStatus;

@@ -1,4 +1,4 @@
-import type { Message } from '#lib/api/types';
+import type { Message } from '#lib/api/types.ts';
 import type { PendingMessage } from './merge';
 import { messageKey } from './merge';
 

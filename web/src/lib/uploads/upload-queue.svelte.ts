@@ -1,7 +1,7 @@
-import type { Asset } from '#lib/api/types';
-import { uploadAsset, type UploadHandle, type UploadPurpose } from '#lib/api/upload';
-import { errorMessage } from '#lib/api/errors';
-import { session } from '#lib/stores/session-manager.svelte';
+import type { Asset } from '#lib/api/types.ts';
+import { uploadAsset, type UploadHandle, type UploadPurpose } from '#lib/api/upload.ts';
+import { errorMessage } from '#lib/api/errors.ts';
+import { session } from '#lib/stores/session-manager.svelte.ts';
 
 export interface UploadItem {
 	id: number;

@@ -1,0 +1,252 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { ClientSpec, TargetKind } from "../generator/protocol.ts";
+import { freePort, ServerProcess } from "./child.ts";
+import type { MemorySample } from "./server-ipc.ts";
+
+export type Mode = "embedded" | "cluster";
+
+export interface BenchUser {
+	userId: string;
+	auth: Record<string, unknown>;
+	/** Bearer token for REST (ours only). */
+	accessToken?: string;
+}
+
+export interface TargetOptions {
+	mode: Mode;
+	/** Extra environment for our nodes (e.g. DATA_DIR of a seeded store). */
+	env?: Record<string, string>;
+	/** Node flags for our gateway nodes, e.g. --cpu-prof. */
+	nodeArgs?: string[];
+	transporter?: string;
+	redisUrl?: string;
+}
+
+/** Consecutive clients share a source address up to this many; loopback has ~28k ephemeral ports per address. */
+const CLIENTS_PER_SOURCE_ADDRESS = 20_000;
+
+export function sourceAddress(index: number): string {
+	return `127.0.0.${2 + Math.floor(index / CLIENTS_PER_SOURCE_ADDRESS)}`;
+}
+
+export const TARGET_LABEL: Record<TargetKind, string> = { ours: "ours", b1: "B1 ws", b2: "B2 socket.io" };
+
+/** A server under test: its processes, how to make users and groups on it, and where clients connect. */
+export abstract class Target {
+	readonly kind: TargetKind;
+	protected servers: ServerProcess[] = [];
+	protected gatewayUrls: string[] = [];
+
+	constructor(kind: TargetKind) {
+		this.kind = kind;
+	}
+
+	abstract start(): Promise<void>;
+	abstract createUsers(count: number): Promise<BenchUser[]>;
+	/** Groups with the given members (the first member creates it); returns their ids. */
+	abstract createGroups(groups: BenchUser[][], type: "group" | "direct"): Promise<string[]>;
+
+	/** Client specs for users; client i connects to gateway i mod gateways, from a spread of source addresses. */
+	clientSpecs(users: BenchUser[], groupsOf: (u: BenchUser, i: number) => string[], firstIndex = 0): ClientSpec[] {
+		return users.map((u, i) => {
+			const groups = groupsOf(u, i);
+			const auth = this.kind === "b2" ? { ...u.auth, groups } : u.auth;
+			return {
+				userId: u.userId,
+				url: this.gatewayUrls[(firstIndex + i) % this.gatewayUrls.length],
+				auth,
+				groups,
+				localAddress: sourceAddress(firstIndex + i)
+			};
+		});
+	}
+
+	/** Memory after GC of every gateway process (one in embedded mode). */
+	async gatewayMemory(): Promise<MemorySample[]> {
+		return Promise.all(this.gateways().map(s => s.memory()));
+	}
+
+	/** CPU seconds used so far by each server process, to turn into cores used over a step. */
+	async cpuSeconds(): Promise<number[]> {
+		return Promise.all(this.servers.map(s => s.cpuSeconds()));
+	}
+
+	protected gateways(): ServerProcess[] {
+		return this.servers;
+	}
+
+	async stop(): Promise<void> {
+		await Promise.all(this.servers.map(s => s.stop()));
+	}
+}
+
+class BaselineTarget extends Target {
+	async start(): Promise<void> {
+		const port = await freePort();
+		const entry = this.kind === "b1" ? "bench/baselines/ws-server.ts" : "bench/baselines/socketio-server.ts";
+		const server = new ServerProcess(this.kind, entry, { PORT: String(port), HOST: "127.0.0.1" });
+		this.servers = [server];
+		await server.ready;
+		this.gatewayUrls = [`http://127.0.0.1:${port}`];
+	}
+
+	async createUsers(count: number): Promise<BenchUser[]> {
+		return Array.from({ length: count }, (_, i) => ({ userId: `u${i}`, auth: { token: `u${i}` } }));
+	}
+
+	private groups = 0;
+	async createGroups(groups: BenchUser[][]): Promise<string[]> {
+		return groups.map(() => `g${this.groups++}`);
+	}
+}
+
+/** Runs `work` over items with at most `lanes` in flight. */
+export async function inLanes<T, R>(items: T[], lanes: number, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
+	const out: R[] = new Array(items.length);
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: Math.min(lanes, items.length) }, async () => {
+			while (next < items.length) {
+				const i = next++;
+				out[i] = await work(items[i], i);
+			}
+		})
+	);
+	return out;
+}
+
+export class OurTarget extends Target {
+	private readonly options: TargetOptions;
+	private apiUrl = "";
+	private dataDir: string | null = null;
+	private gatewayServers: ServerProcess[] = [];
+	readonly nonce = randomBytes(3).toString("hex");
+
+	constructor(options: TargetOptions) {
+		super("ours");
+		this.options = options;
+	}
+
+	get restUrl(): string {
+		return this.apiUrl;
+	}
+
+	async start(): Promise<void> {
+		const ownDataDir = !this.options.env?.DATA_DIR;
+		if (ownDataDir) this.dataDir = mkdtempSync(path.join(tmpdir(), "chat-bench-"));
+		const common: Record<string, string> = {
+			NODE_ENV: "production",
+			HOST: "127.0.0.1",
+			LOG_LEVEL: "warn",
+			JWT_SECRET: randomBytes(32).toString("hex"),
+			JWT_EXPIRES_IN: "24h",
+			// Registering thousands of users is setup, not what is measured.
+			BCRYPT_COST: "4",
+			RATE_LIMIT_PER_MINUTE: "100000000",
+			SEND_RATE_PER_SECOND: "100000",
+			SEND_RATE_BURST: "100000",
+			...(this.dataDir ? { DATA_DIR: this.dataDir } : {}),
+			...this.options.env
+		};
+		if (this.options.mode === "embedded") {
+			const port = await freePort();
+			const node = new ServerProcess("ours", "bench/server.ts", { ...common, PORT: String(port), NODE_ID: `bench-${this.nonce}` }, this.options.nodeArgs);
+			this.servers = [node];
+			this.gatewayServers = [node];
+			await node.ready;
+			this.apiUrl = `http://127.0.0.1:${port}`;
+			this.gatewayUrls = [this.apiUrl];
+			return;
+		}
+		const cluster = {
+			...common,
+			NAMESPACE: `bench-${this.nonce}`,
+			TRANSPORTER: this.options.transporter ?? "amqp://guest:guest@127.0.0.1:5672",
+			REDIS_URL: this.options.redisUrl ?? "redis://127.0.0.1:6379"
+		};
+		const apiPort = await freePort();
+		const core = new ServerProcess("ours-core", "bench/server.ts", {
+			...cluster,
+			PORT: String(apiPort),
+			NODE_ID: `bench-${this.nonce}-core`,
+			SERVICES: "users,auth,groups,messages,presence,api"
+		}, this.options.nodeArgs);
+		await core.ready;
+		const gateways: ServerProcess[] = [];
+		for (let i = 0; i < 2; i++) {
+			const port = await freePort();
+			gateways.push(
+				new ServerProcess(
+					`ours-socket-${i}`,
+					"bench/server.ts",
+					{ ...cluster, PORT: String(port), SOCKET_PORT: String(port), NODE_ID: `bench-${this.nonce}-socket-${i}`, SERVICES: "socket" },
+					this.options.nodeArgs
+				)
+			);
+			this.gatewayUrls.push(`http://127.0.0.1:${port}`);
+		}
+		this.servers = [core, ...gateways];
+		this.gatewayServers = gateways;
+		await Promise.all(gateways.map(g => g.ready));
+		this.apiUrl = `http://127.0.0.1:${apiPort}`;
+	}
+
+	protected gateways(): ServerProcess[] {
+		return this.gatewayServers;
+	}
+
+	async rest<T = any>(method: string, url: string, body?: unknown, token?: string): Promise<T> {
+		for (let attempt = 0; ; attempt++) {
+			const res = await fetch(this.apiUrl + url, {
+				method,
+				headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+				body: body === undefined ? undefined : JSON.stringify(body)
+			});
+			const text = await res.text();
+			if (res.ok) return (text ? JSON.parse(text) : null) as T;
+			if (res.status >= 500 && attempt < 3) continue;
+			throw new Error(`${method} ${url}: ${res.status} ${text.slice(0, 300)}`);
+		}
+	}
+
+	async createUsers(count: number, prefix = "b"): Promise<BenchUser[]> {
+		const start = this.userCount;
+		this.userCount += count;
+		return inLanes(Array.from({ length: count }, (_, i) => start + i), 16, async i => {
+			const body = await this.rest<{ user: { id: string }; accessToken: string }>("POST", "/api/auth/register", {
+				username: `${prefix}${this.nonce}_${i}`,
+				password: "bench-password"
+			});
+			return { userId: body.user.id, auth: { token: body.accessToken }, accessToken: body.accessToken };
+		});
+	}
+	private userCount = 0;
+
+	async createGroups(groups: BenchUser[][], type: "group" | "direct"): Promise<string[]> {
+		return inLanes(groups, 4, async (members, i) => {
+			const [owner, ...others] = members;
+			const first = others.slice(0, 1000);
+			const body = await this.rest<{ id: string }>(
+				"POST",
+				"/api/groups",
+				{ ...(type === "group" ? { name: `bench ${i}` } : {}), type, memberIds: first.map(u => u.userId) },
+				owner.accessToken
+			);
+			for (let at = 1000; at < others.length; at += 1000)
+				await this.rest("POST", `/api/groups/${body.id}/members`, { userIds: others.slice(at, at + 1000).map(u => u.userId) }, owner.accessToken);
+			return body.id;
+		});
+	}
+
+	async stop(): Promise<void> {
+		await super.stop();
+		if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+	}
+}
+
+export function createTarget(kind: TargetKind, options: TargetOptions): Target {
+	return kind === "ours" ? new OurTarget(options) : new BaselineTarget(kind);
+}

@@ -1,0 +1,90 @@
+import type { GeneratorPool, StepOptions } from "../generator/pool.ts";
+import type { TargetKind } from "../generator/protocol.ts";
+import type { ScenarioId, ScenarioResult, StepRecord } from "../lib/results.ts";
+import type { Mode, Target, TargetOptions } from "../lib/targets.ts";
+
+export interface BenchOptions {
+	quick: boolean;
+	workers: number;
+	durationMs: number;
+	payloadBytes: number;
+	limits: { maxElu: number; maxEldP99Ms: number };
+	cpuProfileDir: string | null;
+	cluster: { transporter: string; redisUrl: string };
+	log(line: string): void;
+}
+
+/** A step as the target saw it too: server CPU over the step. */
+export async function measuredStep(pool: GeneratorPool, target: Target, options: StepOptions): Promise<StepRecord> {
+	const before = await target.cpuSeconds();
+	const started = process.hrtime.bigint();
+	const result = await pool.step(options);
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	const after = await target.cpuSeconds();
+	return { ...result, serverCores: after.map((s, i) => Math.round(((s - before[i]) / seconds) * 100) / 100) };
+}
+
+export function describeStep(s: StepRecord, lastRecipient: boolean): string {
+	const lat = lastRecipient && s.lastRecipient ? s.lastRecipient : s.delivery;
+	return (
+		`offered ${s.offeredPerSec} msg/s → stored ${s.storedPerSec}/s, delivered ${s.deliveriesPerSec}/s; ` +
+		`${lastRecipient ? "last-recipient" : "delivery"} p50 ${lat.p50} p99 ${lat.p99} max ${lat.max} ms; ack p99 ${s.ack.p99} ms; ` +
+		`lost ${s.lost} dup ${s.duplicates} ooo ${s.outOfOrder}; errors ${s.ackErrors}; server cores ${s.serverCores.join("/")}; ` +
+		`generator elu ${s.generator.maxElu} eld p99 ${s.generator.maxEldP99Ms} ms${s.generator.valid ? "" : " INVALID"}`
+	);
+}
+
+/** A step keeps up when (nearly) everything offered was stored and delivered within the window. */
+export function keptUp(s: StepRecord, recipientsPerMessage: number): boolean {
+	const expected = s.offeredPerSec * recipientsPerMessage;
+	return s.storedPerSec >= 0.95 * s.offeredPerSec && s.deliveriesPerSec >= 0.95 * expected && s.ackErrors === 0;
+}
+
+export function emptyResult(scenario: ScenarioId, mode: Mode, target: TargetKind, setup: Record<string, unknown>): ScenarioResult {
+	return { scenario, mode, target, setup, steps: [], summary: {}, valid: true, invalidReasons: [] };
+}
+
+export function markInvalidSteps(result: ScenarioResult): void {
+	for (const s of result.steps)
+		if (!s.generator.valid) {
+			result.valid = false;
+			result.invalidReasons.push(`step ${s.offeredPerSec} msg/s: ${s.generator.invalidReason}`);
+		}
+}
+
+/**
+ * Ladder summary: the highest offered rate the target kept up with, the best delivered rate, and the
+ * latency p99 at the step closest to half of that rate.
+ */
+export function ladderSummary(steps: StepRecord[], recipientsPerMessage: number, lastRecipient: boolean): Record<string, number | null> {
+	const latencyOf = (s: StepRecord) => (lastRecipient && s.lastRecipient ? s.lastRecipient : s.delivery);
+	const kept = steps.filter(s => keptUp(s, recipientsPerMessage));
+	const sustained = kept.length ? Math.max(...kept.map(s => s.offeredPerSec)) : null;
+	let atHalf: StepRecord | undefined;
+	if (sustained != null)
+		atHalf = steps.reduce((best, s) => (Math.abs(s.offeredPerSec - sustained / 2) < Math.abs(best.offeredPerSec - sustained / 2) ? s : best), steps[0]);
+	const top = sustained != null ? steps.find(s => s.offeredPerSec === sustained) : undefined;
+	const fast = kept.filter(s => latencyOf(s).p99 < 50);
+	return {
+		sustainedMsgsPerSec: sustained,
+		maxStoredPerSec: steps.length ? Math.max(...steps.map(s => s.storedPerSec)) : null,
+		maxDeliveriesPerSec: steps.length ? Math.max(...steps.map(s => s.deliveriesPerSec)) : null,
+		halfRateMsgsPerSec: atHalf?.offeredPerSec ?? null,
+		p99AtHalfMs: atHalf ? latencyOf(atHalf).p99 : null,
+		p99AtSustainedMs: top ? latencyOf(top).p99 : null,
+		ackP99AtSustainedMs: top ? top.ack.p99 : null,
+		maxRateWithP99Under50Ms: fast.length ? Math.max(...fast.map(s => s.offeredPerSec)) : null,
+		lost: steps.reduce((n, s) => n + s.lost, 0),
+		duplicates: steps.reduce((n, s) => n + s.duplicates, 0),
+		outOfOrder: steps.reduce((n, s) => n + s.outOfOrder, 0)
+	};
+}
+
+export function targetOptions(mode: Mode, options: BenchOptions): TargetOptions {
+	return {
+		mode,
+		transporter: options.cluster.transporter,
+		redisUrl: options.cluster.redisUrl,
+		nodeArgs: options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []
+	};
+}

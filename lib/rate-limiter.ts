@@ -1,0 +1,96 @@
+import { Redis } from "ioredis";
+
+export interface RateDecision {
+	allowed: boolean;
+	/** When the next token arrives (0 when allowed). */
+	retryAfterMs: number;
+}
+
+/** A token bucket per key: `burst` tokens at most, refilled at `perSecond`. */
+export interface RateLimiter {
+	take(key: string, now?: number): Promise<RateDecision>;
+	close(): Promise<void>;
+}
+
+export interface BucketOptions {
+	perSecond: number;
+	burst: number;
+}
+
+function refill(tokens: number, updatedAt: number, now: number, { perSecond, burst }: BucketOptions): number {
+	return Math.min(burst, tokens + (Math.max(0, now - updatedAt) * perSecond) / 1000);
+}
+
+const retryAfter = (tokens: number, perSecond: number) => Math.ceil(((1 - tokens) * 1000) / perSecond);
+
+/** Per process; buckets of idle keys are dropped once they would be full again. */
+export class MemoryRateLimiter implements RateLimiter {
+	private buckets = new Map<string, { tokens: number; updatedAt: number }>();
+	private options: BucketOptions;
+	private lastPrune = 0;
+
+	constructor(options: BucketOptions) {
+		this.options = options;
+	}
+
+	async take(key: string, now = Date.now()): Promise<RateDecision> {
+		this.prune(now);
+		const bucket = this.buckets.get(key);
+		const tokens = bucket ? refill(bucket.tokens, bucket.updatedAt, now, this.options) : this.options.burst;
+		if (tokens < 1) {
+			this.buckets.set(key, { tokens, updatedAt: now });
+			return { allowed: false, retryAfterMs: retryAfter(tokens, this.options.perSecond) };
+		}
+		this.buckets.set(key, { tokens: tokens - 1, updatedAt: now });
+		return { allowed: true, retryAfterMs: 0 };
+	}
+
+	async close(): Promise<void> {
+		this.buckets.clear();
+	}
+
+	private prune(now: number) {
+		const fullAfterMs = (this.options.burst / this.options.perSecond) * 1000;
+		if (now - this.lastPrune < fullAfterMs) return;
+		this.lastPrune = now;
+		for (const [key, b] of this.buckets) if (now - b.updatedAt >= fullAfterMs) this.buckets.delete(key);
+	}
+}
+
+// KEYS[1] bucket; ARGV: perSecond, burst, now, ttlMs → {allowed 0|1, tokens * 1000}
+const TAKE_LUA = `
+local perSecond, burst, now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updatedAt')
+local tokens, updatedAt = tonumber(state[1]), tonumber(state[2])
+if not tokens then tokens = burst; updatedAt = now end
+tokens = math.min(burst, tokens + math.max(0, now - updatedAt) * perSecond / 1000)
+local allowed = 0
+if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updatedAt', now)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {allowed, math.floor(tokens * 1000)}`;
+
+/** Shared by every gateway node (REDIS_URL), so a user's limit holds wherever their sockets are. */
+export class RedisRateLimiter implements RateLimiter {
+	private redis: Redis & { rateTake(key: string, ...args: number[]): Promise<[number, number]> };
+	private options: BucketOptions;
+	private prefix: string;
+
+	constructor(url: string, prefix: string, options: BucketOptions) {
+		this.options = options;
+		this.prefix = prefix;
+		this.redis = new Redis(url, { maxRetriesPerRequest: 3 }) as RedisRateLimiter["redis"];
+		this.redis.defineCommand("rateTake", { numberOfKeys: 1, lua: TAKE_LUA });
+	}
+
+	async take(key: string, now = Date.now()): Promise<RateDecision> {
+		const { perSecond, burst } = this.options;
+		const ttlMs = Math.ceil((burst / perSecond) * 1000) + 1000;
+		const [allowed, milliTokens] = await this.redis.rateTake(this.prefix + key, perSecond, burst, now, ttlMs);
+		return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: retryAfter(milliTokens / 1000, perSecond) };
+	}
+
+	async close(): Promise<void> {
+		await this.redis.quit().catch(() => this.redis.disconnect());
+	}
+}

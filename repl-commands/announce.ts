@@ -1,0 +1,33 @@
+import type { ServiceBroker } from "moleculer";
+import { callEveryNode } from "./lookup.ts";
+import type { ReplCommand } from "./index.ts";
+
+export interface Announced {
+	delivered: number;
+	nodes: number;
+}
+
+/** A system announcement (`system.announcement` on the clients) to everyone, or to one conversation's members. */
+export async function announce(broker: ServiceBroker, text: string, groupId?: string): Promise<Announced> {
+	const perNode = await callEveryNode<{ nodeID: string; delivered: number }>(broker, "socket.announce", groupId ? { text, groupId } : { text });
+	return { delivered: perNode.reduce((sum, n) => sum + n.delivered, 0), nodes: perNode.length };
+}
+
+export function formatAnnounced(a: Announced): string {
+	return `Announcement delivered to ${a.delivered} socket(s) on ${a.nodes} node(s)`;
+}
+
+const command: ReplCommand = {
+	command: "announce <text...>",
+	description: "Send a system announcement to everyone, or with --group <id> to one conversation",
+	options: [{ option: "-g, --group <groupId>", description: "only this conversation" }],
+	async action(broker, args) {
+		const words = args.text;
+		const text = Array.isArray(words) ? words.join(" ") : String(words ?? "");
+		if (!text.trim()) throw new Error("Missing <text>");
+		const options = (args.options ?? {}) as { group?: string };
+		console.log(formatAnnounced(await announce(broker, text, options.group)));
+	}
+};
+
+export default command;

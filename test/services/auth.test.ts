@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import jwt from "jsonwebtoken";
+import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
+
+describe("auth", () => {
+	let app: TestApp;
+	before(async () => {
+		app = await startTestApp();
+	});
+	after(() => app.stop());
+
+	test("register returns the user and a token pair; usernames are unique case-insensitively", async () => {
+		const api = client(app);
+		const res = await api.post("/api/auth/register", { username: "Dora.Explorer", password: "long enough", displayName: "Dora" });
+		assert.equal(res.status, 201);
+		assert.equal(res.body.user.username, "dora.explorer");
+		assert.equal(res.body.user.displayName, "Dora");
+		assert.ok(res.body.accessToken && res.body.refreshToken);
+		assert.equal(res.body.expiresIn, 15 * 60);
+		assert.equal(res.body.user.passwordHash, undefined);
+		const again = await api.post("/api/auth/register", { username: "DORA.explorer", password: "another one" });
+		assert.equal(again.status, 409);
+		assert.equal(again.body.type, "USERNAME_TAKEN");
+	});
+
+	test("registration rejects bad usernames and passwords, naming the field", async () => {
+		const api = client(app);
+		const cases: [unknown, string][] = [
+			[{ username: "ab", password: "long enough" }, "username"],
+			[{ username: "a".repeat(33), password: "long enough" }, "username"],
+			[{ username: "bad name!", password: "long enough" }, "username"],
+			[{ username: "goodname", password: "short" }, "password"],
+			[{ username: "goodname", password: "x".repeat(129) }, "password"],
+			[{ username: { $gt: "" }, password: "long enough" }, "username"],
+			[{ password: "long enough" }, "username"]
+		];
+		for (const [body, field] of cases) {
+			const res = await api.post("/api/auth/register", body);
+			assert.equal(res.status, 422, JSON.stringify(body));
+			assert.ok(res.body.data.some((p: { field: string }) => p.field === field), JSON.stringify(res.body));
+			assert.match(res.body.message, new RegExp(field));
+		}
+		assert.equal((await api.post("/api/auth/login", { username: "goodname", password: "long enough" })).status, 401);
+	});
+
+	test("login accepts the right password only, and does not say which part was wrong", async () => {
+		const { user } = await registerUser(app, "login");
+		const api = client(app);
+		const ok = await api.post("/api/auth/login", { username: user.username.toUpperCase(), password: "correct horse battery" });
+		assert.equal(ok.status, 200);
+		assert.equal(ok.body.user.id, user.id);
+		const wrong = await api.post("/api/auth/login", { username: user.username, password: "wrong horse battery" });
+		const unknown = await api.post("/api/auth/login", { username: "nobody_here", password: "wrong horse battery" });
+		assert.equal(wrong.status, 401);
+		assert.equal(unknown.status, 401);
+		assert.equal(wrong.body.message, unknown.body.message);
+	});
+
+	test("passwords longer than bcrypt's 72 bytes still count in full", async () => {
+		const api = client(app);
+		const base = "p".repeat(80);
+		const reg = await api.post("/api/auth/register", { username: "longpass", password: base + "A" });
+		assert.equal(reg.status, 201);
+		assert.equal((await api.post("/api/auth/login", { username: "longpass", password: base + "B" })).status, 401);
+		assert.equal((await api.post("/api/auth/login", { username: "longpass", password: base + "A" })).status, 200);
+	});
+
+	test("refresh rotates the token; reusing a rotated token revokes the whole family", async () => {
+		const session = await registerUser(app, "rot");
+		const api = client(app);
+		const first = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(first.status, 200);
+		assert.notEqual(first.body.refreshToken, session.refreshToken);
+		const me = await client(app, first.body.accessToken).get("/api/users/profile");
+		assert.equal(me.body.id, session.user.id);
+
+		const second = await api.post("/api/auth/refresh", { refreshToken: first.body.refreshToken });
+		assert.equal(second.status, 200);
+
+		// An attacker replays the first (already rotated) token: the family dies, including the newest token.
+		const replay = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(replay.status, 401);
+		assert.equal(replay.body.type, "REFRESH_TOKEN_REUSED");
+		const newest = await api.post("/api/auth/refresh", { refreshToken: second.body.refreshToken });
+		assert.equal(newest.status, 401);
+
+		// Other sessions of the same user are separate families and survive.
+		const other = await api.post("/api/auth/login", { username: session.user.username, password: "correct horse battery" });
+		assert.equal((await api.post("/api/auth/refresh", { refreshToken: other.body.refreshToken })).status, 200);
+	});
+
+	test("logout revokes the refresh token", async () => {
+		const session = await registerUser(app, "out");
+		const api = client(app, session.accessToken);
+		assert.equal((await api.post("/api/auth/logout", { refreshToken: session.refreshToken })).status, 200);
+		assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: session.refreshToken })).status, 401);
+	});
+
+	test("garbage refresh tokens are 401 or 422, never 500", async () => {
+		const api = client(app);
+		for (const refreshToken of ["x".repeat(20), "aaaaaaaaaaaaaaaaaaaaaaaa.bbbb", "..........", 42, null, { $ne: 1 }]) {
+			const res = await api.post("/api/auth/refresh", { refreshToken });
+			assert.ok(res.status === 401 || res.status === 422, `${JSON.stringify(refreshToken)} → ${res.status}`);
+		}
+	});
+
+	test("expired, forged and malformed access tokens are rejected with 401", async () => {
+		const session = await registerUser(app, "exp");
+		const secret = app.config.jwt.secret;
+		const expired = jwt.sign({ typ: "access", username: session.user.username }, secret, { subject: session.user.id, expiresIn: -10 });
+		const forged = jwt.sign({ typ: "access", username: session.user.username }, "not the secret", { subject: session.user.id, expiresIn: 60 });
+		const noneAlg = jwt.sign({ typ: "access", sub: session.user.id }, "", { algorithm: "none" });
+		const res = await client(app, expired).get("/api/users/profile");
+		assert.equal(res.status, 401);
+		assert.equal(res.body.type, "TOKEN_EXPIRED");
+		for (const token of [forged, noneAlg, "abc", session.refreshToken]) {
+			assert.equal((await client(app, token).get("/api/users/profile")).status, 401, token);
+		}
+		assert.equal((await client(app).get("/api/users/profile", { authorization: "Basic abc" })).status, 401);
+	});
+});
