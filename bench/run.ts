@@ -29,6 +29,7 @@ const USAGE = `npm run bench -- [options]
   --history-messages N  S4 store size
   --transporter URL     cluster mode transporter (default amqp://guest:guest@127.0.0.1:5672)
   --redis URL           cluster mode Redis (default redis://127.0.0.1:6379)
+  --storage nedb|memory NeDB files in a temporary DATA_DIR (default), or DATA_DIR=:memory: to take the disk out
   --cpu-prof            run our gateway nodes with --cpu-prof (profiles under bench/results/profiles/)
   --max-elu 0.9 --max-eld-ms 50   generator saturation limits (a step above them is invalid)
 `;
@@ -49,6 +50,7 @@ const { values } = parseArgs({
 		"cpu-prof": { type: "boolean", default: false },
 		transporter: { type: "string", default: "amqp://guest:guest@127.0.0.1:5672" },
 		redis: { type: "string", default: "redis://127.0.0.1:6379" },
+		storage: { type: "string", default: "nedb" },
 		"max-elu": { type: "string", default: "0.9" },
 		"max-eld-ms": { type: "string", default: "50" },
 		help: { type: "boolean", default: false }
@@ -72,6 +74,7 @@ const options: BenchOptions = {
 	limits: { maxElu: Number(values["max-elu"]), maxEldP99Ms: Number(values["max-eld-ms"]) },
 	cpuProfileDir: values["cpu-prof"] ? path.join(resultsDir, "profiles") : null,
 	cluster: { transporter: values.transporter, redisUrl: values.redis },
+	memoryStorage: values.storage === "memory",
 	log: line => console.log(line)
 };
 
@@ -122,7 +125,10 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 			}
 		}
 	const transporter = new URL(options.cluster.transporter).protocol.replace(":", "");
-	for (const r of results) if (r.mode === "cluster") r.variant = transporter;
+	for (const r of results) {
+		const variants = [r.mode === "cluster" ? transporter : "", options.memoryStorage && r.target === "ours" && r.scenario !== "S4" ? "memory store" : ""].filter(Boolean);
+		if (variants.length) r.variant = variants.join(", ");
+	}
 	return {
 		startedAt,
 		finishedAt: new Date().toISOString(),

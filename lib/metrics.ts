@@ -28,4 +28,7 @@ export function registerChatMetrics(broker: ServiceBroker): void {
 		buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
 		quantiles: [0.5, 0.9, 0.99]
 	});
+	// Start from zero so that a scrape shows them before the first event.
+	metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, 0);
+	metrics.increment(CHAT_METRICS.MESSAGES_SENT, undefined, 0);
 }

@@ -165,7 +165,9 @@ async function openAdapter(
 	service: { logger: unknown; settings?: unknown }
 ): Promise<Adapter> {
 	if (storage.kind === "mongo") {
-		const schema = new mongoose.Schema({ _id: String }, { strict: false, versionKey: false, minimize: false });
+		// Documents are shaped by the services; the adapter's global strictQuery would otherwise drop
+		// every filter on a field the schema does not declare (and match everything).
+		const schema = new mongoose.Schema({ _id: String }, { strict: false, strictQuery: false, versionKey: false, minimize: false });
 		for (const index of spec.indexes ?? []) schema.index(index.fields, { unique: !!index.unique, sparse: !!index.sparse });
 		const model = mongoose.models[name] ?? mongoose.model(name, schema, name);
 		const adapter = new MongooseAdapter(storage.uri, { maxPoolSize: 20 }) as unknown as Adapter;

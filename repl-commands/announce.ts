@@ -1,20 +1,21 @@
 import type { ServiceBroker } from "moleculer";
-import { callEveryNode } from "./lookup.ts";
+import { callEveryNode, unreachableNote } from "./lookup.ts";
 import type { ReplCommand } from "./index.ts";
 
 export interface Announced {
 	delivered: number;
 	nodes: number;
+	unreachable: string[];
 }
 
 /** A system announcement (`system.announcement` on the clients) to everyone, or to one conversation's members. */
 export async function announce(broker: ServiceBroker, text: string, groupId?: string): Promise<Announced> {
-	const perNode = await callEveryNode<{ nodeID: string; delivered: number }>(broker, "socket.announce", groupId ? { text, groupId } : { text });
-	return { delivered: perNode.reduce((sum, n) => sum + n.delivered, 0), nodes: perNode.length };
+	const { answers: perNode, unreachable } = await callEveryNode<{ nodeID: string; delivered: number }>(broker, "socket.announce", groupId ? { text, groupId } : { text });
+	return { delivered: perNode.reduce((sum, n) => sum + n.delivered, 0), nodes: perNode.length, unreachable };
 }
 
 export function formatAnnounced(a: Announced): string {
-	return `Announcement delivered to ${a.delivered} socket(s) on ${a.nodes} node(s)`;
+	return [`Announcement delivered to ${a.delivered} socket(s) on ${a.nodes} node(s)`, ...unreachableNote(a.unreachable)].join("\n");
 }
 
 const command: ReplCommand = {

@@ -7,11 +7,26 @@ export function nodesRunning(broker: ServiceBroker, service: string): string[] {
 	return [...new Set(list.filter(s => s.name === service).map(s => s.nodeID))].sort();
 }
 
+export interface EveryNode<T> {
+	answers: T[];
+	/** Nodes still listed but not answering in time (e.g. crashed, until the cluster notices). */
+	unreachable: string[];
+}
+
 /** Calls `action` once on every node that runs its service (not load-balanced): per-node state such as sockets. */
-export async function callEveryNode<T>(broker: ServiceBroker, action: string, params: object = {}): Promise<T[]> {
+export async function callEveryNode<T>(broker: ServiceBroker, action: string, params: object = {}, timeout = 5000): Promise<EveryNode<T>> {
 	const service = action.slice(0, action.lastIndexOf("."));
 	const nodeIDs = nodesRunning(broker, service);
-	return Promise.all(nodeIDs.map(nodeID => broker.call<T, object>(action, params, { nodeID })));
+	const settled = await Promise.allSettled(nodeIDs.map(nodeID => broker.call<T, object>(action, params, { nodeID, timeout, retries: 0 })));
+	const answers: T[] = [];
+	const unreachable: string[] = [];
+	settled.forEach((result, i) => (result.status === "fulfilled" ? answers.push(result.value) : unreachable.push(nodeIDs[i])));
+	return { answers, unreachable };
+}
+
+/** The line a command adds when some nodes did not answer. */
+export function unreachableNote(unreachable: string[]): string[] {
+	return unreachable.length ? [`(no answer from ${unreachable.join(", ")})`] : [];
 }
 
 export async function resolveUser(broker: ServiceBroker, idOrUsername: string): Promise<{ id: string; username: string }> {

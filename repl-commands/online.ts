@@ -1,16 +1,17 @@
 import type { ServiceBroker } from "moleculer";
-import type { NodeOnlineUsers } from "../lib/ops-actions.ts";
-import { callEveryNode } from "./lookup.ts";
+import type { NodeOnlineUsers } from "../mixins/ops.mixin.ts";
+import { callEveryNode, unreachableNote } from "./lookup.ts";
 import type { ReplCommand } from "./index.ts";
 
 export interface OnlineUsers {
 	count: number;
 	users: { userId: string; username: string; nodes: string[]; sockets: number }[];
+	unreachable: string[];
 }
 
 /** Users connected to any socket gateway now, with the nodes they are on. */
 export async function onlineUsers(broker: ServiceBroker): Promise<OnlineUsers> {
-	const perNode = await callEveryNode<NodeOnlineUsers>(broker, "socket.onlineUsers");
+	const { answers: perNode, unreachable } = await callEveryNode<NodeOnlineUsers>(broker, "socket.onlineUsers");
 	const byUser = new Map<string, OnlineUsers["users"][number]>();
 	for (const node of perNode) {
 		for (const user of node.users) {
@@ -21,12 +22,12 @@ export async function onlineUsers(broker: ServiceBroker): Promise<OnlineUsers> {
 		}
 	}
 	const users = [...byUser.values()].sort((a, b) => a.username.localeCompare(b.username));
-	return { count: users.length, users };
+	return { count: users.length, users, unreachable };
 }
 
 export function formatOnlineUsers(online: OnlineUsers): string {
 	const lines = online.users.map(u => `  ${u.username} (${u.userId})  ${u.sockets} socket(s) on ${u.nodes.join(", ")}`);
-	return [`${online.count} user(s) online`, ...lines].join("\n");
+	return [`${online.count} user(s) online`, ...lines, ...unreachableNote(online.unreachable)].join("\n");
 }
 
 const command: ReplCommand = {

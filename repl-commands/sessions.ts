@@ -1,5 +1,5 @@
 import type { ServiceBroker } from "moleculer";
-import { argument, callEveryNode, resolveUser } from "./lookup.ts";
+import { argument, callEveryNode, resolveUser, unreachableNote } from "./lookup.ts";
 import type { ReplCommand } from "./index.ts";
 
 export interface Session {
@@ -13,19 +13,20 @@ export interface UserSessions {
 	username: string;
 	sessions: Session[];
 	nodes: string[];
+	unreachable: string[];
 }
 
 /** A user's open sockets on every gateway. */
 export async function userSessions(broker: ServiceBroker, idOrUsername: string): Promise<UserSessions> {
 	const user = await resolveUser(broker, idOrUsername);
-	const perNode = await callEveryNode<Session[]>(broker, "socket.sessions", { userId: user.id });
+	const { answers: perNode, unreachable } = await callEveryNode<Session[]>(broker, "socket.sessions", { userId: user.id });
 	const sessions = perNode.flat().sort((a, b) => a.connectedAt.localeCompare(b.connectedAt));
-	return { userId: user.id, username: user.username, sessions, nodes: [...new Set(sessions.map(s => s.nodeID))] };
+	return { userId: user.id, username: user.username, sessions, nodes: [...new Set(sessions.map(s => s.nodeID))], unreachable };
 }
 
 export function formatUserSessions(s: UserSessions): string {
 	const lines = s.sessions.map(x => `  ${x.socketId} on ${x.nodeID} since ${x.connectedAt}`);
-	return [`${s.username} (${s.userId}): ${s.sessions.length} session(s) on ${s.nodes.length} node(s)`, ...lines].join("\n");
+	return [`${s.username} (${s.userId}): ${s.sessions.length} session(s) on ${s.nodes.length} node(s)`, ...lines, ...unreachableNote(s.unreachable)].join("\n");
 }
 
 const command: ReplCommand = {

@@ -251,6 +251,7 @@ const KafkaBridgeService: ServiceSchema<{}, {}, BridgeThis> = {
 
 		async connectedProducer(): Promise<Producer> {
 			if (this.producer) return this.producer;
+			if (this.stopping) throw new Error("the Kafka bridge is stopping");
 			// One request in flight keeps a retried batch from overtaking the next; idempotence also stops Kafka storing it twice.
 			const producer = this.client.producer({
 				idempotent: this.kafka.idempotent,

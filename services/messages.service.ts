@@ -1,6 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
+import { MessagesOpsActions } from "../mixins/ops.mixin.ts";
 import { Outbox, type OutboxMethods } from "../mixins/outbox.mixin.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, forbidden, invalidField, notFound } from "../lib/errors.ts";
@@ -76,7 +77,8 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			heads: {},
 			cursors: { indexes: [{ fields: { groupId: 1 } }, { fields: { userId: 1 } }, OUTBOX_INDEX] }
 		}),
-		Outbox(["messages", "cursors"])
+		Outbox(["messages", "cursors"]),
+		MessagesOpsActions
 	],
 
 	actions: {

@@ -41,7 +41,8 @@ describe("nginx/nginx.conf", { skip: bin ? false : "nginx is not installed" }, (
 	});
 
 	after(async () => {
-		for (const child of running) child.kill("SIGKILL");
+		// SIGTERM: the master stops its workers (after SIGKILL they would be left behind).
+		await Promise.all(running.map(child => new Promise(resolve => (child.exitCode != null ? resolve(null) : (child.once("exit", resolve), child.kill("SIGTERM"))))));
 		await new Promise(resolve => echo?.close(resolve));
 		await app?.stop();
 		rmSync(dir, { recursive: true, force: true });

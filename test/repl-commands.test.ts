@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ServiceSchema } from "moleculer";
 import { ALL_SERVICES } from "../lib/config.ts";
-import { MessagesOpsActions, SocketOpsActions } from "../lib/ops-actions.ts";
+import { MessagesOpsActions, SocketOpsActions } from "../mixins/ops.mixin.ts";
 import { announce, formatAnnounced } from "../repl-commands/announce.ts";
 import { conversationStats, formatConversationStats } from "../repl-commands/conversation.ts";
 import { disconnectUser, formatKicked } from "../repl-commands/kick.ts";
@@ -74,7 +74,7 @@ describe("REPL operator commands", () => {
 	test("announce: to one conversation, then to everyone", async () => {
 		const heard = sockets.map(s => waitForEvent<{ text: string; groupId: string | null }>(s, "system.announcement"));
 		const toGroup = await announce(app.broker, "maintenance at noon", groupId);
-		assert.deepEqual(toGroup, { delivered: 3, nodes: 1 });
+		assert.deepEqual(toGroup, { delivered: 3, nodes: 1, unreachable: [] });
 		for (const payload of await Promise.all(heard)) assert.deepEqual([payload.text, payload.groupId], ["maintenance at noon", groupId]);
 		const everyone = await announce(app.broker, "hello all");
 		assert.equal(everyone.delivered, 3);
@@ -92,7 +92,7 @@ describe("REPL operator commands", () => {
 	test("kick: disconnects every socket of the user", async () => {
 		const bobGone = disconnected(sockets[2]);
 		const kicked = await disconnectUser(app.broker, bob.user.username);
-		assert.deepEqual(kicked, { userId: bob.user.id, disconnected: 1, nodes: [app.broker.nodeID] });
+		assert.deepEqual(kicked, { userId: bob.user.id, disconnected: 1, nodes: [app.broker.nodeID], unreachable: [] });
 		assert.equal(formatKicked(kicked), `Disconnected 1 socket(s) of ${bob.user.id} on ${app.broker.nodeID}`);
 		await bobGone;
 		const online = await onlineUsers(app.broker);

@@ -65,7 +65,7 @@ export async function runFanout(plan: FanoutPlan, kind: TargetKind, mode: Mode, 
 			}
 			if (i === rates.length - 1 && rates.length < plan.rates.length + plan.extraSteps) rates.push(Math.round(rate * 1.5));
 		}
-		result.summary = ladderSummary(result.steps, recipients, !direct);
+		result.summary = ladderSummary(result.steps.filter(s => s.generator.valid), recipients, !direct);
 		markInvalidSteps(result);
 	} catch (err) {
 		result.valid = false;

@@ -74,7 +74,7 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 				return (await fetch(`${direct.probe}/ready`)).ok;
 			}, 90_000, 250);
 			await observer.waitForServices(["users", "auth", "groups", "messages", "presence", "api", "socket"], 60_000);
-			await waitUntil("two api and two socket nodes", () => callEveryNode(observer, "socket.stats").then(s => s.length === 2), 30_000);
+			await waitUntil("two api and two socket nodes", () => callEveryNode(observer, "socket.stats").then(s => s.answers.length === 2), 30_000);
 		} catch (err) {
 			throw new Error(`${(err as Error).message}\n${cluster.logs()}`);
 		}
@@ -113,7 +113,8 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const metrics = await (await fetch(direct.metrics)).text();
 		assert.match(metrics, /^moleculer_request_total\{/m);
 		assert.match(metrics, /nodeID="core-/);
-		assert.match(metrics, /^# TYPE chat_messages_sent_total counter/m);
+		assert.match(metrics, /^chat_messages_sent_total\{[^}]*\} 0$/m);
+		assert.match(metrics, /^chat_sockets_connected\{[^}]*\} 0$/m);
 	});
 
 	test("a service with two instances is served by both (api, socket)", async () => {
@@ -123,7 +124,7 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const viaNginx = new Set<string>();
 		for (let i = 0; i < 20; i++) viaNginx.add(((await (await fetch(`${gateway}/health`)).json()) as { nodeID: string }).nodeID);
 		assert.equal(viaNginx.size, 2, "nginx spreads REST requests over both API nodes");
-		const stats = await callEveryNode<{ nodeID: string }>(observer, "socket.stats");
+		const stats = (await callEveryNode<{ nodeID: string }>(observer, "socket.stats")).answers;
 		assert.deepEqual(stats.map(s => s.nodeID).sort(), [nodes.socketA.nodeID, nodes.socketB.nodeID].sort());
 	});
 
@@ -131,15 +132,15 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const [alice, bob] = await Promise.all([registerUser({ url: direct.apiA }, "inv"), registerUser({ url: direct.apiB }, "inv")]);
 		const groupId = await groupWith(alice);
 		const asBob = client({ url: direct.apiB }, bob.accessToken);
-		// Twice, so that the refusal is cached (groups.membership) before the change.
-		for (let i = 0; i < 2; i++) assert.equal((await asBob.post("/api/messages", { groupId, content: "not yet" })).status, 403);
+		// Twice, so that the refusal is cached (groups.membership) before the change; a non-member does not see the conversation.
+		for (let i = 0; i < 2; i++) assert.equal((await asBob.post("/api/messages", { groupId, content: "not yet" })).status, 404);
 		const added = await client({ url: direct.apiA }, alice.accessToken).post(`/api/groups/${groupId}/members`, { userIds: [bob.user.id] });
 		assert.ok(added.status < 300, JSON.stringify(added.body));
 		const sent = await asBob.post("/api/messages", { groupId, content: "now I can" });
 		assert.equal(sent.status, 201, JSON.stringify(sent.body));
 		const removed = await client({ url: direct.apiB }, alice.accessToken).del(`/api/groups/${groupId}/members/${bob.user.id}`);
 		assert.ok(removed.status < 300, JSON.stringify(removed.body));
-		assert.equal((await client({ url: direct.apiA }, bob.accessToken).post("/api/messages", { groupId, content: "gone" })).status, 403);
+		assert.equal((await client({ url: direct.apiA }, bob.accessToken).post("/api/messages", { groupId, content: "gone" })).status, 404);
 	});
 
 	test("REST rate limits are shared by the API nodes through Redis (per user)", async () => {
@@ -233,10 +234,11 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		assert.ok(offline);
 
 		// Reconnect through nginx: the dead upstream refuses, nginx passes the upgrade to the other node.
+		// The sync cursor is what the client held when it lost the connection; live events resume at once.
+		const lastSeen = Math.max(0, ...timeline.keys());
 		bobSocket = await connect(bob);
 		bobSocket.on("chat.message.incoming", keep);
-		assert.deepEqual(await nodeOf(bob), [survivor]);
-		const lastSeen = Math.max(0, ...timeline.keys());
+		assert.deepEqual((await nodeOf(bob)).filter(n => n !== victimID), [survivor]);
 		for (let cursor = lastSeen, more = true; more; ) {
 			const sync = await emitWithAck(bobSocket, "chat.sync", { cursors: { [groupId]: cursor } });
 			assert.equal(sync.ok, true, JSON.stringify(sync));
@@ -307,4 +309,16 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 			for (const content of acknowledged) assert.equal(contents.filter(c => c === content).length, 1, `${content} stored once`);
 		});
 	}
+
+	test("graceful shutdown (SIGTERM): /ready turns 503 at once, clients get a reconnect hint, the node exits 0", async () => {
+		const nodeID = (await nodeOf(alice))[0];
+		const node = Object.values(nodes).find(n => n.nodeID === nodeID)!;
+		const hint = waitForEvent<{ reconnect: boolean }>(aliceSocket, "server.shutdown", () => true, 20_000);
+		const closed = waitForEvent(aliceSocket, "disconnect", () => true, 30_000);
+		node.process.kill("SIGTERM");
+		if (node.env.PROBE_PORT) await waitUntil("/ready to report draining", async () => (await fetch(`http://127.0.0.1:${node.env.PROBE_PORT}/ready`)).status === 503, 5_000, 50);
+		assert.equal((await hint).reconnect, true);
+		await closed;
+		assert.equal(await node.exited, 0);
+	});
 });

@@ -18,8 +18,10 @@ export const RABBITMQ = { host: "127.0.0.1", port: 5672 };
 export const REDIS = { host: "127.0.0.1", port: 6379 };
 
 const children = new Set<ChildProcess>();
+const nginxes = new WeakSet<ChildProcess>();
 process.once("exit", () => {
-	for (const child of children) child.kill("SIGKILL");
+	// nginx's master must stop its own workers: SIGTERM; node processes have no children of their own.
+	for (const child of children) child.kill(nginxes.has(child) ? "SIGTERM" : "SIGKILL");
 });
 
 export async function freePort(): Promise<number> {
@@ -150,6 +152,7 @@ export class TestCluster {
 		let stderr = "";
 		child.stderr!.on("data", chunk => (stderr += chunk));
 		children.add(child);
+		nginxes.add(child);
 		const exited = new Promise<number | null>(resolve => child.once("exit", code => {
 			children.delete(child);
 			resolve(code);

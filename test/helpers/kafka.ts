@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { after } from "node:test";
 import kafkajs from "kafkajs";
 import type { Consumer, Producer } from "kafkajs";
 import type { EventEnvelope } from "../../lib/outbox.ts";
@@ -196,4 +197,13 @@ export function spawnChatNode(env: Record<string, string>, timeoutMs = 60_000): 
 			reject(new Error(`chat node exited (${code}) before listening:\n${errors}`));
 		});
 	});
+}
+
+/** Registers an `after` hook that runs the returned `defer`'s cleanups in reverse order. */
+export function deferredCleanups(): (cleanup: () => unknown) => void {
+	const cleanups: (() => unknown)[] = [];
+	after(async () => {
+		for (const cleanup of cleanups.reverse()) await cleanup();
+	});
+	return cleanup => void cleanups.push(cleanup);
 }

@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { client, registerUser, tempDataDir, type TestUser } from "../helpers/app.ts";
-import { collectTopics, firstSeen, kcatSkip, spawnChatNode, startMockKafka, waitFor, type ChatProcess, type Collector, type MockKafka } from "../helpers/kafka.ts";
+import { collectTopics, deferredCleanups, firstSeen, kcatSkip, spawnChatNode, startMockKafka, waitFor, type ChatProcess, type Collector, type MockKafka } from "../helpers/kafka.ts";
 
-const cleanups: (() => unknown)[] = [];
-after(async () => {
-	for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const defer = deferredCleanups();
 
 test("a chat node killed -9 while it streams loses no event once it is back", { skip: kcatSkip(), timeout: 240_000 }, async () => {
 	const kafka: MockKafka = await startMockKafka();
-	cleanups.push(() => kafka.stop());
+	defer(() => kafka.stop());
 	const data = tempDataDir();
-	cleanups.push(() => data.remove());
+	defer(() => data.remove());
 	const env = {
 		DATA_DIR: data.dir,
 		JWT_SECRET: randomBytes(32).toString("hex"),
@@ -25,9 +22,9 @@ test("a chat node killed -9 while it streams loses no event once it is back", { 
 		SEND_RATE_BURST: "1000"
 	};
 	const collector: Collector = await collectTopics(kafka.brokers, ["chat.messages"]);
-	cleanups.push(() => collector.stop());
+	defer(() => collector.stop());
 	let node: ChatProcess = await spawnChatNode(env);
-	cleanups.push(() => node.kill());
+	defer(() => node.kill());
 
 	const [alice, bob] = [await registerUser(node, "alice"), await registerUser(node, "bob")];
 	const groups: string[] = [];

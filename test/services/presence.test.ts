@@ -153,7 +153,7 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 			await back;
 
 			const closedAt = Date.now();
-			const offline = waitForEvent(a, "user.presence", isBob("offline"));
+			const offline = waitForEvent<{ userId: string; status: string; lastSeen: number }>(a, "user.presence", isBob("offline"));
 			b3.close();
 			const event = await offline;
 			assert.ok(Date.now() - closedAt >= 900, "offline only after the grace period");

@@ -93,7 +93,7 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 		await emitWithAck(bOnB, "typing.start", { groupId: dmId });
 		await typing;
 
-		const statsB = await nodeA.broker.call<{ nodeID: string; connected: number }>("socket.stats", {}, { nodeID: nodeB.nodeID });
+		const statsB = await nodeA.broker.call<{ nodeID: string; connected: number }, object>("socket.stats", {}, { nodeID: nodeB.nodeID });
 		assert.equal(statsB.nodeID, nodeB.nodeID);
 		assert.equal(statsB.connected, 1);
 		const sessions = await nodeA.broker.mcall<Record<string, { socketId: string; nodeID: string }[]>>(

@@ -1,5 +1,5 @@
 import type { Context, ServiceSchema } from "moleculer";
-import { idParam, params } from "./params.ts";
+import { idParam, params } from "../lib/params.ts";
 
 /**
  * Actions for operators (repl-commands/), mixed into the services whose state they read. `public`:
