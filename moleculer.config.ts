@@ -48,8 +48,7 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeID,
-		// A URL such as amqp://guest:guest@rabbitmq:5672 selects and configures the transporter.
-		transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
+		transporter: transporterOptions(config.transporter),
 		cacher: cacherOptions(config),
 		// CBOR (cbor-x): the fastest of Moleculer's binary serializers, and it keeps Dates as Dates and Buffers
 		// (stream chunks of uploads) as bytes, so a remote call returns what a local one does.
@@ -115,4 +114,15 @@ function cacherOptions(config: ChatConfig): BrokerOptions["cacher"] {
 		return { type: "Redis", options: { prefix: `${config.namespace}-cache`, ttl: 3600, redis } };
 	}
 	return { type: "Memory", options: { ttl: 3600, clone: false } };
+}
+
+/**
+ * A URL such as amqp://guest:guest@rabbitmq:5672 selects and configures the transporter. On AMQP,
+ * prefetch is how many packets a node takes at once on its one channel (Moleculer's default of 1
+ * makes every event and call of the node wait for the previous one's acknowledgement).
+ */
+function transporterOptions(url: string | undefined): BrokerOptions["transporter"] {
+	if (!url) return null;
+	if (/^amqps?:\/\//.test(url)) return { type: "AMQP", options: { url, prefetch: 256 } };
+	return url as BrokerOptions["transporter"];
 }

@@ -48,7 +48,7 @@ interface MessagesThis extends DbMethods, OutboxMethods {
 	withGroupLock<T>(groupId: string, work: () => Promise<T>): Promise<T>;
 	lastSeqOf(groupId: string): Promise<number>;
 	storedLastSeq(groupId: string): Promise<number>;
-	storeInSequence(groupId: string, build: (seq: number) => MessageDoc): Promise<{ doc: MessageDoc; duplicate: boolean }>;
+	storeInSequence(groupId: string, build: (seq: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<{ doc: MessageDoc; duplicate: boolean }>;
 	requireMember(ctx: Ctx, groupId: string, userId: string): Promise<MemberRole>;
 	receiptIndex(groupId: string): Promise<ReceiptIndex>;
 	receiptsOf(groupId: string): Promise<Receipt[]>;
@@ -114,6 +114,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				}
 				const attachments = await this.resolveAttachments(ctx, me.id, refs);
 				const createdAt = new Date();
+				let message!: Message;
 				const { doc, duplicate } = await this.storeInSequence(groupId, seq => {
 					const stored: MessageDoc = {
 						_id: newId(),
@@ -130,22 +131,23 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 					};
 					// Built under the group's lock, so event ids follow seq order.
 					return { ...stored, ...outboxFields(this.outboxEvent("message.created", groupId, { message: toEventMessage(stored) })) };
+				}, stored => {
+					message = toMessage(stored, this.secret);
+					ctx.broadcast("message.created", { groupId, message });
 				});
 				if (duplicate) return (await this.toMessages([doc], groupId))[0];
 
-				// Monotonic: a late update never moves the head backwards.
-				const moved = await this.db.heads.updateMany(
-					{ _id: groupId, lastSeq: { $lt: doc.seq } },
-					{ $set: { lastSeq: doc.seq, lastMessageId: doc._id, lastActivityAt: createdAt } }
-				);
-				if (moved === 0 && !(await this.db.heads.findById(groupId))) {
-					await this.db.heads.insertIfAbsent({ _id: groupId, lastSeq: 0, lastMessageId: null, lastActivityAt: null });
-					await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: doc.seq } }, { $set: { lastSeq: doc.seq, lastMessageId: doc._id, lastActivityAt: createdAt } });
-				}
+				const advanceHead = async () => {
+					// Monotonic: a late update never moves the head backwards.
+					const head = { $set: { lastSeq: doc.seq, lastMessageId: doc._id, lastActivityAt: createdAt } };
+					const moved = await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: doc.seq } }, head);
+					if (moved === 0 && !(await this.db.heads.findById(groupId))) {
+						await this.db.heads.insertIfAbsent({ _id: groupId, lastSeq: 0, lastMessageId: null, lastActivityAt: null });
+						await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: doc.seq } }, head);
+					}
+				};
 				// The sender has read what they wrote.
-				await this.advanceCursor(ctx, groupId, me.id, "readSeq", doc.seq);
-				const message = toMessage(doc, this.secret);
-				ctx.broadcast("message.created", { groupId, message });
+				await Promise.all([advanceHead(), this.advanceCursor(ctx, groupId, me.id, "readSeq", doc.seq)]);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/messages/${groupId}?after=${doc.seq - 1}&limit=1`;
 				return message;
@@ -344,13 +346,15 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			return seq;
 		},
 
-		storeInSequence(groupId: string, build: (seq: number) => MessageDoc) {
+		/** `onStored` runs under the lock, so whatever it announces goes out in seq order. */
+		storeInSequence(groupId: string, build: (seq: number) => MessageDoc, onStored: (doc: MessageDoc) => void) {
 			return this.withGroupLock(groupId, async () => {
 				for (let attempt = 0; attempt < 8; attempt++) {
 					const doc = build((await this.lastSeqOf(groupId)) + 1);
 					try {
 						await this.db.messages.insert(doc);
 						this.lastSeqs.set(groupId, doc.seq);
+						onStored(doc);
 						return { doc, duplicate: false };
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;

@@ -84,7 +84,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 		getMany: {
 			visibility: "public",
-			params: params({ ids: idList(200) }),
+			params: params({ ids: idList(1000) }),
 			async handler(ctx: Context<{ ids: string[] }>): Promise<User[]> {
 				const docs = await this.db.users.findByIds(ctx.params.ids);
 				return docs.map(d => this.toUser(d));
