@@ -128,13 +128,21 @@ export function toAttachment(secret: string, stored: StoredAttachment, now = Dat
 	};
 }
 
-export function toMessage(
-	doc: MessageDoc,
-	secret: string,
-	receipts: Pick<Message, "status" | "deliveredCount" | "seenCount"> = { status: "sent", deliveredCount: 0, seenCount: 0 }
-): Message {
+/** A message as the stream carries it: stored facts only (no signed URLs, no receipt counts, which go stale). */
+export interface EventMessage {
+	id: string;
+	groupId: string;
+	seq: number;
+	senderId: string;
+	content: string;
+	clientMessageId: string | null;
+	attachments: StoredAttachment[];
+	createdAt: string;
+	deletedAt: string | null;
+}
+
+export function toEventMessage(doc: MessageDoc): EventMessage {
 	const deleted = doc.deletedAt != null;
-	const now = Date.now();
 	return {
 		id: doc._id,
 		groupId: doc.groupId,
@@ -142,9 +150,18 @@ export function toMessage(
 		senderId: doc.senderId,
 		content: deleted ? "" : doc.content,
 		clientMessageId: doc.clientMessageId ?? null,
-		attachments: deleted ? [] : (doc.attachments ?? []).map(a => toAttachment(secret, a, now)),
+		attachments: deleted ? [] : (doc.attachments ?? []),
 		createdAt: new Date(doc.createdAt).toISOString(),
-		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null,
-		...receipts
+		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null
 	};
+}
+
+export function toMessage(
+	doc: MessageDoc,
+	secret: string,
+	receipts: Pick<Message, "status" | "deliveredCount" | "seenCount"> = { status: "sent", deliveredCount: 0, seenCount: 0 }
+): Message {
+	const stored = toEventMessage(doc);
+	const now = Date.now();
+	return { ...stored, attachments: stored.attachments.map(a => toAttachment(secret, a, now)), ...receipts };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { GroupBase } from "./groups.ts";
-import type { MessageDoc, StoredAttachment } from "./messages.ts";
+import type { EventMessage } from "./messages.ts";
 
 /**
  * The transactional outbox: an event that must reach the stream is stored inside the document whose
@@ -21,18 +21,6 @@ export type StreamEventType =
 	| "group.member.added"
 	| "group.member.removed";
 
-/** A message as the stream carries it: stored facts only (no signed URLs, no receipt counts, which go stale). */
-export interface EventMessage {
-	id: string;
-	groupId: string;
-	seq: number;
-	senderId: string;
-	content: string;
-	clientMessageId: string | null;
-	attachments: StoredAttachment[];
-	createdAt: string;
-	deletedAt: string | null;
-}
 
 export interface GroupEventPayload {
 	group: GroupBase;
@@ -129,17 +117,3 @@ export function publishableEvents(collection: string, docs: (OutboxFields & { _i
 		.map(r => r.entry);
 }
 
-export function toEventMessage(doc: MessageDoc): EventMessage {
-	const deleted = doc.deletedAt != null;
-	return {
-		id: doc._id,
-		groupId: doc.groupId,
-		seq: doc.seq,
-		senderId: doc.senderId,
-		content: deleted ? "" : doc.content,
-		clientMessageId: doc.clientMessageId ?? null,
-		attachments: deleted ? [] : (doc.attachments ?? []),
-		createdAt: new Date(doc.createdAt).toISOString(),
-		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null
-	};
-}

@@ -4,6 +4,7 @@ import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } fro
 import { MessagesOpsActions } from "../mixins/ops.mixin.ts";
 import { Outbox, type OutboxMethods } from "../mixins/outbox.mixin.ts";
 import { chatConfig } from "../lib/config.ts";
+import { CHAT_METRICS } from "../lib/metrics.ts";
 import { conflict, forbidden, invalidField, notFound } from "../lib/errors.ts";
 import type { ConversationHead, MemberRole } from "../lib/groups.ts";
 import { newId } from "../lib/ids.ts";
@@ -11,6 +12,7 @@ import {
 	cursorId,
 	groupSeqKey,
 	ReceiptIndex,
+	toEventMessage,
 	toMessage,
 	type CursorDoc,
 	type Message,
@@ -18,7 +20,7 @@ import {
 	type Receipt,
 	type StoredAttachment
 } from "../lib/messages.ts";
-import { OUTBOX_INDEX, outboxFields, outboxUpdate, toEventMessage } from "../lib/outbox.ts";
+import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../lib/outbox.ts";
 import { clientMessageIdParam, idList, idParam, limitParam, params, seqParam } from "../lib/params.ts";
 import { requireUser, type SessionMeta } from "../lib/session.ts";
 
@@ -134,6 +136,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				}, stored => {
 					message = toMessage(stored, this.secret);
 					ctx.broadcast("message.created", { groupId, message });
+					if (this.broker.isMetricsEnabled()) this.broker.metrics.increment(CHAT_METRICS.MESSAGES_SENT);
 				});
 				if (duplicate) return (await this.toMessages([doc], groupId))[0];
 

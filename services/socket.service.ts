@@ -3,10 +3,12 @@ import type { AddressInfo } from "node:net";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { Server, type Socket } from "socket.io";
+import { SocketOpsActions } from "../mixins/ops.mixin.ts";
 import { chatConfig, type ChatConfig } from "../lib/config.ts";
 import { forbidden, invalidField, notFound, rateLimited, toClientError, unauthorized } from "../lib/errors.ts";
 import type { GroupBase } from "../lib/groups.ts";
 import type { Message } from "../lib/messages.ts";
+import { CHAT_METRICS } from "../lib/metrics.ts";
 import { idParam, params } from "../lib/params.ts";
 import type { Presence } from "../lib/presence-store.ts";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../lib/rate-limiter.ts";
@@ -154,6 +156,7 @@ const PAYLOAD_SCHEMAS = {
  */
 const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 	name: "socket",
+	mixins: [SocketOpsActions],
 
 	actions: {
 		stats: {
@@ -193,6 +196,8 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 	events: {
 		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {
 			this.stats.messagesDelivered += this.emitTo(ctx.params.groupId, "chat.message.incoming", ctx.params.message);
+			if (this.broker.isMetricsEnabled())
+				this.broker.metrics.observe(CHAT_METRICS.FANOUT_LATENCY, Date.now() - Date.parse(ctx.params.message.createdAt));
 		},
 
 		"message.deleted"(ctx: Context<{ groupId: string; message: Message }>) {
@@ -297,10 +302,12 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			delete socket.data.initialRooms;
 			this.stats.connected++;
 			this.stats.connectionsTotal++;
+			if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
 			this.scheduleExpiry(socket);
 			for (const [event, handler] of Object.entries(HANDLERS)) this.listen(socket, event, handler, ACK_OPTIONAL.has(event));
 			socket.on("disconnect", () => {
 				this.stats.connected--;
+				if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
 				clearTimeout(socket.data.expiryTimer);
 				this.typing.stopSocket(socket.id);
 				if (!this.stopping) this.presenceCall(socket, "presence.disconnect", { userId: user.id, connId: socket.id });

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
+import { Redis } from "ioredis";
 import { io, type Socket } from "socket.io-client";
 
 export type ClientSocket = Socket;
@@ -100,4 +101,19 @@ export function disconnected(socket: ClientSocket, timeoutMs = 10_000): Promise<
 /** Closes every socket given, ignoring ones already closed. */
 export function closeAll(...sockets: (ClientSocket | undefined)[]): void {
 	for (const s of sockets) s?.close();
+}
+
+/** Redis is required in CI (CI=true: throws); elsewhere returns why Redis cases must skip, or false when it is up. */
+export async function redisSkipReason(url: string): Promise<string | false> {
+	const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+	try {
+		await probe.connect();
+		await probe.ping();
+		return false;
+	} catch (err) {
+		if (process.env.CI === "true") throw new Error(`Redis is required in CI (${url}): ${(err as Error).message}`);
+		return `Redis not reachable at ${url}`;
+	} finally {
+		probe.disconnect();
+	}
 }

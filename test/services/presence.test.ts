@@ -1,29 +1,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { after, before, describe, test } from "node:test";
 import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../../lib/presence-store.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, collect, connectSocket, emitWithAck, waitFor, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
+import { closeAll, collect, connectSocket, emitWithAck, waitFor, waitForEvent, redisSkipReason, type ClientSocket } from "../helpers/socket.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const TIMEOUT = { timeout: 60_000 };
 const uniquePrefix = (what: string) => `test-${what}-${process.pid}-${randomBytes(4).toString("hex")}:`;
 
-/** Redis is required in CI; elsewhere the Redis cases skip with a reason when it is not running. */
-async function redisAvailable(): Promise<string | false> {
-	const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
-	try {
-		await probe.connect();
-		await probe.ping();
-		return false;
-	} catch (err) {
-		if (process.env.CI === "true") throw new Error(`Redis is required in CI (${REDIS_URL}): ${(err as Error).message}`);
-		return `Redis not reachable at ${REDIS_URL}`;
-	} finally {
-		probe.disconnect();
-	}
-}
 
 const U1 = "aaaaaaaaaaaaaaaaaaaaaaa1";
 const U2 = "aaaaaaaaaaaaaaaaaaaaaaa2";
@@ -91,7 +76,7 @@ function storeContract(name: string, make: () => Promise<PresenceStore & { clear
 
 let redisSkip: string | false = "not probed";
 before(async () => {
-	redisSkip = await redisAvailable();
+	redisSkip = await redisSkipReason(REDIS_URL);
 });
 
 storeContract("memory", async () => new MemoryPresenceStore(), () => false);
@@ -121,7 +106,11 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 			if (!app) return;
 			const redisUrl = app.config.redisUrl;
 			await app.stop();
-			if (redisUrl) await new RedisPresenceStore(redisUrl, `${app.config.namespace}:presence:`).clear().then(() => undefined);
+			if (redisUrl) {
+				const keys = new RedisPresenceStore(redisUrl, `${app.config.namespace}:presence:`);
+				await keys.clear();
+				await keys.close();
+			}
 		});
 
 		test("online, multi-tab, grace period, offline with lastSeen; only to people who share a conversation", TIMEOUT, async t => {

@@ -109,7 +109,6 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 	test("a member added on node A starts receiving on node B at once; presence crosses nodes", TIMEOUT, async t => {
 		if (skip) return t.skip(skip);
 		const a = await connect(urlA, alice);
-		const online = waitForEvent(a, "user.presence", p => p.userId === carol.user.id && p.status === "online", 20_000);
 		const c = await connect(urlB, carol);
 		const group = (await client(nodeA, alice.accessToken).post("/api/groups", { name: "Cross", memberIds: [bob.user.id] })).body;
 		const added = waitForEvent(c, "group.member.added", e => e.groupId === group.id, 20_000);
@@ -118,8 +117,13 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 		const incoming = waitForEvent(c, "chat.message.incoming", m => m.groupId === group.id, 20_000);
 		await emitWithAck(a, "chat.message.send", { groupId: group.id, content: "hello carol", clientMessageId: "cross-add" });
 		await incoming;
-		await online;
-		closeAll(a, c);
+		// Presence of a socket on node B, as node A's clients see it.
+		const [p] = (await emitWithAck(a, "presence.query", { userIds: [carol.user.id] })).items;
+		assert.equal(p.status, "online");
+		const offline = waitForEvent(a, "user.presence", e => e.userId === carol.user.id && e.status === "offline", 20_000);
+		c.close();
+		await offline;
+		closeAll(a);
 	});
 
 	test("stopping node B tells its clients to reconnect; its users go offline after the grace period", TIMEOUT, async t => {

@@ -1,26 +1,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { after, before, describe, test } from "node:test";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../../lib/rate-limiter.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, connectSocket, emitWithAck } from "../helpers/socket.ts";
+import { closeAll, connectSocket, emitWithAck, redisSkipReason } from "../helpers/socket.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 
-async function redisSkipReason(): Promise<string | false> {
-	const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
-	try {
-		await probe.connect();
-		await probe.ping();
-		return false;
-	} catch (err) {
-		if (process.env.CI === "true") throw new Error(`Redis is required in CI (${REDIS_URL}): ${(err as Error).message}`);
-		return `Redis not reachable at ${REDIS_URL}`;
-	} finally {
-		probe.disconnect();
-	}
-}
 
 function bucketContract(name: string, make: () => RateLimiter | null, skip: () => string | false) {
 	test(`token bucket (${name}): burst, then the refill rate`, async t => {
@@ -44,7 +30,7 @@ function bucketContract(name: string, make: () => RateLimiter | null, skip: () =
 
 let redisSkip: string | false = "not probed";
 before(async () => {
-	redisSkip = await redisSkipReason();
+	redisSkip = await redisSkipReason(REDIS_URL);
 });
 
 bucketContract("memory", () => new MemoryRateLimiter({ perSecond: 2, burst: 3 }), () => false);

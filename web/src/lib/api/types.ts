@@ -61,6 +61,9 @@ export interface Group {
 	updatedAt: string;
 }
 
+/** A conversation as live events carry it: no per-reader fields (lastSeq, readSeq, unread, last message). */
+export type GroupBase = Omit<Group, 'lastSeq' | 'unreadCount' | 'readSeq' | 'lastMessage'> & { memberCount?: number };
+
 export type PresenceStatus = 'online' | 'away' | 'offline';
 
 export interface Presence {

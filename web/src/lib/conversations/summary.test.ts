@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Group } from '#lib/api/types.ts';
-import { mergeGroup, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
+import { mergeGroup, mergeGroupBase, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
 import { message } from '#lib/timeline/fixtures.ts';
 
 function group(id: string, overrides: Partial<Group> = {}): Group {
@@ -60,5 +60,15 @@ describe('conversation summary', () => {
 		const merged = mergeGroup(local, group('g', { name: 'renamed', lastSeq: 7, readSeq: 5, lastMessage: message(7) }));
 		expect(merged).toMatchObject({ name: 'renamed', lastSeq: 8, readSeq: 8, unreadCount: 0 });
 		expect(merged.lastMessage?.seq).toBe(8);
+	});
+
+	it('takes name and members from a live GroupBase but keeps what only the reader knows', () => {
+		const base = { id: 'g1', type: 'group' as const, name: 'Renamed', members: [{ userId: 'me', role: 'owner' as const }], memberCount: 1, createdAt: 'c', updatedAt: 'u' };
+		const known = mergeGroupBase(group('g1', { lastSeq: 9, readSeq: 6, unreadCount: 3, lastMessage: message(9) }), base);
+		expect(known).toMatchObject({ name: 'Renamed', lastSeq: 9, readSeq: 6, unreadCount: 3 });
+		expect(known.members).toEqual(base.members);
+		// A conversation first heard of through an event starts empty, so later messages count as unread.
+		const fresh = withMessage(mergeGroupBase(undefined, base), message(1), { myUserId: 'me', visible: false });
+		expect(fresh).toMatchObject({ lastSeq: 1, readSeq: 0, unreadCount: 1 });
 	});
 });

@@ -1,4 +1,4 @@
-import type { Group, Message } from '#lib/api/types.ts';
+import type { Group, GroupBase, Message } from '#lib/api/types.ts';
 
 /** Unread messages of a conversation, as the client derives it. */
 export function unreadCount(group: Pick<Group, 'lastSeq' | 'readSeq'>): number {
@@ -52,4 +52,14 @@ export function mergeGroup(local: Group | undefined, incoming: Group): Group {
 	const next = { ...incoming, lastSeq, readSeq, lastMessage };
 	next.unreadCount = unreadCount(next);
 	return next;
+}
+
+/**
+ * Fold a live event's GroupBase (name, members) into what we know. It carries no per-reader
+ * fields, so those stay as they were, or start empty for a conversation we did not know.
+ */
+export function mergeGroupBase(local: Group | undefined, base: GroupBase): Group {
+	const { id, type, name, members, createdAt, updatedAt } = base;
+	const reader = local ?? { lastSeq: 0, readSeq: 0, unreadCount: 0, lastMessage: null };
+	return { ...reader, id, type, name, members, createdAt, updatedAt };
 }

@@ -1,4 +1,4 @@
-import type { Group, Message, Presence, PresenceStatus, SyncItem } from '#lib/api/types.ts';
+import type { GroupBase, Message, Presence, PresenceStatus, SyncItem } from '#lib/api/types.ts';
 
 /** Events the server pushes. */
 export interface ServerEvents {
@@ -8,10 +8,10 @@ export interface ServerEvents {
 	'chat.message.seen': { groupId: string; userId: string; seq: number };
 	typing: { groupId: string; userId: string; typing: boolean };
 	'user.presence': Presence;
-	'group.created': Group;
-	'group.updated': Group;
-	'group.member.added': { groupId: string; group: Group; userIds: string[] };
-	'group.member.removed': { groupId: string; userId: string; group: Group };
+	'group.created': GroupBase;
+	'group.updated': GroupBase;
+	'group.member.added': { groupId: string; group: GroupBase; userIds: string[] };
+	'group.member.removed': { groupId: string; userId: string; group: GroupBase };
 	'auth.expired': void;
 }
 

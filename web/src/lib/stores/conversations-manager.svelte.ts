@@ -1,7 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { groupsApi } from '#lib/api/client.ts';
-import type { Group, Message, ReceiptCursor } from '#lib/api/types.ts';
-import { mergeGroup, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
+import type { Group, GroupBase, Message, ReceiptCursor } from '#lib/api/types.ts';
+import { mergeGroup, mergeGroupBase, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
@@ -66,6 +66,16 @@ class ConversationsManager {
 		this.groups = sortByActivity([...this.groups.filter((g) => g.id !== group.id), merged]);
 		this.#lookUpPeople([merged]);
 		return merged;
+	}
+
+	/** A conversation from a live event; one we did not know gets its per-reader summary fetched. */
+	upsertBase(base: GroupBase): void {
+		const known = this.byId(base.id);
+		const merged = mergeGroupBase(known, base);
+		this.groups = sortByActivity([...this.groups.filter((g) => g.id !== base.id), merged]);
+		this.#lookUpPeople([merged]);
+		// Added to a conversation with history: the event does not say what we have not read.
+		if (!known) void this.fetch(base.id);
 	}
 
 	remove(groupId: string): void {
@@ -160,12 +170,12 @@ class ConversationsManager {
 		document.addEventListener('visibilitychange', updateWindow);
 
 		const offs = [
-			realtime.on('group.created', (g) => this.upsert(g)),
-			realtime.on('group.updated', (g) => this.upsert(g)),
-			realtime.on('group.member.added', ({ group }) => this.upsert(group)),
+			realtime.on('group.created', (g) => this.upsertBase(g)),
+			realtime.on('group.updated', (g) => this.upsertBase(g)),
+			realtime.on('group.member.added', ({ group }) => this.upsertBase(group)),
 			realtime.on('group.member.removed', ({ groupId, userId, group }) => {
 				if (userId === session.userId) this.remove(groupId);
-				else this.upsert(group);
+				else this.upsertBase(group);
 			}),
 			realtime.on('chat.message.delivered', ({ groupId, userId, seq }) =>
 				this.advanceReceipt(groupId, userId, { deliveredSeq: seq })
