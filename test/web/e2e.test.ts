@@ -153,8 +153,8 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await a.getByLabel("Add members").fill(names.bob);
 		await a.getByRole("list", { name: "Search results" }).getByRole("button", { name: new RegExp(display.bob) }).click();
 		await a.getByRole("button", { name: "Create group with 1" }).click();
-		await a.waitForURL(/\/c\//);
-		await a.getByRole("heading", { name: groupName }).or(a.getByRole("button", { name: "Conversation details" })).first().waitFor();
+		// Alice was in the direct conversation: wait until the new group is the one on screen.
+		await a.getByRole("region", { name: `Conversation with ${groupName}` }).waitFor();
 		await conversationItem(bob.page, groupName).waitFor();
 		await send(a, "Who is in for Saturday?");
 
@@ -195,7 +195,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		const image = b.getByTestId("message").filter({ hasText: "The view from here" }).getByRole("img", { name: "sunny.png" });
 		await image.waitFor();
-		await until(() => image.evaluate("img => img.complete && img.naturalWidth"), (w) => Number(w) > 0, "the thumbnail to load");
+		await until(() => image.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth), (w) => Number(w) > 0, "the thumbnail to load");
 		await a.getByRole("img", { name: "sunny.png" }).waitFor();
 		await screenshot(b, "05-image-message");
 	});
@@ -251,6 +251,11 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await b.goto(app.url + "/");
 		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
 		assert.equal(await b.getByRole("log", { name: "Conversation history" }).count(), 0, "one pane at a time on a phone");
+		// A long preview ("… Carol via REST while Bob was away") must end in an ellipsis, not push
+		// the list's buttons off a narrow screen.
+		const newButton = await b.getByTestId("new-conversation").boundingBox();
+		assert.ok(newButton && newButton.x + newButton.width <= 390, `"New conversation" is on screen: ${JSON.stringify(newButton)}`);
+		assert.equal(await b.evaluate("document.documentElement.scrollWidth"), 390, "nothing wider than the phone");
 		await screenshot(b, "07-phone-conversation-list");
 		await openConversation(b, display.alice);
 		assert.equal(await b.getByRole("navigation", { name: "Conversation list" }).isVisible(), false, "the list hides behind the open chat");
