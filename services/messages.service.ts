@@ -50,6 +50,12 @@ interface MessagesThis extends DbMethods, OutboxMethods {
 	withGroupLock<T>(groupId: string, work: () => Promise<T>): Promise<T>;
 	lastSeqOf(groupId: string): Promise<number>;
 	storedLastSeq(groupId: string): Promise<number>;
+	pendingHeads: Map<string, { seq: number; messageId: string; at: Date }>;
+	pendingReads: Map<string, { groupId: string; userId: string; seq: number }>;
+	flushTimer: NodeJS.Timeout | null;
+	latestMessages(groupIds: string[]): Promise<Map<string, MessageDoc>>;
+	deferAfterSend(doc: MessageDoc): void;
+	flushDeferred(): Promise<void>;
 	storeInSequence(groupId: string, build: (seq: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<{ doc: MessageDoc; duplicate: boolean }>;
 	requireMember(ctx: Ctx, groupId: string, userId: string): Promise<MemberRole>;
 	receiptIndex(groupId: string): Promise<ReceiptIndex>;
@@ -64,6 +70,7 @@ interface MessagesThis extends DbMethods, OutboxMethods {
 const SEQUENCER_CACHE_SIZE = 10_000;
 const MAX_CONTENT = 4000;
 const SYNC_PAGE = 200;
+const DEFERRED_WRITE_MS = 200;
 
 const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 	name: "messages",
@@ -140,17 +147,8 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 				});
 				if (duplicate) return (await this.toMessages([doc], groupId))[0];
 
-				const advanceHead = async () => {
-					// Monotonic: a late update never moves the head backwards.
-					const head = { $set: { lastSeq: doc.seq, lastMessageId: doc._id, lastActivityAt: createdAt } };
-					const moved = await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: doc.seq } }, head);
-					if (moved === 0 && !(await this.db.heads.findById(groupId))) {
-						await this.db.heads.insertIfAbsent({ _id: groupId, lastSeq: 0, lastMessageId: null, lastActivityAt: null });
-						await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: doc.seq } }, head);
-					}
-				};
-				// The sender has read what they wrote.
-				await Promise.all([advanceHead(), this.advanceCursor(ctx, groupId, me.id, "readSeq", doc.seq)]);
+				// The conversation's head moves and the sender has read what they wrote: both written behind.
+				this.deferAfterSend(doc);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/messages/${groupId}?after=${doc.seq - 1}&limit=1`;
 				return message;
@@ -273,25 +271,25 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			params: params({ groupIds: idList(5000), userId: idParam }),
 			async handler(ctx: Context<{ groupIds: string[]; userId: string }>): Promise<ConversationHead[]> {
 				const { groupIds, userId } = ctx.params;
-				const [heads, cursors] = await Promise.all([
-					this.db.heads.findByIds(groupIds),
+				const [latest, cursors] = await Promise.all([
+					this.latestMessages(groupIds),
 					this.db.cursors.findByIds(groupIds.map(g => cursorId(g, userId)))
 				]);
-				const lastMessages = await this.db.messages.findByIds(heads.map(h => h.lastMessageId).filter((id): id is string => !!id));
-				const messageById = new Map(lastMessages.map(m => [m._id, m]));
-				const headById = new Map(heads.map(h => [h._id, h]));
 				const cursorByGroup = new Map(cursors.map(c => [c.groupId, c]));
 				return groupIds.map(groupId => {
-					const head = headById.get(groupId);
+					const last = latest.get(groupId) ?? null;
 					const cursor = cursorByGroup.get(groupId);
-					const last = head?.lastMessageId ? messageById.get(head.lastMessageId) : undefined;
+					// Own messages are read: the sender's cursor write may still be pending (or lost in a crash).
+					const ownLast = last?.senderId === userId ? last.seq : 0;
+					const pendingRead = this.pendingReads.get(cursorId(groupId, userId))?.seq ?? 0;
+					const readSeq = Math.max(cursor?.readSeq ?? 0, pendingRead, ownLast);
 					return {
 						groupId,
-						lastSeq: head?.lastSeq ?? 0,
-						readSeq: cursor?.readSeq ?? 0,
-						deliveredSeq: cursor?.deliveredSeq ?? 0,
+						lastSeq: last?.seq ?? 0,
+						readSeq,
+						deliveredSeq: Math.max(cursor?.deliveredSeq ?? 0, readSeq),
 						lastMessage: last ? toMessage(last, this.secret) : null,
-						lastActivityAt: head?.lastActivityAt ? new Date(head.lastActivityAt).toISOString() : null
+						lastActivityAt: last ? new Date(last.createdAt).toISOString() : null
 					};
 				});
 			}
@@ -401,6 +399,68 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			);
 		},
 
+		/**
+		 * The last message of each conversation. The stored head is a hint that may lag the log by what the
+		 * last flush has not written yet (or by a crash); seqs have no gaps, so reading on from it is exact.
+		 */
+		async latestMessages(groupIds: string[]): Promise<Map<string, MessageDoc>> {
+			const heads = await this.db.heads.findByIds(groupIds);
+			const hint = new Map(heads.map(h => [h._id, h.lastSeq]));
+			const keys = groupIds.flatMap(g => {
+				const seq = hint.get(g) ?? 0;
+				return seq > 0 ? [groupSeqKey(g, seq), groupSeqKey(g, seq + 1)] : [groupSeqKey(g, 1)];
+			});
+			const found = new Map((await this.db.messages.find({ groupSeq: { $in: keys } })).map(m => [m.groupSeq, m]));
+			const latest = new Map<string, MessageDoc>();
+			for (const groupId of groupIds) {
+				const seq = hint.get(groupId) ?? 0;
+				let doc = found.get(groupSeqKey(groupId, seq + 1)) ?? (seq > 0 ? found.get(groupSeqKey(groupId, seq)) : undefined);
+				while (doc && doc.seq > seq) {
+					const next = await this.db.messages.findOne({ groupSeq: groupSeqKey(groupId, doc.seq + 1) });
+					if (!next) break;
+					doc = next;
+				}
+				if (doc) latest.set(groupId, doc);
+			}
+			return latest;
+		},
+
+		/**
+		 * A send leaves two writes that need not hold up its answer: the conversation's head (a hint, see
+		 * latestMessages) and the sender's read cursor. They are coalesced per conversation and per sender
+		 * and written a moment later, so a busy conversation costs one head write per flush, not per message.
+		 */
+		deferAfterSend(doc: MessageDoc) {
+			const head = this.pendingHeads.get(doc.groupId);
+			if (!head || head.seq < doc.seq) this.pendingHeads.set(doc.groupId, { seq: doc.seq, messageId: doc._id, at: new Date(doc.createdAt) });
+			const key = cursorId(doc.groupId, doc.senderId);
+			const read = this.pendingReads.get(key);
+			if (!read || read.seq < doc.seq) this.pendingReads.set(key, { groupId: doc.groupId, userId: doc.senderId, seq: doc.seq });
+			this.flushTimer ??= setTimeout(() => void this.flushDeferred(), DEFERRED_WRITE_MS);
+		},
+
+		async flushDeferred() {
+			if (this.flushTimer) clearTimeout(this.flushTimer);
+			this.flushTimer = null;
+			const heads = this.pendingHeads;
+			const reads = this.pendingReads;
+			this.pendingHeads = new Map();
+			this.pendingReads = new Map();
+			const writeHead = async (groupId: string, head: { seq: number; messageId: string; at: Date }) => {
+				// Monotonic: a late write never moves the head backwards.
+				const update = { $set: { lastSeq: head.seq, lastMessageId: head.messageId, lastActivityAt: head.at } };
+				if ((await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: head.seq } }, update)) > 0) return;
+				if (await this.db.heads.findById(groupId)) return;
+				await this.db.heads.insertIfAbsent({ _id: groupId, lastSeq: 0, lastMessageId: null, lastActivityAt: null });
+				await this.db.heads.updateMany({ _id: groupId, lastSeq: { $lt: head.seq } }, update);
+			};
+			const results = await Promise.allSettled([
+				...[...heads].map(([groupId, head]) => writeHead(groupId, head)),
+				...[...reads.values()].map(r => this.advanceCursor(null as unknown as Ctx, r.groupId, r.userId, "readSeq", r.seq))
+			]);
+			for (const r of results) if (r.status === "rejected") this.logger.warn("A deferred head or cursor write failed; the log stays authoritative", r.reason);
+		},
+
 		/** Cursors only move forward ($max). Returns whether this call moved it; a `streamed` move records its receipt event in the same write. */
 		async advanceCursor(_ctx: Ctx, groupId: string, userId: string, field: "deliveredSeq" | "readSeq", seq: number, streamed = false): Promise<boolean> {
 			const _id = cursorId(groupId, userId);
@@ -446,10 +506,17 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 	created() {
 		this.lastSeqs = new Map();
 		this.groupLocks = new Map();
+		this.pendingHeads = new Map();
+		this.pendingReads = new Map();
+		this.flushTimer = null;
 	},
 
 	started() {
 		this.secret = chatConfig(this.broker).jwt.secret;
+	},
+
+	async stopped() {
+		await this.flushDeferred();
 	}
 };
 

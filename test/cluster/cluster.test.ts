@@ -110,6 +110,9 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		assert.equal(ready.status, 200);
 		const probe = (await (await fetch(`${direct.probe}/ready`)).json()) as { status: string; transporter: boolean; nodeID: string };
 		assert.deepEqual([probe.status, probe.transporter, probe.nodeID], ["ready", true, nodes.socketA.nodeID]);
+		// Request metrics exist once the core node has served a request: make sure it has.
+		const login = await client({ url: gateway }).post("/api/auth/login", { username: "nobody_here", password: "not a password" });
+		assert.equal(login.status, 401);
 		const metrics = await (await fetch(direct.metrics)).text();
 		assert.match(metrics, /^moleculer_request_total\{/m);
 		assert.match(metrics, /nodeID="core-/);
