@@ -29,7 +29,7 @@ export function readiness(broker: ServiceBroker): Readiness {
 }
 
 export function health(broker: ServiceBroker) {
-	return { status: "ok", nodeID: broker.nodeID, uptime: Math.round(process.uptime()), services: chatConfig(broker).services };
+	return { status: "ok", nodeID: broker.nodeID, uptime: Math.round(process.uptime()), services: broker.services.map(service => service.name).filter(name => !name.startsWith("$")) };
 }
 
 /**
