@@ -13,16 +13,9 @@ export interface Attachment {
 	height: number | null;
 }
 
-export interface Message {
-	id: string;
-	groupId: string;
-	seq: number;
-	senderId: string;
-	content: string;
-	clientMessageId: string | null;
+/** A message as clients see it: the stored facts, attachments with signed URLs, and receipts from the sender's view. */
+export interface Message extends Omit<EventMessage, "attachments"> {
 	attachments: Attachment[];
-	createdAt: string;
-	deletedAt: string | null;
 	status: MessageStatus;
 	deliveredCount: number;
 	seenCount: number;
