@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import { storageReady } from "../mixins/db.mixin.ts";
 import { chatConfig } from "./config.ts";
@@ -37,18 +37,24 @@ export function health(broker: ServiceBroker) {
  * health checks and orchestrators probe every node the same way.
  */
 export function startProbeServer(broker: ServiceBroker, port: number, host = "0.0.0.0"): Promise<Server> {
-	const server = createServer((req, res) => {
+	const server = createServer(probeResponder(broker));
+	return new Promise((resolve, reject) => {
+		server.once("error", reject);
+		server.listen(port, host, () => resolve(server));
+	});
+}
+
+/** Answers GET /health and GET /ready; anything else is a JSON 404. Also what a socket-only node's own port answers. */
+export function probeResponder(broker: ServiceBroker) {
+	return (req: IncomingMessage, res: ServerResponse) => {
 		const url = (req.url ?? "/").split("?")[0];
 		if (req.method !== "GET" || (url !== "/health" && url !== "/ready")) {
-			res.writeHead(404, { "Content-Type": "application/json" }).end('{"name":"NotFound","code":404}');
+			res.writeHead(404, { "Content-Type": "application/json; charset=utf-8" });
+			res.end(JSON.stringify({ name: "NotFoundError", message: "Not found", code: 404, type: "NOT_FOUND" }));
 			return;
 		}
 		const body = url === "/health" ? health(broker) : readiness(broker);
 		const status = "draining" in body && body.status !== "ready" ? 503 : 200;
 		res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end(JSON.stringify(body));
-	});
-	return new Promise((resolve, reject) => {
-		server.once("error", reject);
-		server.listen(port, host, () => resolve(server));
-	});
+	};
 }

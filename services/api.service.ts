@@ -6,7 +6,7 @@ import ApiGateway from "moleculer-web";
 import serveStatic from "serve-static";
 import { chatConfig } from "../lib/config.ts";
 import { toClientError, unauthorized } from "../lib/errors.ts";
-import { clientAddress, rateLimitKey } from "../lib/http.ts";
+import { rateLimitKey } from "../lib/http.ts";
 import { health, readiness } from "../lib/probes.ts";
 import { RedisRateLimitStore } from "../lib/rate-limit-store.ts";
 import type { SessionUser } from "../lib/session.ts";
@@ -194,5 +194,4 @@ function setCacheHeaders(res: ServerResponse, file: string) {
 	else if (file.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
 }
 
-export { clientAddress };
 export default ApiService;

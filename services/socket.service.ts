@@ -9,6 +9,7 @@ import { forbidden, invalidField, notFound, rateLimited, toClientError, unauthor
 import type { GroupBase } from "../lib/groups.ts";
 import type { Message } from "../lib/messages.ts";
 import { CHAT_METRICS } from "../lib/metrics.ts";
+import { probeResponder } from "../lib/probes.ts";
 import { idParam, params } from "../lib/params.ts";
 import type { Presence } from "../lib/presence-store.ts";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "../lib/rate-limiter.ts";
@@ -425,7 +426,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		const config = chatConfig(this.broker);
 		const api = this.broker.getLocalService("api") as unknown as { server?: HttpServer } | undefined;
 		this.ownsServer = !api?.server;
-		this.httpServer = api?.server ?? createServer(standaloneResponder(this.broker.nodeID));
+		this.httpServer = api?.server ?? createServer(probeResponder(this.broker));
 		this.io = new Server(this.httpServer, {
 			path: "/socket.io",
 			transports: ["websocket"],
@@ -474,15 +475,6 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		await this.limiter.close();
 	}
 };
-
-/** What a socket-only node answers outside /socket.io: a health probe for the load balancer. */
-function standaloneResponder(nodeID: string) {
-	return (req: IncomingMessage, res: import("node:http").ServerResponse) => {
-		const ok = req.method === "GET" && req.url === "/health";
-		res.writeHead(ok ? 200 : 404, { "content-type": "application/json" });
-		res.end(JSON.stringify(ok ? { status: "ok", nodeID } : { name: "NotFoundError", message: "Not found", code: 404, type: "NOT_FOUND" }));
-	};
-}
 
 /** Browsers send Origin on the websocket upgrade; other clients (apps, tests) do not. */
 function originAllowed(req: IncomingMessage, config: ChatConfig): boolean {
