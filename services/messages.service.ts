@@ -340,11 +340,9 @@ const MessagesService: ServiceSchema<{}, {}, MessagesThis> = {
 			return seq;
 		},
 
-		/** What readers on any node see. The head is a hint; the messages decide (a crash may leave the head behind). */
+		/** What readers on any node see: the seq of the conversation's last stored message. */
 		async storedLastSeq(groupId: string): Promise<number> {
-			let seq = (await this.db.heads.findById(groupId))?.lastSeq ?? 0;
-			while (await this.db.messages.findOne({ groupSeq: groupSeqKey(groupId, seq + 1) })) seq++;
-			return seq;
+			return (await this.latestMessages([groupId])).get(groupId)?.seq ?? 0;
 		},
 
 		/** `onStored` runs under the lock, so whatever it announces goes out in seq order. */
