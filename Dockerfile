@@ -6,9 +6,11 @@ FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY web/package.json web/
+COPY contract/package.json contract/
 RUN npm ci --no-audit --no-fund
 
 FROM deps AS web
+COPY contract/ contract/
 COPY web/ web/
 RUN npm run build -w web
 
@@ -21,8 +23,11 @@ ENV NODE_ENV=production \
 	DATA_DIR=/app/data
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules
-COPY package.json tsconfig.json moleculer.config.ts server.ts repl.ts ./
+COPY package.json tsconfig.json ./
+COPY app app
+COPY contract contract
 COPY lib lib
+COPY middlewares middlewares
 COPY mixins mixins
 COPY services services
 COPY repl-commands repl-commands
@@ -32,7 +37,7 @@ USER node
 # 3000 API, 3001 socket gateway, 3030 Prometheus metrics, 9090 probes (/health, /ready)
 EXPOSE 3000 3001 3030 9090
 # Node 22 runs the TypeScript sources directly (type stripping); no build step for the server.
-CMD ["node", "--disable-warning=DEP0174", "server.ts"]
+CMD ["node", "--disable-warning=DEP0174", "app/server.ts"]
 
 FROM nginx:1.27-alpine AS nginx
 COPY nginx/nginx.conf /etc/nginx/nginx.conf

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { startNode } from "../lib/node.ts";
+import { startNode } from "../app/node.ts";
 import { answerHarness } from "./lib/server-ipc.ts";
 
 /**

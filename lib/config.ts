@@ -215,7 +215,8 @@ function cloudinaryUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
 
 /** A test or embedded configuration: in-memory storage, no transporter, chosen overrides. */
 export function testConfig(overrides: Partial<ChatConfig> = {}): ChatConfig {
-	const base = loadConfig({ NODE_ENV: "test", DATA_DIR: ":memory:", BCRYPT_COST: "4", PORT: "0" });
+	// Sends share one bucket per user on every entry point; tests that exercise the limit set their own.
+	const base = loadConfig({ NODE_ENV: "test", DATA_DIR: ":memory:", BCRYPT_COST: "4", PORT: "0", SEND_RATE_PER_SECOND: "1000", SEND_RATE_BURST: "1000" });
 	return { ...base, ...overrides };
 }
 

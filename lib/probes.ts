@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
-import { storageReady } from "../mixins/db.mixin.ts";
-import { chatConfig } from "./config.ts";
+import mongoose from "mongoose";
+import { chatConfig, type StorageConfig } from "./config.ts";
 
 export interface Readiness {
 	status: "ready" | "not ready";
@@ -28,20 +28,13 @@ export function readiness(broker: ServiceBroker): Readiness {
 	return { status: ready ? "ready" : "not ready", nodeID: broker.nodeID, transporter, storage, draining: isDraining };
 }
 
-export function health(broker: ServiceBroker) {
-	return { status: "ok", nodeID: broker.nodeID, uptime: Math.round(process.uptime()), services: broker.services.map(service => service.name).filter(name => !name.startsWith("$")) };
+/** NeDB is in this process; MongoDB is reachable while mongoose's shared connection is open. */
+function storageReady(storage: StorageConfig): boolean {
+	return storage.kind !== "mongo" || mongoose.connection.readyState === 1;
 }
 
-/**
- * /health and /ready on their own port (PROBE_PORT), for nodes that serve no HTTP API: container
- * health checks and orchestrators probe every node the same way.
- */
-export function startProbeServer(broker: ServiceBroker, port: number, host = "0.0.0.0"): Promise<Server> {
-	const server = createServer(probeResponder(broker));
-	return new Promise((resolve, reject) => {
-		server.once("error", reject);
-		server.listen(port, host, () => resolve(server));
-	});
+export function health(broker: ServiceBroker) {
+	return { status: "ok", nodeID: broker.nodeID, uptime: Math.round(process.uptime()), services: broker.services.map(service => service.name).filter(name => !name.startsWith("$")) };
 }
 
 /** Answers GET /health and GET /ready; anything else is a JSON 404. Also what a socket-only node's own port answers. */

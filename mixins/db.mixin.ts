@@ -291,8 +291,3 @@ export function DbCollections<N extends string>(specs: Record<N, CollectionSpec>
 		}
 	};
 }
-
-/** Whether this node's store answers (readiness): Mongo's connection is up, NeDB is in-process. */
-export function storageReady(storage: StorageConfig): boolean {
-	return storage.kind !== "mongo" || mongoose.connection.readyState === 1;
-}

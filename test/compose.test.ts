@@ -143,7 +143,7 @@ describe("Dockerfile", () => {
 		assert.match(dockerfile, /^FROM node:22\S*\s+AS app/m);
 		assert.match(dockerfile, /COPY --from=web \/app\/web\/build web\/build/);
 		assert.match(dockerfile, /^FROM nginx:\S+ AS nginx[\s\S]*COPY nginx\/nginx\.conf \/etc\/nginx\/nginx\.conf[\s\S]*COPY --from=web \/app\/web\/build \/usr\/share\/nginx\/html/m);
-		assert.match(dockerfile, /^CMD \["node", "--disable-warning=DEP0174", "server\.ts"\]/m);
+		assert.match(dockerfile, /^CMD \["node", "--disable-warning=DEP0174", "app\/server\.ts"\]/m);
 	});
 
 	test("everything the app stage copies from the context exists, and .dockerignore keeps node_modules out", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ServiceBroker } from "moleculer";
 import { attachConfig, loadConfig } from "../../lib/config.ts";
-import { brokerOptions } from "../../moleculer.config.ts";
+import { brokerOptions } from "../../app/moleculer.config.ts";
 import { callEveryNode } from "../../repl-commands/lookup.ts";
 import { userSessions } from "../../repl-commands/sessions.ts";
 import { client, registerUser, type TestUser } from "../helpers/app.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { testConfig, type ChatConfig } from "../../lib/config.ts";
-import { startNode } from "../../lib/node.ts";
+import { startNode } from "../../app/node.ts";
 
 export interface TestApp {
 	broker: ServiceBroker;

@@ -91,7 +91,7 @@ export class TestCluster {
 		chmodSync(this.dir, 0o755);
 	}
 
-	/** Starts `npm start`'s command (node server.ts) with the cluster's env plus `env`. */
+	/** Starts `npm start`'s command (node app/server.ts) with the cluster's env plus `env`. */
 	startNode(name: string, env: Record<string, string>): NodeProcess {
 		const nodeID = `${name}-${this.namespace}`;
 		const fullEnv: Record<string, string> = {
@@ -110,7 +110,7 @@ export class TestCluster {
 		};
 		const logFile = path.join(this.dir, `${name}.log`);
 		const out = createWriteStream(logFile, { flags: "a" });
-		const child = spawn(NODE_BIN, ["--disable-warning=DEP0174", "server.ts"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+		const child = spawn(NODE_BIN, ["--disable-warning=DEP0174", "app/server.ts"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
 		child.stdout!.pipe(out, { end: false });
 		child.stderr!.pipe(out, { end: false });
 		children.add(child);

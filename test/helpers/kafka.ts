@@ -161,7 +161,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export function spawnChatNode(env: Record<string, string>, timeoutMs = 60_000): Promise<ChatProcess> {
 	const script = `
 		const { loadConfig } = await import(${JSON.stringify(ROOT + "lib/config.ts")});
-		const { startNode } = await import(${JSON.stringify(ROOT + "lib/node.ts")});
+		const { startNode } = await import(${JSON.stringify(ROOT + "app/node.ts")});
 		const broker = await startNode(loadConfig(process.env));
 		console.log("LISTENING " + broker.getLocalService("api").server.address().port);
 	`;

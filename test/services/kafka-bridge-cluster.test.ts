@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ServiceBroker } from "moleculer";
 import { testConfig, type ChatConfig } from "../../lib/config.ts";
-import { startNode } from "../../lib/node.ts";
+import { startNode } from "../../app/node.ts";
 import type { BridgeStats } from "../../services/kafka-bridge.service.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
 import { collectTopics, deferredCleanups, kcatSkip, startMockKafka, waitFor, type Collector, type MockKafka } from "../helpers/kafka.ts";

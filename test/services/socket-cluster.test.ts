@@ -4,7 +4,7 @@ import net from "node:net";
 import type { ServiceBroker } from "moleculer";
 import { after, before, describe, test } from "node:test";
 import { testConfig } from "../../lib/config.ts";
-import { startNode } from "../../lib/node.ts";
+import { startNode } from "../../app/node.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
 import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitFor, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
 

@@ -1,8 +1,8 @@
 import { hostname } from "node:os";
 import { ServiceBroker } from "moleculer";
-import { attachConfig, ConfigError, loadConfig } from "./lib/config.ts";
+import { attachConfig, ConfigError, loadConfig } from "../lib/config.ts";
 import { brokerOptions } from "./moleculer.config.ts";
-import { replCommands } from "./repl-commands/index.ts";
+import { replCommands } from "../repl-commands/index.ts";
 
 /**
  * `npm run repl`: an operator console that joins the running cluster as a node without services

@@ -1,43 +1,7 @@
-import type { BrokerOptions, Middleware } from "moleculer";
-import type { ChatConfig } from "./lib/config.ts";
-import { registerChatMetrics } from "./lib/metrics.ts";
-
-/**
- * Actions that only read, so a retry after a timeout or a vanished node cannot do anything twice.
- * Everything else is called once: a caller that needs to retry a write does it with an idempotency key
- * (messages.send with clientMessageId).
- */
-export const IDEMPOTENT_ACTIONS = new Set([
-	"auth.resolveToken",
-	"users.get",
-	"users.list",
-	"users.profile",
-	"users.byUsername",
-	"groups.get",
-	"groups.list",
-	"groups.membership",
-	"groups.memberIds",
-	"groups.idsForUser",
-	"messages.history",
-	"messages.heads",
-	"messages.receipts",
-	"presence.query",
-	"assets.get",
-	"assets.uploadStatus"
-]);
-
-/** Turns retries on for the idempotent actions; it runs before Moleculer's Retry middleware reads `action.retryPolicy`. */
-const IdempotentRetries: Middleware = {
-	name: "IdempotentRetries",
-	localAction(handler: unknown, action: { name: string; retryPolicy?: object }) {
-		if (IDEMPOTENT_ACTIONS.has(action.name)) action.retryPolicy = { enabled: true, ...action.retryPolicy };
-		return handler;
-	},
-	remoteAction(handler: unknown, action: { name: string; retryPolicy?: object }) {
-		if (IDEMPOTENT_ACTIONS.has(action.name)) action.retryPolicy = { enabled: true, ...action.retryPolicy };
-		return handler;
-	}
-} as unknown as Middleware;
+import type { BrokerOptions } from "moleculer";
+import type { ChatConfig } from "../lib/config.ts";
+import { registerChatMetrics } from "../lib/metrics.ts";
+import { chatMiddlewares } from "../middlewares/index.ts";
 
 /**
  * The one place where the broker is configured from the environment (through ChatConfig).
@@ -64,9 +28,11 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 		},
 		logLevel: config.logLevel as BrokerOptions["logLevel"],
 		requestTimeout: 10_000,
-		// Off by default; IdempotentRetries turns it on for reads only.
+		// Off by default; actions that only read declare `readOnly: true` (ReadRetries turns it on for them).
 		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: Error & { retryable?: boolean }) => !!err?.retryable },
-		middlewares: [IdempotentRetries],
+		// Moleculer's middlewares and ours in one explicit order (see middlewares/index.ts).
+		internalMiddlewares: false,
+		middlewares: chatMiddlewares() as BrokerOptions["middlewares"],
 		maxCallLevel: 50,
 		heartbeatInterval: 5,
 		heartbeatTimeout: 15,

@@ -1,7 +1,8 @@
 import type { Server } from "node:http";
-import { ConfigError, loadConfig } from "./lib/config.ts";
-import { startNode } from "./lib/node.ts";
-import { markDraining, startProbeServer } from "./lib/probes.ts";
+import { ConfigError, loadConfig } from "../lib/config.ts";
+import { startNode } from "./node.ts";
+import { markDraining } from "../lib/probes.ts";
+import { startProbeServer } from "./probe-server.ts";
 
 /** Entry point of one node: embedded (everything, one process) by default; see README for cluster settings. */
 async function main() {

@@ -1,0 +1,49 @@
+import type { Message } from "./messages.ts";
+
+export type GroupType = "group" | "direct";
+export type MemberRole = "owner" | "admin" | "member";
+
+export interface Member {
+	userId: string;
+	role: MemberRole;
+}
+
+/** A conversation as every member sees it (what events carry). */
+export interface GroupBase {
+	id: string;
+	type: GroupType;
+	name: string;
+	members: Member[];
+	memberCount: number;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** A conversation as one member sees it, with that member's read position. */
+export interface Group extends GroupBase {
+	lastSeq: number;
+	readSeq: number;
+	unreadCount: number;
+	lastMessage: Message | null;
+	lastActivityAt: string;
+}
+
+export interface GroupList {
+	items: Group[];
+}
+
+/** Every group event names the conversation, carries it as the change left it, and who did it. */
+export interface GroupChange {
+	groupId: string;
+	group: GroupBase;
+	memberIds: string[];
+	actorId: string;
+}
+
+export interface MembersAdded extends GroupChange {
+	userIds: string[];
+}
+
+export interface MemberRemoved extends GroupChange {
+	userId: string;
+}

@@ -1,0 +1,53 @@
+import type { ErrorBody } from "./errors.ts";
+import type { GroupBase, MemberRemoved, MembersAdded } from "./groups.ts";
+import type { ConnectionStatus, Presence, PresenceList, TypingEvent } from "./presence.ts";
+import type { Message, ReceiptEvent, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncResult } from "./messages.ts";
+import type { User } from "./users.ts";
+
+/** Every client request is acknowledged with its result, or with the error. */
+export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
+
+/** Client → server: each event's payload and what its ack carries when it succeeds. */
+export interface ClientEvents {
+	"chat.message.send": { payload: SendMessageRequest; result: { message: Message } };
+	"chat.message.delivered": { payload: ReceiptRequest; result: ReceiptMove };
+	"chat.message.seen": { payload: ReceiptRequest; result: ReceiptMove };
+	"chat.sync": { payload: { cursors: Record<string, number> }; result: SyncResult };
+	"presence.query": { payload: { userIds: string[] }; result: PresenceList };
+	"typing.start": { payload: { groupId: string }; result: { groupId: string } };
+	"typing.stop": { payload: { groupId: string }; result: { groupId: string } };
+	"user.heartbeat": { payload: { status?: ConnectionStatus }; result: { status: ConnectionStatus } };
+	/** Replaces the access token of a live connection before it expires. */
+	"auth.refresh": { payload: { token: string }; result: { exp: number } };
+}
+
+export type ClientEventName = keyof ClientEvents;
+
+export interface Announcement {
+	text: string;
+	groupId: string | null;
+	at: string;
+}
+
+/** Server → client: each event and its payload. */
+export interface ServerEvents {
+	"chat.message.incoming": Message;
+	"chat.message.deleted": Message;
+	"chat.message.delivered": ReceiptEvent;
+	"chat.message.seen": ReceiptEvent;
+	typing: TypingEvent;
+	"user.presence": Presence;
+	"user.updated": User;
+	"group.created": GroupBase;
+	"group.updated": GroupBase;
+	"group.member.added": Pick<MembersAdded, "groupId" | "userIds" | "group">;
+	"group.member.removed": Pick<MemberRemoved, "groupId" | "userId" | "group">;
+	"system.announcement": Announcement;
+	"server.shutdown": { reconnect: boolean };
+	"auth.expired": void;
+}
+
+export type ServerEventName = keyof ServerEvents;
+
+/** Why a handshake was refused: `connect_error`'s message, with `data.type`. */
+export type HandshakeRefusal = "unauthorized" | "token_expired" | "unavailable";
