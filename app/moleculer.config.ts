@@ -67,7 +67,11 @@ function metricsOptions(config: ChatConfig): BrokerOptions["metrics"] {
 		reporter: [
 			{
 				type: "Prometheus",
-				options: { port: config.ops.metricsPort, path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) }
+				options: {
+					port: config.ops.metricsPort,
+					path: "/metrics",
+					defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID })
+				}
 			}
 		]
 	};

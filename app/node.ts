@@ -1,13 +1,13 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { attachConfig, type ChatConfig, type ServiceName } from "../lib/config.ts";
 import ApiService from "../services/api.service.ts";
-import AssetsService from "../services/assets.service.ts";
+import AssetsService from "../services/assets/assets.service.ts";
 import AuthService from "../services/auth.service.ts";
-import GroupsService from "../services/groups.service.ts";
-import KafkaBridgeService from "../services/kafka-bridge.service.ts";
-import MessagesService from "../services/messages.service.ts";
-import PresenceService from "../services/presence.service.ts";
-import SocketService from "../services/socket.service.ts";
+import GroupsService from "../services/groups/groups.service.ts";
+import KafkaBridgeService from "../services/kafka-bridge/kafka-bridge.service.ts";
+import MessagesService from "../services/messages/messages.service.ts";
+import PresenceService from "../services/presence/presence.service.ts";
+import SocketService from "../services/socket/socket.service.ts";
 import UsersService from "../services/users.service.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 

@@ -19,9 +19,7 @@ async function main() {
 	const broker = await startNode(config);
 	const probes: Server | null = config.ops.probePort ? await startProbeServer(broker, config.ops.probePort, config.host) : null;
 	const api = config.services.includes("api");
-	broker.logger.info(
-		api ? `Chat is up on http://localhost:${config.port}` : `Node ${broker.nodeID} is up (${config.services.join(", ")})`
-	);
+	broker.logger.info(api ? `Chat is up on http://localhost:${config.port}` : `Node ${broker.nodeID} is up (${config.services.join(", ")})`);
 
 	/**
 	 * Graceful shutdown: /ready turns 503, the node tells the cluster it has no services (so no new requests

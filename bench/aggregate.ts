@@ -10,7 +10,10 @@ import { renderRun } from "./report.ts";
  * Without files: every full (non-quick) run under bench/results/. --write replaces the section between
  * the RESULTS markers of docs/BENCHMARKS.md; otherwise the markdown goes to stdout.
  */
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { write: { type: "boolean", default: false }, quick: { type: "boolean", default: false } } });
+const { values, positionals } = parseArgs({
+	allowPositionals: true,
+	options: { write: { type: "boolean", default: false }, quick: { type: "boolean", default: false } }
+});
 const dir = path.join(ROOT, "bench/results");
 const files = positionals.length
 	? positionals
@@ -25,8 +28,13 @@ const runs = files.map(f => JSON.parse(readFileSync(f, "utf8")) as RunFile);
 const first = runs[0];
 const header = [
 	`Machine: ${first.machine.cpus}, ${first.machine.cores} cores, ${first.machine.memoryGB} GB, ${first.machine.platform}.`,
-	`Versions: ${Object.entries(first.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
-	`Commands: ${[...new Set(runs.map(r => "`" + r.command + "`"))].join(", ")}; runs from ${runs.map(r => r.startedAt).sort()[0]} to ${runs.map(r => r.finishedAt).sort().at(-1)}.`,
+	`Versions: ${Object.entries(first.versions)
+		.map(([k, v]) => `${k} ${v}`)
+		.join(", ")}.`,
+	`Commands: ${[...new Set(runs.map(r => "`" + r.command + "`"))].join(", ")}; runs from ${runs.map(r => r.startedAt).sort()[0]} to ${runs
+		.map(r => r.finishedAt)
+		.sort()
+		.at(-1)}.`,
 	...first.notes
 ].join("\n");
 const markdown = `${header}\n\n${renderRun(runs)}\n`;

@@ -95,7 +95,8 @@ const ORDER: TargetKind[] = ["ours", "b2", "b1"];
 /** Per-run comparisons: ours vs B2 and B2 vs B1 on the same scenario, payloads and group sizes. */
 export function comparisons(run: RunFile): { scenario: ScenarioId; mode: string; name: string; value: number }[] {
 	const out: { scenario: ScenarioId; mode: string; name: string; value: number }[] = [];
-	const find = (s: ScenarioId, mode: string, t: TargetKind) => run.results.find(r => r.scenario === s && r.mode === mode && r.target === t && r.valid && !r.error);
+	const find = (s: ScenarioId, mode: string, t: TargetKind) =>
+		run.results.find(r => r.scenario === s && r.mode === mode && r.target === t && r.valid && !r.error);
 	for (const s of ["S1", "S2", "S3"] as ScenarioId[]) {
 		const b2 = find(s, "embedded", "b2");
 		const b1 = find(s, "embedded", "b1");
@@ -105,7 +106,13 @@ export function comparisons(run: RunFile): { scenario: ScenarioId; mode: string;
 				const o = ours.summary.maxDeliveriesPerSec;
 				const b = b2.summary.maxDeliveriesPerSec;
 				// If B2 never stopped keeping up, its maximum is higher than measured and the ratio an upper bound.
-				if (o != null && b) out.push({ scenario: s, mode, name: b2.summary.saturated ? "deliveries/s ours ÷ B2" : "deliveries/s ours ÷ B2 (B2 not saturated: upper bound)", value: o / b });
+				if (o != null && b)
+					out.push({
+						scenario: s,
+						mode,
+						name: b2.summary.saturated ? "deliveries/s ours ÷ B2" : "deliveries/s ours ÷ B2 (B2 not saturated: upper bound)",
+						value: o / b
+					});
 				// p99 at the same offered rate: our half-rate step, and B2's step at that rate.
 				const rate = ours.summary.halfRateMsgsPerSec;
 				const oStep = ours.steps.find(x => x.offeredPerSec === rate);
@@ -163,7 +170,8 @@ export function renderRun(runs: RunFile[]): string {
 	}
 	if (invalid.length) {
 		lines.push("", "Invalid (not counted above):");
-		for (const r of invalid) lines.push(`- ${r.scenario} ${modeLabel(r)} ${TARGET_LABEL[r.target]}: ${r.error ? r.error.split("\n")[0] : r.invalidReasons.join("; ")}`);
+		for (const r of invalid)
+			lines.push(`- ${r.scenario} ${modeLabel(r)} ${TARGET_LABEL[r.target]}: ${r.error ? r.error.split("\n")[0] : r.invalidReasons.join("; ")}`);
 	}
 	if (partial.length) {
 		lines.push("", "Steps excluded because the generator saturated (the rows above use the remaining steps):");

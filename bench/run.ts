@@ -80,9 +80,30 @@ const options: BenchOptions = {
 
 const rateOverrides = new Map(values.rates.map(r => r.split("=") as [string, string]).map(([s, list]) => [s.toUpperCase(), list.split(",").map(Number)]));
 const plans: Record<"S1" | "S2" | "S3", FanoutPlan> = {
-	S1: { scenario: "S1", groupSize: 2, groups: quick ? 200 : 1000, sendersPerGroup: 2, rates: quick ? [250, 1000, 2500, 5000] : [250, 500, 1000, 2500, 5000, 7500, 10000], extraSteps: quick ? 1 : 6 },
-	S2: { scenario: "S2", groupSize: 100, groups: quick ? 5 : 20, sendersPerGroup: 2, rates: quick ? [25, 100, 250, 500] : [25, 50, 100, 250, 500, 1000, 2000], extraSteps: quick ? 1 : 6 },
-	S3: { scenario: "S3", groupSize: 1000, groups: quick ? 1 : 4, sendersPerGroup: 2, rates: quick ? [5, 10, 25, 50] : [5, 10, 25, 50, 100, 200], extraSteps: quick ? 1 : 6 }
+	S1: {
+		scenario: "S1",
+		groupSize: 2,
+		groups: quick ? 200 : 1000,
+		sendersPerGroup: 2,
+		rates: quick ? [250, 1000, 2500, 5000] : [250, 500, 1000, 2500, 5000, 7500, 10000],
+		extraSteps: quick ? 1 : 6
+	},
+	S2: {
+		scenario: "S2",
+		groupSize: 100,
+		groups: quick ? 5 : 20,
+		sendersPerGroup: 2,
+		rates: quick ? [25, 100, 250, 500] : [25, 50, 100, 250, 500, 1000, 2000],
+		extraSteps: quick ? 1 : 6
+	},
+	S3: {
+		scenario: "S3",
+		groupSize: 1000,
+		groups: quick ? 1 : 4,
+		sendersPerGroup: 2,
+		rates: quick ? [5, 10, 25, 50] : [5, 10, 25, 50, 100, 200],
+		extraSteps: quick ? 1 : 6
+	}
 };
 for (const [id, plan] of Object.entries(plans)) if (rateOverrides.has(id)) plan.rates = rateOverrides.get(id)!;
 const levels = values.levels ? values.levels.split(",").map(Number) : quick ? [1000, 2000] : [10_000, 25_000, 50_000];
@@ -126,7 +147,10 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 		}
 	const transporter = new URL(options.cluster.transporter).protocol.replace(":", "");
 	for (const r of results) {
-		const variants = [r.mode === "cluster" ? transporter : "", options.memoryStorage && r.target === "ours" && r.scenario !== "S4" ? "memory store" : ""].filter(Boolean);
+		const variants = [
+			r.mode === "cluster" ? transporter : "",
+			options.memoryStorage && r.target === "ours" && r.scenario !== "S4" ? "memory store" : ""
+		].filter(Boolean);
 		if (variants.length) r.variant = variants.join(", ");
 	}
 	return {

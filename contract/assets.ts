@@ -1,3 +1,4 @@
+/** An avatar is shown to every signed-in user; an attachment only to the members of its conversation. */
 export type AssetPurpose = "attachment" | "avatar";
 
 /** What the owner of an upload sees. */
@@ -12,6 +13,14 @@ export interface Asset {
 	width: number | null;
 	height: number | null;
 	createdAt: string;
+}
+
+/** The answer to starting a resumable upload: send `totalChunks` chunks of `chunkSize` bytes (the last one shorter) before `expiresAt`. */
+export interface CreatedUpload {
+	uploadId: string;
+	chunkSize: number;
+	totalChunks: number;
+	expiresAt: string;
 }
 
 /** A resumable upload: which chunks have arrived. */

@@ -14,25 +14,12 @@ function signature(secret: string, assetId: string, variant: AssetVariant, exp: 
  * the hour so the same asset keeps the same URL for a while (and stays in the browser cache).
  * `ttlSeconds` null signs a URL that does not expire (avatars, visible to every signed-in user).
  */
-export function signedAssetUrl(
-	secret: string,
-	assetId: string,
-	variant: AssetVariant,
-	ttlSeconds: number | null,
-	now = Date.now()
-): string {
+export function signedAssetUrl(secret: string, assetId: string, variant: AssetVariant, ttlSeconds: number | null, now = Date.now()): string {
 	const exp = ttlSeconds == null ? 0 : Math.ceil((now / 1000 + ttlSeconds) / HOUR) * HOUR;
 	return `/api/assets/${assetId}/${variant}?exp=${exp}&sig=${signature(secret, assetId, variant, exp)}`;
 }
 
-export function verifyAssetUrl(
-	secret: string,
-	assetId: string,
-	variant: AssetVariant,
-	exp: number,
-	sig: string,
-	now = Date.now()
-): boolean {
+export function verifyAssetUrl(secret: string, assetId: string, variant: AssetVariant, exp: number, sig: string, now = Date.now()): boolean {
 	if (!Number.isInteger(exp) || exp < 0) return false;
 	if (exp !== 0 && exp * 1000 < now) return false;
 	const expected = Buffer.from(signature(secret, assetId, variant, exp));

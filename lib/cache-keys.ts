@@ -6,8 +6,7 @@ import type { ActionCacheOptions, ActionSchema, Context } from "moleculer";
  */
 export function cachedBy(...fields: string[]): ActionCacheOptions {
 	return {
-		keygen: (action: ActionSchema, _opts: unknown, ctx: Context<any>) =>
-			`${action.name}:${fields.map(f => String(ctx.params?.[f] ?? "")).join("|")}`
+		keygen: (action: ActionSchema, _opts: unknown, ctx: Context<any>) => `${action.name}:${fields.map(f => String(ctx.params?.[f] ?? "")).join("|")}`
 	};
 }
 

@@ -5,23 +5,10 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 
 /** Every service this code base knows, in start order; `SERVICES` picks a subset per node. */
-export const ALL_SERVICES = [
-	"users",
-	"auth",
-	"groups",
-	"messages",
-	"presence",
-	"assets",
-	"kafka-bridge",
-	"api",
-	"socket"
-] as const;
+export const ALL_SERVICES = ["users", "auth", "groups", "messages", "presence", "assets", "kafka-bridge", "api", "socket"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
-export type StorageConfig =
-	| { kind: "mongo"; uri: string }
-	| { kind: "nedb"; dir: string }
-	| { kind: "memory" };
+export type StorageConfig = { kind: "mongo"; uri: string } | { kind: "nedb"; dir: string } | { kind: "memory" };
 
 export interface ChatConfig {
 	env: "production" | "development" | "test";
@@ -73,12 +60,7 @@ export interface UploadsConfig {
 }
 
 /** Values published in examples; a production node refuses to start with one of them. */
-const EXAMPLE_SECRETS = new Set([
-	"your-super-secret-jwt-key-change-this-in-production",
-	"change-me",
-	"changeme",
-	"secret"
-]);
+const EXAMPLE_SECRETS = new Set(["your-super-secret-jwt-key-change-this-in-production", "change-me", "changeme", "secret"]);
 
 export class ConfigError extends Error {}
 
@@ -136,8 +118,7 @@ function resolveJwtSecret(env: NodeJS.ProcessEnv, nodeEnv: ChatConfig["env"], ke
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
-	const nodeEnv: ChatConfig["env"] =
-		env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
+	const nodeEnv: ChatConfig["env"] = env.NODE_ENV === "production" ? "production" : env.NODE_ENV === "test" ? "test" : "development";
 	const dataDir = path.resolve(env.DATA_DIR || "./data");
 	const storage: StorageConfig = env.MONGODB_URI
 		? { kind: "mongo", uri: env.MONGODB_URI }
@@ -229,6 +210,6 @@ export function attachConfig(broker: ServiceBroker, config: ChatConfig): void {
 
 export function chatConfig(broker: ServiceBroker): ChatConfig {
 	const config = configs.get(broker);
-	if (!config) throw new Error("This broker was created without a ChatConfig (use createBroker)");
+	if (!config) throw new Error("This broker was created without a ChatConfig (start nodes with app/node.ts startNode, or attachConfig)");
 	return config;
 }

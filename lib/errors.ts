@@ -1,6 +1,6 @@
 import { Errors } from "moleculer";
 
-const { MoleculerClientError, MoleculerError, ValidationError } = Errors;
+const { MoleculerClientError, ValidationError } = Errors;
 
 export interface FieldProblem {
 	field: string;
@@ -13,23 +13,20 @@ export function invalidField(field: string, message: string, type = "invalid"): 
 	return new ValidationError(message, "VALIDATION_ERROR", [{ field, message, type }]);
 }
 
-export const unauthorized = (message = "Authentication required", type = "UNAUTHORIZED") =>
-	new MoleculerClientError(message, 401, type);
+export const unauthorized = (message = "Authentication required", type = "UNAUTHORIZED") => new MoleculerClientError(message, 401, type);
 
 export const forbidden = (message: string, type = "FORBIDDEN") => new MoleculerClientError(message, 403, type);
 
 /** Unknown and not-visible look the same, so a non-member learns nothing about a conversation. */
 export const notFound = (what: string, type = "NOT_FOUND") => new MoleculerClientError(`${what} not found`, 404, type);
 
-export const conflict = (message: string, type = "CONFLICT", data?: unknown) =>
-	new MoleculerClientError(message, 409, type, data);
+export const conflict = (message: string, type = "CONFLICT", data?: unknown) => new MoleculerClientError(message, 409, type, data);
 
 export const payloadTooLarge = (message: string) => new MoleculerClientError(message, 413, "PAYLOAD_TOO_LARGE");
 
 export const unsupportedMediaType = (message: string) => new MoleculerClientError(message, 415, "UNSUPPORTED_MEDIA_TYPE");
 
-export const rateLimited = (retryAfterMs: number) =>
-	new MoleculerClientError("Too many requests, slow down", 429, "RATE_LIMITED", { retryAfterMs });
+export const rateLimited = (retryAfterMs: number) => new MoleculerClientError("Too many requests, slow down", 429, "RATE_LIMITED", { retryAfterMs });
 
 export interface ClientError {
 	name: string;
@@ -58,7 +55,8 @@ export function toClientError(err: unknown): ClientError {
 	if (e?.name === "ServiceNotAvailableError" || e?.name === "ServiceNotFoundError" || e?.name === "RequestTimeoutError")
 		return { name: "ServiceUnavailableError", message: "Service temporarily unavailable, try again", code: 503, type: "SERVICE_UNAVAILABLE" };
 	const code = typeof e?.code === "number" ? e.code : 500;
-	if (code === 429) return { name: "RateLimitError", message: "Too many requests, slow down", code, type: "RATE_LIMITED", ...(e.data !== undefined ? { data: e.data } : {}) };
+	if (code === 429)
+		return { name: "RateLimitError", message: "Too many requests, slow down", code, type: "RATE_LIMITED", ...(e.data !== undefined ? { data: e.data } : {}) };
 	if (code >= 400 && code < 500) {
 		return { name: e.name, message: e.message, code, type: e.type ?? "CLIENT_ERROR", ...(e.data !== undefined ? { data: e.data } : {}) };
 	}
@@ -74,4 +72,4 @@ function normalizeProblems(data: unknown): FieldProblem[] {
 	}));
 }
 
-export { MoleculerClientError, MoleculerError };
+export { MoleculerClientError };

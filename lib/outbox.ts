@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { GroupBase } from "./groups.ts";
-import type { EventMessage } from "./messages.ts";
+import type { GroupBase } from "../contract/groups.ts";
+import type { EventMessage } from "../contract/messages.ts";
 
 /**
  * The transactional outbox: an event that must reach the stream is stored inside the document whose
@@ -20,7 +20,6 @@ export type StreamEventType =
 	| "group.updated"
 	| "group.member.added"
 	| "group.member.removed";
-
 
 export interface GroupEventPayload {
 	group: GroupBase;
@@ -116,4 +115,3 @@ export function publishableEvents(collection: string, docs: (OutboxFields & { _i
 		.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0))
 		.map(r => r.entry);
 }
-

@@ -2,10 +2,10 @@
 
 export const idParam = { type: "string", pattern: /^[a-f0-9]{24}$/, messages: { stringPattern: "The '{field}' field must be a valid id." } } as const;
 
-export const optionalId = { ...idParam, optional: true } as const;
+/** Usernames are stored lower-case. */
+export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
 
-export const idList = (max: number, min = 0) =>
-	({ type: "array", items: idParam, min, max, unique: true }) as const;
+export const idList = (max: number, min = 0) => ({ type: "array", items: idParam, min, max, unique: true }) as const;
 
 /** Query-string numbers arrive as strings over REST; both forms are accepted. */
 export const seqParam = { type: "number", integer: true, min: 0, convert: true } as const;

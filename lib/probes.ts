@@ -34,7 +34,12 @@ function storageReady(storage: StorageConfig): boolean {
 }
 
 export function health(broker: ServiceBroker) {
-	return { status: "ok", nodeID: broker.nodeID, uptime: Math.round(process.uptime()), services: broker.services.map(service => service.name).filter(name => !name.startsWith("$")) };
+	return {
+		status: "ok",
+		nodeID: broker.nodeID,
+		uptime: Math.round(process.uptime()),
+		services: broker.services.map(service => service.name).filter(name => !name.startsWith("$"))
+	};
 }
 
 /** Answers GET /health and GET /ready; anything else is a JSON 404. Also what a socket-only node's own port answers. */

@@ -57,10 +57,11 @@ export class RedisRateLimitStore implements RateLimitStore {
 		this.resetTime = start + this.window;
 		const redisKey = `${this.prefix}${start}:${key}`;
 		try {
-			const [[incErr, count], [expireErr]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, this.window + 1000).exec()) as [
-				[Error | null, number],
-				[Error | null, unknown]
-			];
+			const [[incErr, count], [expireErr]] = (await this.redis
+				.multi()
+				.incr(redisKey)
+				.pexpire(redisKey, this.window + 1000)
+				.exec()) as [[Error | null, number], [Error | null, unknown]];
 			if (incErr || expireErr) throw incErr ?? expireErr;
 			return count;
 		} catch {

@@ -1,6 +1,5 @@
 import type { Context } from "moleculer";
 import type { MemberRole } from "../contract/groups.ts";
-import { unauthorized } from "./errors.ts";
 
 /** What the gateways put in `ctx.meta.user` after resolving an access token; it travels between nodes. */
 export interface SessionUser {
@@ -18,32 +17,28 @@ export interface ResponseMeta {
 	$location?: string;
 }
 
-/** Set by the Authenticate middleware on actions declaring `auth: "required"`. */
-export interface AuthLocals {
-	user: SessionUser;
-}
-
 export interface MembershipLocals {
 	groupId: string;
 	role: MemberRole;
 	groupType: "group" | "direct";
 }
 
-/** Set by the ConversationAccess middleware on actions declaring `conversation`. */
-export interface ConversationLocals<E = unknown> extends AuthLocals {
-	membership: MembershipLocals;
-	entity?: E;
+/**
+ * The context of an action that declares `auth: "required"`: the Authenticate middleware has made sure
+ * `ctx.meta.user` is there. (Moleculer types every handler's context as `Context<any, any>`, so what the
+ * middlewares add is typed through meta and the accessors below, not through `ctx.locals`' type.)
+ */
+export type UserContext<P = {}> = Context<P, SessionMeta & ResponseMeta & { user: SessionUser }>;
+
+/** Same, for actions that also declare `conversation`: read the membership with `membershipOf(ctx)`. */
+export type MemberContext<P = {}> = UserContext<P>;
+
+/** The caller's membership, loaded once by ConversationAccess for actions that declare `conversation`. */
+export function membershipOf(ctx: Context<unknown, object>): MembershipLocals {
+	return (ctx.locals as { membership: MembershipLocals }).membership;
 }
 
-/** The context of an action that declares `auth: "required"`. */
-export type UserContext<P = {}> = Context<P, SessionMeta & ResponseMeta, AuthLocals>;
-
-/** The context of an action that declares `auth: "required"` and `conversation`. */
-export type MemberContext<P = {}, E = unknown> = Context<P, SessionMeta & ResponseMeta, ConversationLocals<E>>;
-
-/** @deprecated being replaced by `auth: "required"` on the action (Authenticate middleware). */
-export function requireUser(ctx: Context<unknown, SessionMeta>): SessionUser {
-	const user = ctx.meta.user;
-	if (!user?.id) throw unauthorized();
-	return user;
+/** The entity a `conversation: { entity }` loader found (a message, say). */
+export function entityOf<E>(ctx: Context<unknown, object>): E {
+	return (ctx.locals as { entity: E }).entity;
 }

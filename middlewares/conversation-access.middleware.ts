@@ -2,7 +2,7 @@ import type { ActionHandler, ActionSchema, Context, Middleware, Service } from "
 import type { ConversationPolicy } from "./policies.ts";
 import type { MemberRole } from "../contract/groups.ts";
 import { forbidden, notFound } from "../lib/errors.ts";
-import type { ConversationLocals, SessionMeta } from "../lib/session.ts";
+import type { SessionMeta } from "../lib/session.ts";
 
 type Membership = { role: MemberRole; groupType: "group" | "direct" } | null;
 type EntityLoader = (ctx: Context) => Promise<{ groupId: string } | null>;
@@ -18,7 +18,7 @@ export const ConversationAccess = {
 		const policy: ConversationPolicy | undefined = action.conversation;
 		if (!policy) return handler;
 		const missing = () => notFound(policy.notFound ?? "Conversation");
-		return async function withMembership(this: unknown, ctx: Context<Record<string, unknown>, SessionMeta, ConversationLocals>) {
+		return async function withMembership(this: unknown, ctx: Context<Record<string, unknown>, SessionMeta>) {
 			const userId = ctx.meta.user?.id;
 			if (!userId) throw missing();
 			let groupId: string;

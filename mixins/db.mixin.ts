@@ -214,10 +214,7 @@ async function openAdapter(
 		await model.init();
 		return adapter;
 	}
-	const options =
-		storage.kind === "nedb"
-			? { filename: path.join(storage.dir, `${name}.db`), autoload: false }
-			: { inMemoryOnly: true };
+	const options = storage.kind === "nedb" ? { filename: path.join(storage.dir, `${name}.db`), autoload: false } : { inMemoryOnly: true };
 	if (storage.kind === "nedb") mkdirSync(storage.dir, { recursive: true });
 	const adapter = new DbService.MemoryAdapter(options) as unknown as Adapter;
 	adapter.init(broker, service);
@@ -270,8 +267,7 @@ export function DbCollections<N extends string>(specs: Record<N, CollectionSpec>
 				if (!cacher) return;
 				await Promise.all(patterns.map(p => cacher.clean(p)));
 				// A shared Redis cacher is already clean everywhere; local memory cachers on other nodes are not.
-				if (this.broker.transit && cacher.constructor.name !== "RedisCacher")
-					this.broker.broadcast("$chat.cache.clean", { patterns });
+				if (this.broker.transit && cacher.constructor.name !== "RedisCacher") this.broker.broadcast("$chat.cache.clean", { patterns });
 			}
 		},
 		async started(this: any) {

@@ -1,9 +1,9 @@
-import type { Context, ServiceSchema } from "moleculer";
-import { idParam, params } from "../lib/params.ts";
+import type { ServiceSchema } from "moleculer";
 
 /**
  * Actions for operators (repl-commands/), mixed into the services whose state they read. `public`:
- * callable from any node of the cluster (the REPL node), never routed by the API gateway.
+ * callable from any node of the cluster (the REPL node), never routed by the API gateway. The messages
+ * service's own are in services/messages/ops.ts.
  */
 
 export interface NodeOnlineUsers {
@@ -26,33 +26,6 @@ export const SocketOpsActions: Partial<ServiceSchema> = {
 					byUser.set(user.id, entry);
 				}
 				return { nodeID: this.broker.nodeID, users: [...byUser.values()] };
-			}
-		}
-	}
-};
-
-export interface ConversationMessageStats {
-	groupId: string;
-	lastSeq: number;
-	/** Messages created since midnight UTC, deleted ones included. */
-	messagesToday: number;
-}
-
-/** Mixed into the messages service: a conversation's counters, read from the store. */
-export const MessagesOpsActions: Partial<ServiceSchema> = {
-	actions: {
-		conversationStats: {
-			visibility: "public",
-			params: params({ groupId: idParam }),
-			async handler(this: any, ctx: Context<{ groupId: string }>): Promise<ConversationMessageStats> {
-				const { groupId } = ctx.params;
-				const midnight = new Date();
-				midnight.setUTCHours(0, 0, 0, 0);
-				const [lastSeq, messagesToday] = await Promise.all([
-					this.storedLastSeq(groupId) as Promise<number>,
-					this.db.messages.count({ groupId, createdAt: { $gte: midnight } }) as Promise<number>
-				]);
-				return { groupId, lastSeq, messagesToday };
 			}
 		}
 	}

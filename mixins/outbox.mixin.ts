@@ -101,6 +101,7 @@ export function Outbox(collections: string[]): Partial<ServiceSchema> {
 			/** Documents with pending events and the id of the oldest one (its time is the lag). */
 			outboxBacklog: {
 				visibility: "public",
+				readOnly: true,
 				async handler(this: any): Promise<{ documents: number; oldestEventId: string | null }> {
 					let documents = 0;
 					let oldestEventId: string | null = null;

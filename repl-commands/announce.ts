@@ -10,7 +10,11 @@ export interface Announced {
 
 /** A system announcement (`system.announcement` on the clients) to everyone, or to one conversation's members. */
 export async function announce(broker: ServiceBroker, text: string, groupId?: string): Promise<Announced> {
-	const { answers: perNode, unreachable } = await callEveryNode<{ nodeID: string; delivered: number }>(broker, "socket.announce", groupId ? { text, groupId } : { text });
+	const { answers: perNode, unreachable } = await callEveryNode<{ nodeID: string; delivered: number }>(
+		broker,
+		"socket.announce",
+		groupId ? { text, groupId } : { text }
+	);
 	return { delivered: perNode.reduce((sum, n) => sum + n.delivered, 0), nodes: perNode.length, unreachable };
 }
 

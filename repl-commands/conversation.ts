@@ -1,5 +1,5 @@
 import type { ServiceBroker } from "moleculer";
-import type { ConversationMessageStats } from "../mixins/ops.mixin.ts";
+import type { ConversationMessageStats } from "../services/messages/ops.ts";
 import { argument } from "./lookup.ts";
 import type { ReplCommand } from "./index.ts";
 

@@ -18,7 +18,10 @@ export async function disconnectUser(broker: ServiceBroker, idOrUsername: string
 }
 
 export function formatKicked(k: Kicked): string {
-	return [`Disconnected ${k.disconnected} socket(s) of ${k.userId}${k.nodes.length ? ` on ${k.nodes.join(", ")}` : ""}`, ...unreachableNote(k.unreachable)].join("\n");
+	return [
+		`Disconnected ${k.disconnected} socket(s) of ${k.userId}${k.nodes.length ? ` on ${k.nodes.join(", ")}` : ""}`,
+		...unreachableNote(k.unreachable)
+	].join("\n");
 }
 
 const command: ReplCommand = {

@@ -10,7 +10,7 @@ import { rateLimitKey } from "../lib/http.ts";
 import { health, readiness } from "../lib/probes.ts";
 import { RedisRateLimitStore } from "../lib/rate-limit-store.ts";
 import type { SessionUser } from "../lib/session.ts";
-import type { DownloadHeaders } from "./assets.service.ts";
+import type { DownloadHeaders } from "./assets/download.ts";
 
 type Req = IncomingMessage & { $ctx?: Context; $route?: unknown; url: string };
 
@@ -151,7 +151,13 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			logResponseData: null,
 			onError: sendError,
 			routes: [
-				{ ...common, name: "rest", path: "/api", aliases: REST_ALIASES, bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false } },
+				{
+					...common,
+					name: "rest",
+					path: "/api",
+					aliases: REST_ALIASES,
+					bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false }
+				},
 				{
 					...common,
 					name: "uploads",
@@ -163,7 +169,14 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 					busboyConfig: { limits: { files: 1, fileSize: config.uploads.maxBytes + 1024 * 1024, fields: 10 } }
 				},
 				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false, onBeforeCall: passDownloadHeaders },
-				{ name: "probes", path: "/", mappingPolicy: "restrict", aliases: { "GET health": "api.health", "GET ready": "api.ready" }, bodyParsers: false, onError: sendError }
+				{
+					name: "probes",
+					path: "/",
+					mappingPolicy: "restrict",
+					aliases: { "GET health": "api.health", "GET ready": "api.ready" },
+					bodyParsers: false,
+					onError: sendError
+				}
 			]
 		});
 	},

@@ -2,13 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcrypt";
 import jwt from "jsonwebtoken";
 import type { Context, ServiceSchema } from "moleculer";
+import type { TokenPair, User } from "../contract/users.ts";
 import { DbCollections, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
 import { chatConfig } from "../lib/config.ts";
 import { unauthorized } from "../lib/errors.ts";
 import { newId } from "../lib/ids.ts";
-import { params } from "../lib/params.ts";
-import type { SessionUser } from "../lib/session.ts";
-import { USERNAME_PATTERN, type User } from "../lib/users.ts";
+import { params, USERNAME_PATTERN } from "../lib/params.ts";
+import type { ResponseMeta, SessionUser } from "../lib/session.ts";
 
 interface CredentialDoc {
 	_id: string; // the user's id
@@ -25,12 +25,6 @@ interface RefreshTokenDoc {
 	createdAt: Date;
 	rotatedAt?: Date;
 	revokedAt?: Date;
-}
-
-interface TokenPair {
-	accessToken: string;
-	refreshToken: string;
-	expiresIn: number;
 }
 
 interface AuthThis extends DbMethods {
@@ -67,11 +61,17 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 	actions: {
 		register: {
 			params: params({
-				username: { type: "string", trim: true, lowercase: true, pattern: USERNAME_PATTERN, messages: { stringPattern: "The 'username' field must be 3–32 characters of a-z, 0-9, _ . -" } },
+				username: {
+					type: "string",
+					trim: true,
+					lowercase: true,
+					pattern: USERNAME_PATTERN,
+					messages: { stringPattern: "The 'username' field must be 3–32 characters of a-z, 0-9, _ . -" }
+				},
 				password: passwordParam,
 				displayName: { type: "string", trim: true, min: 1, max: 64, optional: true }
 			}),
-			async handler(ctx: Context<{ username: string; password: string; displayName?: string }, { $statusCode?: number; $location?: string }>) {
+			async handler(ctx: Context<{ username: string; password: string; displayName?: string }, ResponseMeta>) {
 				const passwordHash = await this.hashPassword(ctx.params.password);
 				const user = await ctx.call<User, object>("users.create", { username: ctx.params.username, displayName: ctx.params.displayName });
 				try {
@@ -139,6 +139,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		/** Used by the gateways on every request and socket handshake; cheap (no database access). */
 		resolveToken: {
 			visibility: "public",
+			readOnly: true,
 			params: params({ token: { type: "string", min: 1, max: 4096 } }),
 			handler(ctx: Context<{ token: string }>): SessionUser & { exp: number } {
 				try {

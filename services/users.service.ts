@@ -1,13 +1,25 @@
 import type { Context, ServiceSchema } from "moleculer";
+import type { User } from "../contract/users.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
 import { signedAssetUrl } from "../lib/asset-urls.ts";
 import { cachedBy, cacheKey } from "../lib/cache-keys.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, invalidField, notFound } from "../lib/errors.ts";
 import { newId } from "../lib/ids.ts";
-import { idList, idParam, limitParam, params } from "../lib/params.ts";
-import { requireUser, type SessionMeta } from "../lib/session.ts";
-import { USERNAME_PATTERN, type User, type UserDoc } from "../lib/users.ts";
+import { idList, idParam, limitParam, params, USERNAME_PATTERN } from "../lib/params.ts";
+import type { UserContext } from "../lib/session.ts";
+
+interface UserDoc {
+	_id: string;
+	username: string;
+	displayName: string;
+	displayNameLower: string;
+	avatarUrl: string | null;
+	avatarAssetId: string | null;
+	statusText: string;
+	createdAt: Date;
+	updatedAt: Date;
+}
 
 interface UsersThis extends DbMethods {
 	db: { users: Collection<UserDoc> };
@@ -66,6 +78,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 		byUsername: {
 			visibility: "public",
+			readOnly: true,
 			params: params({ username: { type: "string", max: 64 } }),
 			async handler(ctx: Context<{ username: string }>): Promise<User | null> {
 				const doc = await this.db.users.findOne({ username: ctx.params.username.toLowerCase() });
@@ -74,16 +87,18 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 		},
 
 		get: {
+			auth: "required",
+			readOnly: true,
 			params: params({ id: idParam }),
 			cache: cachedBy("id"),
-			async handler(ctx: Context<{ id: string }, SessionMeta>): Promise<User> {
-				requireUser(ctx);
+			async handler(ctx: UserContext<{ id: string }>): Promise<User> {
 				return this.toUser(await this.findDoc(ctx.params.id));
 			}
 		},
 
 		getMany: {
 			visibility: "public",
+			readOnly: true,
 			params: params({ ids: idList(1000) }),
 			async handler(ctx: Context<{ ids: string[] }>): Promise<User[]> {
 				const docs = await this.db.users.findByIds(ctx.params.ids);
@@ -93,16 +108,24 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 		/** GET /api/users: `ids` for a batch, otherwise a prefix search on username and display name. */
 		list: {
+			auth: "required",
+			readOnly: true,
 			params: params({
 				search: { type: "string", trim: true, max: 64, optional: true },
 				ids: { type: "string", max: 200 * 25, optional: true },
 				limit: limitParam(50, 20),
 				offset: { type: "number", integer: true, min: 0, max: 10_000, convert: true, optional: true, default: 0 }
 			}),
-			async handler(ctx: Context<{ search?: string; ids?: string; limit: number; offset: number }, SessionMeta>) {
-				requireUser(ctx);
+			async handler(ctx: UserContext<{ search?: string; ids?: string; limit: number; offset: number }>) {
 				if (ctx.params.ids != null) {
-					const ids = [...new Set(ctx.params.ids.split(",").map(s => s.trim()).filter(Boolean))];
+					const ids = [
+						...new Set(
+							ctx.params.ids
+								.split(",")
+								.map(s => s.trim())
+								.filter(Boolean)
+						)
+					];
 					const items = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids });
 					return { items };
 				}
@@ -115,22 +138,23 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 		},
 
 		profile: {
-			async handler(ctx: Context<{}, SessionMeta>): Promise<User> {
-				return this.toUser(await this.findDoc(requireUser(ctx).id));
+			auth: "required",
+			readOnly: true,
+			async handler(ctx: UserContext): Promise<User> {
+				return this.toUser(await this.findDoc(ctx.meta.user.id));
 			}
 		},
 
 		updateProfile: {
+			auth: "required",
 			params: params({
 				displayName: { ...displayNameParam, optional: true },
 				statusText: { type: "string", trim: true, max: 140, optional: true },
 				avatarAssetId: { ...idParam, optional: true, nullable: true },
 				avatarUrl: { type: "url", max: 2048, optional: true, nullable: true }
 			}),
-			async handler(
-				ctx: Context<{ displayName?: string; statusText?: string; avatarAssetId?: string | null; avatarUrl?: string | null }, SessionMeta>
-			): Promise<User> {
-				const me = requireUser(ctx);
+			async handler(ctx: UserContext<{ displayName?: string; statusText?: string; avatarAssetId?: string | null; avatarUrl?: string | null }>): Promise<User> {
+				const me = ctx.meta.user;
 				const p = ctx.params;
 				const set: Partial<UserDoc> = { updatedAt: new Date() };
 				if (p.displayName != null) Object.assign(set, { displayName: p.displayName, displayNameLower: p.displayName.toLowerCase() });
@@ -144,8 +168,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 					}
 					Object.assign(set, { avatarAssetId: p.avatarAssetId, avatarUrl: null });
 				} else if (p.avatarUrl !== undefined) {
-					if (p.avatarUrl !== null && !/^https?:\/\//i.test(p.avatarUrl))
-						throw invalidField("avatarUrl", "The 'avatarUrl' field must be an http(s) URL.");
+					if (p.avatarUrl !== null && !/^https?:\/\//i.test(p.avatarUrl)) throw invalidField("avatarUrl", "The 'avatarUrl' field must be an http(s) URL.");
 					Object.assign(set, { avatarUrl: p.avatarUrl, avatarAssetId: null });
 				}
 				const doc = await this.db.users.updateById(me.id, { $set: set });
@@ -160,9 +183,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 	methods: {
 		toUser(doc: UserDoc): User {
-			const avatarUrl = doc.avatarAssetId
-				? signedAssetUrl(chatConfig(this.broker).jwt.secret, doc.avatarAssetId, "thumb", null)
-				: doc.avatarUrl;
+			const avatarUrl = doc.avatarAssetId ? signedAssetUrl(chatConfig(this.broker).jwt.secret, doc.avatarAssetId, "thumb", null) : doc.avatarUrl;
 			return { id: doc._id, username: doc.username, displayName: doc.displayName, avatarUrl: avatarUrl ?? null, statusText: doc.statusText ?? "" };
 		},
 		async findDoc(id: string): Promise<UserDoc> {

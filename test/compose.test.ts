@@ -60,7 +60,10 @@ describe("docker-compose.yml", () => {
 		assert.match(services.mongo.image!, /^mongo:/);
 		assert.match(services.redis.image!, /^redis:/);
 		assert.match(services.rabbitmq.image!, /^rabbitmq:.*management/);
-		assert.ok(services.rabbitmq.ports?.some(p => p.endsWith(":15672")), "management UI port");
+		assert.ok(
+			services.rabbitmq.ports?.some(p => p.endsWith(":15672")),
+			"management UI port"
+		);
 		assert.match(services.kafka.image!, /kafka/);
 		assert.match(String(env(services.kafka, "KAFKA_PROCESS_ROLES")), /broker,controller/);
 		assert.ok(!Object.keys(services).some(n => /zookeeper/i.test(n)), "KRaft needs no ZooKeeper");
@@ -74,7 +77,10 @@ describe("docker-compose.yml", () => {
 		for (const [node, list] of byNode) for (const s of list) assert.ok((ALL_SERVICES as readonly string[]).includes(s), `${node} names unknown service ${s}`);
 		assert.ok(byNode.filter(([, l]) => l.includes("api")).length >= 2, "two API nodes");
 		assert.ok(byNode.filter(([, l]) => l.includes("socket")).length >= 3, "three socket nodes");
-		assert.ok(byNode.some(([, l]) => l.includes("kafka-bridge")), "a Kafka bridge node");
+		assert.ok(
+			byNode.some(([, l]) => l.includes("kafka-bridge")),
+			"a Kafka bridge node"
+		);
 		const kafkaNode = byNode.find(([, l]) => l.includes("kafka-bridge"))![0];
 		assert.ok(env(services[kafkaNode], "KAFKA_BROKERS"), "the bridge runs only with KAFKA_BROKERS");
 	});
@@ -99,7 +105,8 @@ describe("docker-compose.yml", () => {
 		const read = new Set(variablesTheAppReads());
 		const text = readFileSync(path.join(root, "docker-compose.yml"), "utf8");
 		for (const m of text.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)) assert.ok(envExample.has(m[1]), `\${${m[1]}} is not in .env.example`);
-		for (const [name, s] of appNodes) for (const key of Object.keys(s.environment ?? {})) assert.ok(read.has(key), `${name} sets ${key}, which the app does not read`);
+		for (const [name, s] of appNodes)
+			for (const key of Object.keys(s.environment ?? {})) assert.ok(read.has(key), `${name} sets ${key}, which the app does not read`);
 	});
 
 	test("depends_on names existing services, and service_healthy ones have a health check", () => {
@@ -117,7 +124,8 @@ describe("docker-compose.yml", () => {
 			for (const p of s.ports ?? []) assert.match(p, /^\d+:\d+$/, `${name} port ${p}`);
 			for (const v of s.volumes ?? []) {
 				const source = v.split(":")[0];
-				if (!source.startsWith(".") && !source.startsWith("/")) assert.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is not declared`);
+				if (!source.startsWith(".") && !source.startsWith("/"))
+					assert.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is not declared`);
 			}
 		}
 	});
@@ -131,7 +139,10 @@ describe(".env.example", () => {
 
 	test("lists nothing the app does not read", () => {
 		const read = new Set(variablesTheAppReads());
-		assert.deepEqual([...envExample.keys()].filter(name => !read.has(name)), []);
+		assert.deepEqual(
+			[...envExample.keys()].filter(name => !read.has(name)),
+			[]
+		);
 	});
 });
 
@@ -142,7 +153,10 @@ describe("Dockerfile", () => {
 		assert.match(dockerfile, /^FROM deps AS web\b[\s\S]*npm run build -w web/m);
 		assert.match(dockerfile, /^FROM node:22\S*\s+AS app/m);
 		assert.match(dockerfile, /COPY --from=web \/app\/web\/build web\/build/);
-		assert.match(dockerfile, /^FROM nginx:\S+ AS nginx[\s\S]*COPY nginx\/nginx\.conf \/etc\/nginx\/nginx\.conf[\s\S]*COPY --from=web \/app\/web\/build \/usr\/share\/nginx\/html/m);
+		assert.match(
+			dockerfile,
+			/^FROM nginx:\S+ AS nginx[\s\S]*COPY nginx\/nginx\.conf \/etc\/nginx\/nginx\.conf[\s\S]*COPY --from=web \/app\/web\/build \/usr\/share\/nginx\/html/m
+		);
 		assert.match(dockerfile, /^CMD \["node", "--disable-warning=DEP0174", "app\/server\.ts"\]/m);
 	});
 
@@ -157,7 +171,10 @@ describe("Dockerfile", () => {
 
 describe("nginx/nginx.conf (compose mode)", () => {
 	const upstreams = new Map(
-		[...nginxConf.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)].map(m => [m[1], [...m[2].matchAll(/^\s*server\s+([^:\s]+):(\d+)/gm)].map(s => ({ host: s[1], port: s[2] }))])
+		[...nginxConf.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)].map(m => [
+			m[1],
+			[...m[2].matchAll(/^\s*server\s+([^:\s]+):(\d+)/gm)].map(s => ({ host: s[1], port: s[2] }))
+		])
 	);
 
 	test("the API and socket upstreams name compose services that run api / socket on that port", () => {
@@ -174,9 +191,27 @@ describe("nginx/nginx.conf (compose mode)", () => {
 			assert.ok(runs(host, "socket"), `${host} does not run socket`);
 			assert.equal(port, env(services[host], "SOCKET_PORT"));
 		}
-		const nodesWith = (service: string) => appNodes.filter(([n]) => runs(n, service)).map(([n]) => n).sort();
-		assert.deepEqual(upstreams.get("chat_api")!.map(u => u.host).sort(), nodesWith("api"), "every API node is behind nginx");
-		assert.deepEqual(upstreams.get("chat_socket")!.map(u => u.host).sort(), nodesWith("socket"), "every socket node is behind nginx");
+		const nodesWith = (service: string) =>
+			appNodes
+				.filter(([n]) => runs(n, service))
+				.map(([n]) => n)
+				.sort();
+		assert.deepEqual(
+			upstreams
+				.get("chat_api")!
+				.map(u => u.host)
+				.sort(),
+			nodesWith("api"),
+			"every API node is behind nginx"
+		);
+		assert.deepEqual(
+			upstreams
+				.get("chat_socket")!
+				.map(u => u.host)
+				.sort(),
+			nodesWith("socket"),
+			"every socket node is behind nginx"
+		);
 	});
 
 	test("the body limit admits UPLOAD_MAX_BYTES", () => {

@@ -42,7 +42,9 @@ describe("nginx/nginx.conf", { skip: bin ? false : "nginx is not installed" }, (
 
 	after(async () => {
 		// SIGTERM: the master stops its workers (after SIGKILL they would be left behind).
-		await Promise.all(running.map(child => new Promise(resolve => (child.exitCode != null ? resolve(null) : (child.once("exit", resolve), child.kill("SIGTERM"))))));
+		await Promise.all(
+			running.map(child => new Promise(resolve => (child.exitCode != null ? resolve(null) : (child.once("exit", resolve), child.kill("SIGTERM")))))
+		);
 		await new Promise(resolve => echo?.close(resolve));
 		await app?.stop();
 		rmSync(dir, { recursive: true, force: true });

@@ -3,37 +3,44 @@ import { describe, test } from "node:test";
 import { client, registerUser, startTestApp, tempDataDir } from "./helpers/app.ts";
 
 describe("embedded persistence", () => {
-	test("users, sessions, groups, messages and cursors survive a restart of the embedded app", { skip: !!process.env.MONGODB_URI && "uses NeDB files" }, async () => {
-		const data = tempDataDir();
-		try {
-			const storage = { kind: "nedb" as const, dir: data.dir };
-			const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400 };
-			let app = await startTestApp({ storage, jwt });
-			const alice = await registerUser(app, "persist");
-			const bob = await registerUser(app, "persist");
-			const g = (await client(app, alice.accessToken).post("/api/groups", { name: "Durable", memberIds: [bob.user.id] })).body;
-			for (let i = 1; i <= 5; i++) await client(app, alice.accessToken).post("/api/messages", { groupId: g.id, content: `m${i}`, clientMessageId: `c${i}` });
-			await client(app, bob.accessToken).post(`/api/messages/${g.id}/seen`, { seq: 3 });
-			await app.stop();
-
-			app = await startTestApp({ storage, jwt });
+	test(
+		"users, sessions, groups, messages and cursors survive a restart of the embedded app",
+		{ skip: !!process.env.MONGODB_URI && "uses NeDB files" },
+		async () => {
+			const data = tempDataDir();
 			try {
-				const login = await client(app).post("/api/auth/login", { username: alice.user.username, password: "correct horse battery" });
-				assert.equal(login.status, 200, JSON.stringify(login.body));
-				assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: bob.refreshToken })).status, 200, "refresh tokens survive");
-				const a = client(app, alice.accessToken);
-				const history = (await a.get(`/api/messages/${g.id}`)).body.items;
-				assert.deepEqual(history.map((m: { seq: number; content: string }) => `${m.seq}:${m.content}`), ["1:m1", "2:m2", "3:m3", "4:m4", "5:m5"]);
-				const retried = await a.post("/api/messages", { groupId: g.id, content: "m5", clientMessageId: "c5" });
-				assert.equal(retried.body.seq, 5, "idempotency survives the restart");
-				const next = await a.post("/api/messages", { groupId: g.id, content: "m6" });
-				assert.equal(next.body.seq, 6, "the sequence continues without a gap");
-				assert.equal((await client(app, bob.accessToken).get(`/api/groups/${g.id}`)).body.unreadCount, 3);
-			} finally {
+				const storage = { kind: "nedb" as const, dir: data.dir };
+				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400 };
+				let app = await startTestApp({ storage, jwt });
+				const alice = await registerUser(app, "persist");
+				const bob = await registerUser(app, "persist");
+				const g = (await client(app, alice.accessToken).post("/api/groups", { name: "Durable", memberIds: [bob.user.id] })).body;
+				for (let i = 1; i <= 5; i++) await client(app, alice.accessToken).post("/api/messages", { groupId: g.id, content: `m${i}`, clientMessageId: `c${i}` });
+				await client(app, bob.accessToken).post(`/api/messages/${g.id}/seen`, { seq: 3 });
 				await app.stop();
+
+				app = await startTestApp({ storage, jwt });
+				try {
+					const login = await client(app).post("/api/auth/login", { username: alice.user.username, password: "correct horse battery" });
+					assert.equal(login.status, 200, JSON.stringify(login.body));
+					assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: bob.refreshToken })).status, 200, "refresh tokens survive");
+					const a = client(app, alice.accessToken);
+					const history = (await a.get(`/api/messages/${g.id}`)).body.items;
+					assert.deepEqual(
+						history.map((m: { seq: number; content: string }) => `${m.seq}:${m.content}`),
+						["1:m1", "2:m2", "3:m3", "4:m4", "5:m5"]
+					);
+					const retried = await a.post("/api/messages", { groupId: g.id, content: "m5", clientMessageId: "c5" });
+					assert.equal(retried.body.seq, 5, "idempotency survives the restart");
+					const next = await a.post("/api/messages", { groupId: g.id, content: "m6" });
+					assert.equal(next.body.seq, 6, "the sequence continues without a gap");
+					assert.equal((await client(app, bob.accessToken).get(`/api/groups/${g.id}`)).body.unreadCount, 3);
+				} finally {
+					await app.stop();
+				}
+			} finally {
+				data.remove();
 			}
-		} finally {
-			data.remove();
 		}
-	});
+	);
 });

@@ -2,22 +2,23 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ServiceSchema } from "moleculer";
 import { ALL_SERVICES } from "../lib/config.ts";
-import { MessagesOpsActions, SocketOpsActions } from "../mixins/ops.mixin.ts";
+import { SocketOpsActions } from "../mixins/ops.mixin.ts";
 import { announce, formatAnnounced } from "../repl-commands/announce.ts";
 import { conversationStats, formatConversationStats } from "../repl-commands/conversation.ts";
 import { disconnectUser, formatKicked } from "../repl-commands/kick.ts";
 import { formatOnlineUsers, onlineUsers } from "../repl-commands/online.ts";
 import { formatUserSessions, userSessions } from "../repl-commands/sessions.ts";
 import { replCommands } from "../repl-commands/index.ts";
-import MessagesService from "../services/messages.service.ts";
-import SocketService from "../services/socket.service.ts";
+import MessagesService from "../services/messages/messages.service.ts";
+import { MessagesOpsActions } from "../services/messages/ops.ts";
+import SocketService from "../services/socket/socket.service.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "./helpers/app.ts";
 import { closeAll, connectSocket, disconnected, socketUrl, waitForEvent, type ClientSocket } from "./helpers/socket.ts";
 
 /** The service with the operator actions mixed in (a no-op once the service lists the mixin itself). */
 function withOps(schema: ServiceSchema<any, any, any>, ops: Partial<ServiceSchema>): ServiceSchema {
 	const mixins = (schema.mixins ?? []) as Partial<ServiceSchema>[];
-	return mixins.includes(ops) ? schema : { ...schema, mixins: [...mixins, ops] } as ServiceSchema;
+	return mixins.includes(ops) ? schema : ({ ...schema, mixins: [...mixins, ops] } as ServiceSchema);
 }
 
 describe("REPL operator commands", () => {
@@ -54,7 +55,11 @@ describe("REPL operator commands", () => {
 		const online = await onlineUsers(app.broker);
 		assert.equal(online.count, 2);
 		const a = online.users.find(u => u.userId === alice.user.id);
-		assert.deepEqual(a && { sockets: a.sockets, nodes: a.nodes, username: a.username }, { sockets: 2, nodes: [app.broker.nodeID], username: alice.user.username });
+		assert.deepEqual(a && { sockets: a.sockets, nodes: a.nodes, username: a.username }, {
+			sockets: 2,
+			nodes: [app.broker.nodeID],
+			username: alice.user.username
+		});
 		const text = formatOnlineUsers(online);
 		assert.match(text, /^2 user\(s\) online/);
 		assert.ok(text.includes(`${bob.user.username} (${bob.user.id})  1 socket(s) on ${app.broker.nodeID}`), text);
@@ -96,6 +101,9 @@ describe("REPL operator commands", () => {
 		assert.equal(formatKicked(kicked), `Disconnected 1 socket(s) of ${bob.user.id} on ${app.broker.nodeID}`);
 		await bobGone;
 		const online = await onlineUsers(app.broker);
-		assert.deepEqual(online.users.map(u => u.userId), [alice.user.id]);
+		assert.deepEqual(
+			online.users.map(u => u.userId),
+			[alice.user.id]
+		);
 	});
 });

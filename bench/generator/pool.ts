@@ -165,7 +165,11 @@ export class GeneratorPool {
 			errorSample: results.flatMap(r => r.errorSample).slice(0, 5),
 			connect: percentilesMs(hist),
 			seconds: Math.round(Number(nowNs() - start) / 1e7) / 100,
-			generator: this.health(results.map(r => r.load), cpu, start)
+			generator: this.health(
+				results.map(r => r.load),
+				cpu,
+				start
+			)
 		};
 	}
 
@@ -235,7 +239,11 @@ export class GeneratorPool {
 						}
 					}
 				: {}),
-			generator: this.health(done.map(d => d.load), cpu, startNs)
+			generator: this.health(
+				done.map(d => d.load),
+				cpu,
+				startNs
+			)
 		};
 	}
 

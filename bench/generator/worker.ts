@@ -157,7 +157,13 @@ async function connectAll(target: "ours" | "b1" | "b2", specs: ToWorker & { type
 async function runStep(step: StepPlan): Promise<void> {
 	stepNo++;
 	stats = freshStats();
-	for (const perClient of trackers) for (const t of perClient.values()) (t.duplicates = 0), (t.outOfOrder = 0), (t.syncOverlap = 0);
+	for (const perClient of trackers) {
+		for (const t of perClient.values()) {
+			t.duplicates = 0;
+			t.outOfOrder = 0;
+			t.syncOverlap = 0;
+		}
+	}
 	if (step.trackLastRecipient) stats.lastRecipient = new Map();
 	const meter = new LoadMeter();
 	const start = BigInt(step.startNs);
@@ -173,14 +179,17 @@ async function runStep(step: StepPlan): Promise<void> {
 
 	if (step.drop) {
 		const drop = step.drop;
-		setTimeout(() => {
-			stats.dropAtNs = nowNs();
-			const every = Math.max(1, Math.round(1 / drop.fraction));
-			for (let i = 0; i < clients.length; i += every) {
-				stats.dropped.add(i);
-				clients[i].drop();
-			}
-		}, Math.max(0, Number(start + BigInt(drop.atMs) * 1_000_000n - nowNs()) / 1e6));
+		setTimeout(
+			() => {
+				stats.dropAtNs = nowNs();
+				const every = Math.max(1, Math.round(1 / drop.fraction));
+				for (let i = 0; i < clients.length; i += every) {
+					stats.dropped.add(i);
+					clients[i].drop();
+				}
+			},
+			Math.max(0, Number(start + BigInt(drop.atMs) * 1_000_000n - nowNs()) / 1e6)
+		);
 	}
 
 	await new Promise<void>(resolve => {

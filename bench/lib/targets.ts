@@ -174,12 +174,17 @@ export class OurTarget extends Target {
 			REDIS_URL: this.options.redisUrl ?? "redis://127.0.0.1:6379"
 		};
 		const apiPort = await freePort();
-		const core = new ServerProcess("ours-core", "bench/server.ts", {
-			...cluster,
-			PORT: String(apiPort),
-			NODE_ID: `bench-${this.nonce}-core`,
-			SERVICES: "users,auth,groups,messages,presence,api"
-		}, this.options.nodeArgs);
+		const core = new ServerProcess(
+			"ours-core",
+			"bench/server.ts",
+			{
+				...cluster,
+				PORT: String(apiPort),
+				NODE_ID: `bench-${this.nonce}-core`,
+				SERVICES: "users,auth,groups,messages,presence,api"
+			},
+			this.options.nodeArgs
+		);
 		await core.ready;
 		const gateways: ServerProcess[] = [];
 		for (let i = 0; i < 2; i++) {
@@ -221,13 +226,17 @@ export class OurTarget extends Target {
 	async createUsers(count: number, prefix = "b"): Promise<BenchUser[]> {
 		const start = this.userCount;
 		this.userCount += count;
-		return inLanes(Array.from({ length: count }, (_, i) => start + i), 16, async i => {
-			const body = await this.rest<{ user: { id: string }; accessToken: string }>("POST", "/api/auth/register", {
-				username: `${prefix}${this.nonce}_${i}`,
-				password: "bench-password"
-			});
-			return { userId: body.user.id, auth: { token: body.accessToken }, accessToken: body.accessToken };
-		});
+		return inLanes(
+			Array.from({ length: count }, (_, i) => start + i),
+			16,
+			async i => {
+				const body = await this.rest<{ user: { id: string }; accessToken: string }>("POST", "/api/auth/register", {
+					username: `${prefix}${this.nonce}_${i}`,
+					password: "bench-password"
+				});
+				return { userId: body.user.id, auth: { token: body.accessToken }, accessToken: body.accessToken };
+			}
+		);
 	}
 	private userCount = 0;
 

@@ -41,12 +41,7 @@ export function describeStep(s: StepRecord, lastRecipient: boolean): string {
  */
 export function keptUp(s: StepRecord, recipientsPerMessage: number): boolean {
 	const latency = s.lastRecipient ?? s.delivery;
-	return (
-		s.ackErrors === 0 &&
-		s.storedPerSec >= 0.9 * s.offeredPerSec &&
-		s.lost <= 0.01 * s.sent * recipientsPerMessage &&
-		latency.p99 < KEPT_UP_P99_MS
-	);
+	return s.ackErrors === 0 && s.storedPerSec >= 0.9 * s.offeredPerSec && s.lost <= 0.01 * s.sent * recipientsPerMessage && latency.p99 < KEPT_UP_P99_MS;
 }
 
 export const KEPT_UP_P99_MS = 1000;
@@ -60,8 +55,7 @@ export function emptyResult(scenario: ScenarioId, mode: Mode, target: TargetKind
  * result stays valid on the steps below them, a scenario without any valid step is invalid.
  */
 export function markInvalidSteps(result: ScenarioResult): void {
-	for (const s of result.steps)
-		if (!s.generator.valid) result.invalidReasons.push(`step ${s.offeredPerSec} msg/s excluded: ${s.generator.invalidReason}`);
+	for (const s of result.steps) if (!s.generator.valid) result.invalidReasons.push(`step ${s.offeredPerSec} msg/s excluded: ${s.generator.invalidReason}`);
 	if (!result.steps.some(s => s.generator.valid)) result.valid = false;
 }
 

@@ -22,7 +22,9 @@ export async function runConnections(kind: TargetKind, levels: number[], options
 		await sleep(1000);
 		const [base] = await target.gatewayMemory();
 		result.setup.baseMemory = base;
-		options.log(`S0 ${kind}: ${max} users ready (${result.setup.setupSeconds} s); base RSS ${Math.round(base.rss / MB)} MB, heap ${Math.round(base.heapUsed / MB)} MB`);
+		options.log(
+			`S0 ${kind}: ${max} users ready (${result.setup.setupSeconds} s); base RSS ${Math.round(base.rss / MB)} MB, heap ${Math.round(base.heapUsed / MB)} MB`
+		);
 		let connected = 0;
 		for (const level of [...levels].sort((a, b) => a - b)) {
 			const specs = target.clientSpecs(users.slice(connected, level), () => [], connected);
@@ -45,7 +47,8 @@ export async function runConnections(kind: TargetKind, levels: number[], options
 				`  ${level} sockets: RSS ${record.rssMB} MB (${record.rssPerConnectionKB} KB/socket), heap ${record.heapUsedMB} MB (${record.heapPerConnectionKB} KB/socket); ` +
 					`connect p50 ${connect.connect.p50} p99 ${connect.connect.p99} ms, ${connect.failed} failed, ${connect.seconds} s; generator elu ${connect.generator.maxElu}`
 			);
-			if (connect.failed > 0) result.invalidReasons.push(`${connect.failed} of ${specs.length} sockets failed at level ${level}: ${connect.errorSample.join("; ")}`);
+			if (connect.failed > 0)
+				result.invalidReasons.push(`${connect.failed} of ${specs.length} sockets failed at level ${level}: ${connect.errorSample.join("; ")}`);
 		}
 		const top = result.levels[result.levels.length - 1];
 		const totalFailed = result.levels.reduce((n, l) => n + l.connect.failed, 0);

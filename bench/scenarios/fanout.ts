@@ -23,7 +23,12 @@ export interface FanoutPlan {
  */
 export async function runFanout(plan: FanoutPlan, kind: TargetKind, mode: Mode, options: BenchOptions): Promise<ScenarioResult> {
 	const direct = plan.groupSize === 2;
-	const result = emptyResult(plan.scenario, mode, kind, { ...plan, payloadBytes: options.payloadBytes, durationMs: options.durationMs, workers: options.workers });
+	const result = emptyResult(plan.scenario, mode, kind, {
+		...plan,
+		payloadBytes: options.payloadBytes,
+		durationMs: options.durationMs,
+		workers: options.workers
+	});
 	const target = createTarget(kind, targetOptions(mode, options));
 	const pool = new GeneratorPool(options.workers, options.limits);
 	try {
@@ -39,9 +44,7 @@ export async function runFanout(plan: FanoutPlan, kind: TargetKind, mode: Mode, 
 		if (connected.failed > 0) throw new Error(`${connected.failed} clients failed to connect: ${connected.errorSample.join("; ")}`);
 		options.log(`${plan.scenario} ${mode} ${kind}: ${users.length} clients in ${plan.groups} conversations connected (setup ${result.setup.setupSeconds} s)`);
 
-		const senders = groupIds.flatMap((groupId, g) =>
-			Array.from({ length: plan.sendersPerGroup }, (_, k) => ({ client: g * plan.groupSize + k, groupId }))
-		);
+		const senders = groupIds.flatMap((groupId, g) => Array.from({ length: plan.sendersPerGroup }, (_, k) => ({ client: g * plan.groupSize + k, groupId })));
 		const recipients = plan.groupSize - 1;
 		// Warm-up (not recorded): JIT, caches, and in cluster mode the first calls across the transporter.
 		const warm = await pool.step({ senders, ratePerSender: plan.rates[0] / senders.length, durationMs: 2000, payloadBytes: options.payloadBytes });
@@ -65,7 +68,11 @@ export async function runFanout(plan: FanoutPlan, kind: TargetKind, mode: Mode, 
 			}
 			if (i === rates.length - 1 && rates.length < plan.rates.length + plan.extraSteps) rates.push(Math.round(rate * 1.5));
 		}
-		result.summary = ladderSummary(result.steps.filter(s => s.generator.valid), recipients, !direct);
+		result.summary = ladderSummary(
+			result.steps.filter(s => s.generator.valid),
+			recipients,
+			!direct
+		);
 		markInvalidSteps(result);
 	} catch (err) {
 		result.valid = false;

@@ -8,7 +8,7 @@ import { elapsedUs, nowNs, sleep } from "../lib/clock.ts";
 import { newHistogram, percentilesMs, recordUs } from "../lib/histogram.ts";
 import type { ScenarioResult } from "../lib/results.ts";
 import { OurTarget, type BenchUser } from "../lib/targets.ts";
-import { groupSeqKey } from "../../lib/messages.ts";
+import { groupSeqKey } from "../../services/messages/documents.ts";
 import { describeStep, emptyResult, markInvalidSteps, measuredStep, type BenchOptions } from "./common.ts";
 import type { FanoutPlan } from "./fanout.ts";
 
@@ -18,7 +18,7 @@ const SYNTHETIC_GROUPS = 999;
 
 /**
  * Appends `count` messages to the NeDB datafile of a stopped node: half in the reader's conversation,
- * the rest over other conversation ids, in the on-disk format of lib/messages.ts MessageDoc (NeDB
+ * the rest over other conversation ids, in the on-disk format of services/messages/documents.ts MessageDoc (NeDB
  * writes dates as {"$$date": ms}), plus the reader's conversation head. Far faster than sending them.
  */
 async function seedMessages(dataDir: string, groupId: string, senderId: string, count: number): Promise<number> {
@@ -63,7 +63,7 @@ async function seedMessages(dataDir: string, groupId: string, senderId: string, 
 	out.end();
 	await once(out, "finish");
 	const heads = createWriteStream(path.join(dataDir, "heads.db"), { flags: "a" });
-	heads.write(JSON.stringify({ _id: groupId, lastSeq: inGroup, lastMessageId: id(inGroup - 1), lastActivityAt: { $$date: t0 + inGroup * 1000 } }) + "\n");
+	heads.write(JSON.stringify({ _id: groupId, lastSeq: inGroup }) + "\n");
 	heads.end();
 	await once(heads, "finish");
 	return inGroup;
@@ -76,7 +76,14 @@ async function seedMessages(dataDir: string, groupId: string, senderId: string, 
 export async function runHistory(messages: number, s1: FanoutPlan, options: BenchOptions): Promise<ScenarioResult> {
 	const pairs = s1.groups;
 	const rate = s1.rates[0];
-	const result = emptyResult("S4", "embedded", "ours", { storedMessages: messages, pairs, s1Rate: rate, pageSize: PAGE, pagesPerSec: HISTORY_REQUESTS_PER_SEC, seeding: "NeDB datafile lines written directly" });
+	const result = emptyResult("S4", "embedded", "ours", {
+		storedMessages: messages,
+		pairs,
+		s1Rate: rate,
+		pageSize: PAGE,
+		pagesPerSec: HISTORY_REQUESTS_PER_SEC,
+		seeding: "NeDB datafile lines written directly"
+	});
 	const dataDir = mkdtempSync(path.join(tmpdir(), "chat-bench-history-"));
 	const env = { DATA_DIR: dataDir, JWT_SECRET: randomBytes(32).toString("hex") };
 	let target = new OurTarget({ mode: "embedded", env });
@@ -99,7 +106,10 @@ export async function runHistory(messages: number, s1: FanoutPlan, options: Benc
 		result.setup.loadSeconds = Math.round((Date.now() - loadStarted) / 100) / 10;
 		options.log(`S4: seeded ${messages} messages in ${result.setup.seedSeconds} s; node loaded them in ${result.setup.loadSeconds} s`);
 
-		const connected = await pool.connect("ours", target.clientSpecs(users.slice(0, pairs * 2), (_, i) => [pairIds[Math.floor(i / 2)]]));
+		const connected = await pool.connect(
+			"ours",
+			target.clientSpecs(users.slice(0, pairs * 2), (_, i) => [pairIds[Math.floor(i / 2)]])
+		);
 		if (connected.failed > 0) throw new Error(`${connected.failed} clients failed to connect: ${connected.errorSample.join("; ")}`);
 		const senders = pairIds.flatMap((groupId, p) => [0, 1].map(k => ({ client: p * 2 + k, groupId })));
 
@@ -124,7 +134,8 @@ export async function runHistory(messages: number, s1: FanoutPlan, options: Benc
 						.then(async res => {
 							const body = (await res.json()) as { items?: { seq: number }[] };
 							recordUs(hist, elapsedUs(intended));
-							if (!res.ok || body.items?.length !== PAGE || body.items[0].seq !== before - PAGE) throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+							if (!res.ok || body.items?.length !== PAGE || body.items[0].seq !== before - PAGE)
+								throw new Error(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
 						})
 						.catch(err => {
 							failures++;
@@ -134,12 +145,19 @@ export async function runHistory(messages: number, s1: FanoutPlan, options: Benc
 			}
 			await Promise.all(inFlight);
 		})();
-		const step = await measuredStep(pool, target, { senders, ratePerSender: rate / senders.length, durationMs: options.durationMs, payloadBytes: options.payloadBytes });
+		const step = await measuredStep(pool, target, {
+			senders,
+			ratePerSender: rate / senders.length,
+			durationMs: options.durationMs,
+			payloadBytes: options.payloadBytes
+		});
 		await pages;
 		result.steps.push(step);
 		result.history = { requests, errors: failures, latency: percentilesMs(hist), errorSample: errors };
 		options.log(`  S1 during history: ${describeStep(step, false)}`);
-		options.log(`  history pages: ${requests} requests, ${failures} errors; p50 ${result.history.latency.p50} p99 ${result.history.latency.p99} max ${result.history.latency.max} ms`);
+		options.log(
+			`  history pages: ${requests} requests, ${failures} errors; p50 ${result.history.latency.p50} p99 ${result.history.latency.p99} max ${result.history.latency.max} ms`
+		);
 		result.summary = {
 			storedMessages: messages,
 			historyP50Ms: result.history.latency.p50,

@@ -23,7 +23,10 @@ export async function runReconnect(mode: Mode, options: BenchOptions): Promise<S
 		const users = await target.createUsers(groups * GROUP_SIZE);
 		const members: BenchUser[][] = Array.from({ length: groups }, (_, g) => users.slice(g * GROUP_SIZE, (g + 1) * GROUP_SIZE));
 		const groupIds = await target.createGroups(members, "group");
-		const connected = await pool.connect("ours", target.clientSpecs(users, (_, i) => [groupIds[Math.floor(i / GROUP_SIZE)]]));
+		const connected = await pool.connect(
+			"ours",
+			target.clientSpecs(users, (_, i) => [groupIds[Math.floor(i / GROUP_SIZE)]])
+		);
 		if (connected.failed > 0) throw new Error(`${connected.failed} clients failed to connect: ${connected.errorSample.join("; ")}`);
 		const senders = groupIds.flatMap((groupId, g) => [0, 1].map(k => ({ client: g * GROUP_SIZE + k, groupId })));
 		const step = await measuredStep(pool, target, {
@@ -38,7 +41,9 @@ export async function runReconnect(mode: Mode, options: BenchOptions): Promise<S
 		result.steps.push(step);
 		options.log(`S5 ${mode} ours: ${describeStep(step, true)}`);
 		const r = step.recovery;
-		options.log(`  dropped ${r?.dropped ?? 0}, recovered ${r?.recovered ?? 0}; recovery p50 ${r?.ms.p50} p99 ${r?.ms.p99} max ${r?.ms.max} ms; sync overlap ${step.syncOverlap}`);
+		options.log(
+			`  dropped ${r?.dropped ?? 0}, recovered ${r?.recovered ?? 0}; recovery p50 ${r?.ms.p50} p99 ${r?.ms.p99} max ${r?.ms.max} ms; sync overlap ${step.syncOverlap}`
+		);
 		result.summary = {
 			clients: users.length,
 			dropped: r?.dropped ?? 0,

@@ -97,7 +97,11 @@ export class CloudinaryStorage implements AssetStorage {
 			variant !== "thumb"
 				? {}
 				: {
-						transformation: [avatar ? { width: AVATAR_SIZE, height: AVATAR_SIZE, crop: "fill", gravity: "auto" } : { width: THUMBNAIL_MAX, height: THUMBNAIL_MAX, crop: "limit" }],
+						transformation: [
+							avatar
+								? { width: AVATAR_SIZE, height: AVATAR_SIZE, crop: "fill", gravity: "auto" }
+								: { width: THUMBNAIL_MAX, height: THUMBNAIL_MAX, crop: "limit" }
+						],
 						format: "webp"
 					};
 		const url = cloudinary.url(location.publicId, {

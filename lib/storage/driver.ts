@@ -3,8 +3,7 @@ import type { AssetVariant } from "../asset-urls.ts";
 
 /** Where an asset's bytes live; kept in the asset's document so each driver finds its own files again. */
 export type StorageLocation =
-	| { driver: "local" }
-	| { driver: "cloudinary"; publicId: string; resourceType: string; type: string; version: number; format: string | null };
+	{ driver: "local" } | { driver: "cloudinary"; publicId: string; resourceType: string; type: string; version: number; format: string | null };
 
 /** A received, verified file ready to be kept. */
 export interface OriginalFile {
@@ -23,9 +22,7 @@ export interface SavedAsset {
 	height?: number | null;
 }
 
-export type Delivery =
-	| { kind: "file"; size: number; open(range?: { start: number; end: number }): Readable }
-	| { kind: "redirect"; url: string };
+export type Delivery = { kind: "file"; size: number; open(range?: { start: number; end: number }): Readable } | { kind: "redirect"; url: string };
 
 /**
  * One interface over the places asset bytes can live. Files arrive already received to local disk,

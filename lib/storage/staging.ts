@@ -1,20 +1,27 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { rm } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { MoleculerClientError, payloadTooLarge } from "../errors.ts";
-import { SNIFF_BYTES } from "../file-types.ts";
 
 /** A file received to local disk, measured and hashed on the way, not yet checked or stored. */
 export interface StagedFile {
 	path: string;
 	size: number;
 	sha256: string;
-	/** The first bytes, for type sniffing. */
+	/** The first `headBytes` bytes, for type sniffing. */
 	head: Buffer;
+}
+
+export interface StageLimits {
+	maxBytes: number;
+	/** The error for a body past `maxBytes` (413 by default). */
+	overLimit?: (maxBytes: number) => Error;
+	/** How many of the first bytes to keep in `head`. */
+	headBytes?: number;
 }
 
 export const tooLarge = (maxBytes: number) => payloadTooLarge(`The file is larger than the limit of ${maxBytes} bytes`);
@@ -25,12 +32,7 @@ export const tempPath = (dir: string, suffix = "") => path.join(dir, `${Date.now
  * Streams `source` into a new file under `dir` without holding it in memory, stopping as soon as it
  * grows past `maxBytes` (413). On any failure the partial file is removed before this rejects.
  */
-export async function stageStream(
-	source: Readable,
-	dir: string,
-	maxBytes: number,
-	overLimit: (maxBytes: number) => Error = tooLarge
-): Promise<StagedFile> {
+export async function stageStream(source: Readable, dir: string, { maxBytes, overLimit = tooLarge, headBytes = 0 }: StageLimits): Promise<StagedFile> {
 	const file = tempPath(dir, ".part");
 	const hash = createHash("sha256");
 	const headParts: Buffer[] = [];
@@ -40,8 +42,8 @@ export async function stageStream(
 		transform(chunk: Buffer, _enc, done) {
 			size += chunk.length;
 			if (size > maxBytes) return done(overLimit(maxBytes));
-			if (headLength < SNIFF_BYTES) {
-				const part = chunk.subarray(0, SNIFF_BYTES - headLength);
+			if (headLength < headBytes) {
+				const part = chunk.subarray(0, headBytes - headLength);
 				headParts.push(Buffer.from(part));
 				headLength += part.length;
 			}
@@ -79,4 +81,44 @@ export async function stageStream(
 		source.off("close", onSourceClose);
 	}
 	return { path: file, size, sha256: hash.digest("hex"), head: Buffer.concat(headParts) };
+}
+
+/** The folder where received files wait while they are checked (same file system as the stored files, so moves are renames). */
+export class StagingArea {
+	readonly dir: string;
+
+	constructor(dir: string) {
+		this.dir = dir;
+	}
+
+	async init(): Promise<void> {
+		await mkdir(this.dir, { recursive: true });
+	}
+
+	receive(source: Readable, limits: StageLimits): Promise<StagedFile> {
+		return stageStream(source, this.dir, limits);
+	}
+
+	/** A fresh name in the staging folder (for a file written beside a received one, such as its thumbnail). */
+	tempPath(suffix = ""): string {
+		return tempPath(this.dir, suffix);
+	}
+
+	async discard(file: string): Promise<void> {
+		await rm(file, { force: true });
+	}
+
+	/** Removes files a crash left behind; returns how many. */
+	async removeOlderThan(ageMs: number, now = Date.now()): Promise<number> {
+		let removed = 0;
+		for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+			const file = path.join(this.dir, name);
+			const info = await stat(file).catch(() => null);
+			if (info && now - info.mtimeMs > ageMs) {
+				await rm(file, { force: true });
+				removed++;
+			}
+		}
+		return removed;
+	}
 }

@@ -52,7 +52,12 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		};
 		const ports = { apiA: await freePort(), apiB: await freePort(), socketA: await freePort(), socketB: await freePort(), nginx: await freePort() };
 		const metricsPort = await freePort();
-		nodes.core = cluster.startNode("core", { ...shared, SERVICES: "users,auth,groups,messages,presence", METRICS_PORT: String(metricsPort), PROBE_PORT: String(await freePort()) });
+		nodes.core = cluster.startNode("core", {
+			...shared,
+			SERVICES: "users,auth,groups,messages,presence",
+			METRICS_PORT: String(metricsPort),
+			PROBE_PORT: String(await freePort())
+		});
 		nodes.apiA = cluster.startNode("api-a", { ...shared, SERVICES: "api", PORT: String(ports.apiA) });
 		nodes.apiB = cluster.startNode("api-b", { ...shared, SERVICES: "api", PORT: String(ports.apiB) });
 		nodes.socketA = cluster.startNode("socket-a", { ...shared, SERVICES: "socket", SOCKET_PORT: String(ports.socketA), PROBE_PORT: String(await freePort()) });
@@ -63,22 +68,37 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		direct.probe = `http://127.0.0.1:${nodes.socketA.env.PROBE_PORT}`;
 
 		// The test joins the cluster as one more node (straight to RabbitMQ, so proxy cuts leave it connected).
-		const config = loadConfig({ NODE_ENV: "test", NAMESPACE: cluster.namespace, TRANSPORTER: `amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`, LOG_LEVEL: "error", DATA_DIR: ":memory:" });
+		const config = loadConfig({
+			NODE_ENV: "test",
+			NAMESPACE: cluster.namespace,
+			TRANSPORTER: `amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`,
+			LOG_LEVEL: "error",
+			DATA_DIR: ":memory:"
+		});
 		observer = new ServiceBroker({ ...brokerOptions({ ...config, services: [] }), nodeID: `observer-${cluster.namespace}` });
 		attachConfig(observer, config);
 		await observer.start();
 
 		try {
-			await waitUntil("every node to be ready", async () => {
-				for (const url of [direct.apiA, direct.apiB]) if (!(await fetch(`${url}/ready`)).ok) return false;
-				return (await fetch(`${direct.probe}/ready`)).ok;
-			}, 90_000, 250);
+			await waitUntil(
+				"every node to be ready",
+				async () => {
+					for (const url of [direct.apiA, direct.apiB]) if (!(await fetch(`${url}/ready`)).ok) return false;
+					return (await fetch(`${direct.probe}/ready`)).ok;
+				},
+				90_000,
+				250
+			);
 			await observer.waitForServices(["users", "auth", "groups", "messages", "presence", "api", "socket"], 60_000);
 			await waitUntil("two api and two socket nodes", () => callEveryNode(observer, "socket.stats").then(s => s.answers.length === 2), 30_000);
 		} catch (err) {
-			throw new Error(`${(err as Error).message}\n${cluster.logs()}`);
+			throw new Error(`${(err as Error).message}\n${cluster.logs()}`, { cause: err });
 		}
-		await cluster.startNginx({ listenPort: ports.nginx, apiServers: [`127.0.0.1:${ports.apiA}`, `127.0.0.1:${ports.apiB}`], socketServers: [`127.0.0.1:${ports.socketA}`, `127.0.0.1:${ports.socketB}`] });
+		await cluster.startNginx({
+			listenPort: ports.nginx,
+			apiServers: [`127.0.0.1:${ports.apiA}`, `127.0.0.1:${ports.apiB}`],
+			socketServers: [`127.0.0.1:${ports.socketA}`, `127.0.0.1:${ports.socketB}`]
+		});
 		gateway = `http://127.0.0.1:${ports.nginx}`;
 	});
 
@@ -177,7 +197,12 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		[alice, bob] = await Promise.all([registerUser({ url: gateway }, "alice"), registerUser({ url: gateway }, "bob")]);
 		groupId = await groupWith(alice, bob);
 		aliceSocket = await connect(alice);
-		const bobOnline = waitForEvent(aliceSocket, "user.presence", (p: { userId: string; status: string }) => p.userId === bob.user.id && p.status === "online", 15_000);
+		const bobOnline = waitForEvent(
+			aliceSocket,
+			"user.presence",
+			(p: { userId: string; status: string }) => p.userId === bob.user.id && p.status === "online",
+			15_000
+		);
 		bobSocket = await connect(bob);
 		const [aliceNodes, bobNodes] = await Promise.all([nodeOf(alice), nodeOf(bob)]);
 		assert.equal(aliceNodes.length, 1);
@@ -230,10 +255,15 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const bobDropped = waitForEvent(bobSocket, "disconnect", () => true, 30_000);
 		victim.process.kill("SIGKILL");
 		await bobDropped;
-		const offline = await waitUntil("bob's presence to expire with the dead node", async () => {
-			const res = await client({ url: gateway }, alice.accessToken).get(`/api/presence?userIds=${bob.user.id}`);
-			return res.body.items?.[0]?.status === "offline";
-		}, 30_000, 250);
+		const offline = await waitUntil(
+			"bob's presence to expire with the dead node",
+			async () => {
+				const res = await client({ url: gateway }, alice.accessToken).get(`/api/presence?userIds=${bob.user.id}`);
+				return res.body.items?.[0]?.status === "offline";
+			},
+			30_000,
+			250
+		);
 		assert.ok(offline);
 
 		// Reconnect through nginx: the dead upstream refuses, nginx passes the upgrade to the other node.
@@ -241,8 +271,11 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const lastSeen = Math.max(0, ...timeline.keys());
 		bobSocket = await connect(bob);
 		bobSocket.on("chat.message.incoming", keep);
-		assert.deepEqual((await nodeOf(bob)).filter(n => n !== victimID), [survivor]);
-		for (let cursor = lastSeen, more = true; more; ) {
+		assert.deepEqual(
+			(await nodeOf(bob)).filter(n => n !== victimID),
+			[survivor]
+		);
+		for (let cursor = lastSeen, more = true; more;) {
 			const sync = await emitWithAck(bobSocket, "chat.sync", { cursors: { [groupId]: cursor } });
 			assert.equal(sync.ok, true, JSON.stringify(sync));
 			const item = (sync.items as { groupId: string; messages: Message[]; hasMore: boolean }[]).find(i => i.groupId === groupId)!;
@@ -256,14 +289,23 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		await waitUntil("bob to hold every message", () => timeline.size >= sent.length + 1, 15_000).catch(() => undefined);
 
 		const seqs = [...timeline.keys()].sort((x, y) => x - y);
-		assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), "contiguous seqs, no gap and no duplicate");
+		assert.deepEqual(
+			seqs,
+			Array.from({ length: seqs.length }, (_, i) => i + 1),
+			"contiguous seqs, no gap and no duplicate"
+		);
 		const flow = seqs.map(s => timeline.get(s)!.content).filter(c => c.startsWith("flow "));
 		assert.deepEqual(flow, sent, "every acknowledged message exactly once, in send order");
 
-		const online = await waitUntil("bob's presence to recover", async () => {
-			const res = await client({ url: gateway }, alice.accessToken).get(`/api/presence?userIds=${bob.user.id}`);
-			return res.body.items?.[0]?.status === "online";
-		}, 30_000, 250);
+		const online = await waitUntil(
+			"bob's presence to recover",
+			async () => {
+				const res = await client({ url: gateway }, alice.accessToken).get(`/api/presence?userIds=${bob.user.id}`);
+				return res.body.items?.[0]?.status === "online";
+			},
+			30_000,
+			250
+		);
 		assert.ok(online);
 	});
 
@@ -297,15 +339,21 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 					await new Promise(r => setTimeout(r, 200));
 				}
 			});
-			await waitUntil(`the cluster to serve sends again after the ${name} outage`, async () => {
-				const res = await a.post("/api/messages", { groupId, content: `${name}-after`, clientMessageId: `${name}-after` });
-				if (res.status === 201 && !acknowledged.includes(`${name}-after`)) acknowledged.push(`${name}-after`);
-				return res.status === 201;
-			}, 60_000, 500);
+			await waitUntil(
+				`the cluster to serve sends again after the ${name} outage`,
+				async () => {
+					const res = await a.post("/api/messages", { groupId, content: `${name}-after`, clientMessageId: `${name}-after` });
+					if (res.status === 201 && !acknowledged.includes(`${name}-after`)) acknowledged.push(`${name}-after`);
+					return res.status === 201;
+				},
+				60_000,
+				500
+			);
 			const live = waitForEvent<Message>(bobSocket, "chat.message.incoming", m => m.content === `${name}-live`, 20_000);
 			assert.equal((await a.post("/api/messages", { groupId, content: `${name}-live` })).status, 201);
 			await live;
-			for (const n of Object.values(nodes)) if (n !== undefined && n.process.signalCode !== "SIGKILL") assert.equal(n.process.exitCode, null, `${n.name} is still running`);
+			for (const n of Object.values(nodes))
+				if (n !== undefined && n.process.signalCode !== "SIGKILL") assert.equal(n.process.exitCode, null, `${n.name} is still running`);
 
 			const history = await a.get(`/api/messages/${groupId}?limit=100`);
 			const contents = ((history.body.items ?? history.body.messages ?? history.body) as Message[]).map(m => m.content);
@@ -319,7 +367,8 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const hint = waitForEvent<{ reconnect: boolean }>(aliceSocket, "server.shutdown", () => true, 20_000);
 		const closed = waitForEvent(aliceSocket, "disconnect", () => true, 30_000);
 		node.process.kill("SIGTERM");
-		if (node.env.PROBE_PORT) await waitUntil("/ready to report draining", async () => (await fetch(`http://127.0.0.1:${node.env.PROBE_PORT}/ready`)).status === 503, 5_000, 50);
+		if (node.env.PROBE_PORT)
+			await waitUntil("/ready to report draining", async () => (await fetch(`http://127.0.0.1:${node.env.PROBE_PORT}/ready`)).status === 503, 5_000, 50);
 		assert.equal((await hint).reconnect, true);
 		await closed;
 		assert.equal(await node.exited, 0);

@@ -24,7 +24,16 @@ export function browserSkipReason(): string | false {
 export function launchBrowser(): Promise<Browser> {
 	return chromium.launch({
 		executablePath: CHROMIUM_PATH,
-		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+		args: [
+			"--headless",
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-background-networking",
+			"--disable-quic",
+			"--no-first-run",
+			"--disable-component-update",
+			"--disable-sync"
+		],
 		timeout: 60_000
 	});
 }
@@ -64,7 +73,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Closes every context given, ignoring ones already closed (cleanup must not mask a failure). */
 export async function closeAll(...contexts: (BrowserContext | undefined)[]): Promise<void> {
-	await Promise.all(contexts.map((c) => c?.close().catch(() => undefined)));
+	await Promise.all(contexts.map(c => c?.close().catch(() => undefined)));
 }
 
 /**
@@ -83,6 +92,6 @@ export async function until<T>(probe: () => Promise<T>, accept: (value: T) => bo
 			last = err instanceof Error ? err.message : err;
 		}
 		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-		await new Promise((r) => setTimeout(r, 100));
+		await new Promise(r => setTimeout(r, 100));
 	}
 }

@@ -114,10 +114,12 @@ export class TestCluster {
 		child.stdout!.pipe(out, { end: false });
 		child.stderr!.pipe(out, { end: false });
 		children.add(child);
-		const exited = new Promise<number | null>(resolve => child.once("exit", code => {
-			children.delete(child);
-			resolve(code);
-		}));
+		const exited = new Promise<number | null>(resolve =>
+			child.once("exit", code => {
+				children.delete(child);
+				resolve(code);
+			})
+		);
 		const node: NodeProcess = {
 			name,
 			nodeID,
@@ -153,15 +155,21 @@ export class TestCluster {
 		child.stderr!.on("data", chunk => (stderr += chunk));
 		children.add(child);
 		nginxes.add(child);
-		const exited = new Promise<number | null>(resolve => child.once("exit", code => {
-			children.delete(child);
-			resolve(code);
-		}));
+		const exited = new Promise<number | null>(resolve =>
+			child.once("exit", code => {
+				children.delete(child);
+				resolve(code);
+			})
+		);
 		this.nginx = { process: child, exited };
-		await waitUntil("nginx to answer", async () => {
-			if (child.exitCode != null) throw new Error(`nginx exited: ${stderr}`);
-			return (await fetch(`http://127.0.0.1:${options.listenPort}/nginx-health`)).ok;
-		}, 15_000);
+		await waitUntil(
+			"nginx to answer",
+			async () => {
+				if (child.exitCode != null) throw new Error(`nginx exited: ${stderr}`);
+				return (await fetch(`http://127.0.0.1:${options.listenPort}/nginx-health`)).ok;
+			},
+			15_000
+		);
 	}
 
 	/** Kills every process (SIGTERM, then SIGKILL after 10 s), closes proxies, deletes the namespace's Redis keys and the temp dir. */

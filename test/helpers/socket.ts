@@ -111,7 +111,7 @@ export async function redisSkipReason(url: string): Promise<string | false> {
 		await probe.ping();
 		return false;
 	} catch (err) {
-		if (process.env.CI === "true") throw new Error(`Redis is required in CI (${url}): ${(err as Error).message}`);
+		if (process.env.CI === "true") throw new Error(`Redis is required in CI (${url}): ${(err as Error).message}`, { cause: err });
 		return `Redis not reachable at ${url}`;
 	} finally {
 		probe.disconnect();

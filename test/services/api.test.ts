@@ -61,7 +61,10 @@ describe("api gateway", () => {
 			assert.equal(res.status, 404, `${method} ${url}: ${res.status}`);
 		}
 		const history = (await client(app, owner.accessToken).get(`/api/messages/${groupId}`)).body.items;
-		assert.deepEqual(history.map((m: { content: string }) => m.content), ["hi"]);
+		assert.deepEqual(
+			history.map((m: { content: string }) => m.content),
+			["hi"]
+		);
 	});
 
 	test("malformed bodies are 400/413/422 with JSON errors, never 500", async () => {

@@ -24,7 +24,9 @@ function expectedSignature(fields: Record<string, string>, secret: string): stri
 		.sort(([a], [b]) => a.localeCompare(b))
 		.map(([k, v]) => `${k}=${v}`.replace(/&/g, "%26"))
 		.join("&");
-	return createHash("sha1").update(signed + secret).digest("hex");
+	return createHash("sha1")
+		.update(signed + secret)
+		.digest("hex");
 }
 
 describe("assets on Cloudinary (against a local stand-in for its upload API)", () => {
@@ -38,7 +40,11 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 		stub = http.createServer(async (req, res) => {
 			const body: Buffer[] = [];
 			for await (const chunk of req) body.push(chunk as Buffer);
-			const form = await new Request("http://stub" + req.url, { method: "POST", headers: req.headers as Record<string, string>, body: Buffer.concat(body) }).formData();
+			const form = await new Request("http://stub" + req.url, {
+				method: "POST",
+				headers: req.headers as Record<string, string>,
+				body: Buffer.concat(body)
+			}).formData();
 			const fields: Record<string, string> = {};
 			let file = Buffer.alloc(0);
 			for (const [k, v] of form) {
@@ -102,10 +108,16 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 
 		const original = await fetch(app.url + up.body.url, { redirect: "manual" });
 		assert.equal(original.status, 302);
-		assert.match(original.headers.get("location")!, new RegExp(`^https://res\\.cloudinary\\.com/${CLOUD}/image/authenticated/s--[A-Za-z0-9_-]{8}--/v1712345678/chat-assets/${up.body.id}\\.png$`));
+		assert.match(
+			original.headers.get("location")!,
+			new RegExp(`^https://res\\.cloudinary\\.com/${CLOUD}/image/authenticated/s--[A-Za-z0-9_-]{8}--/v1712345678/chat-assets/${up.body.id}\\.png$`)
+		);
 		const thumb = await fetch(app.url + up.body.thumbnailUrl, { redirect: "manual" });
 		assert.equal(thumb.status, 302);
-		assert.match(thumb.headers.get("location")!, new RegExp(`/image/authenticated/s--[A-Za-z0-9_-]{8}--/c_limit,h_320,w_320/v1712345678/chat-assets/${up.body.id}\\.webp$`));
+		assert.match(
+			thumb.headers.get("location")!,
+			new RegExp(`/image/authenticated/s--[A-Za-z0-9_-]{8}--/c_limit,h_320,w_320/v1712345678/chat-assets/${up.body.id}\\.webp$`)
+		);
 
 		// Nothing is kept locally.
 		assert.deepEqual(filesUnder(app.uploadsDir), []);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { contentDisposition, resolveFileType, sanitizeFileName } from "../../lib/file-types.ts";
+import { contentDisposition, resolveFileType, sanitizeFileName } from "../../services/assets/file-types.ts";
 import { parseRange } from "../../lib/storage/range.ts";
 
 const ok = (head: Buffer, claim: string | undefined, name = "f") => {
@@ -12,7 +12,10 @@ const ok = (head: Buffer, claim: string | undefined, name = "f") => {
 describe("file types from magic bytes", () => {
 	test("containers take the client's more precise name only when the bytes allow it", () => {
 		const zip = Buffer.concat([Buffer.from("PK\x03\x04", "latin1"), Buffer.alloc(26), Buffer.from("[Content_Types].xml word/document.xml")]);
-		assert.deepEqual(ok(zip, undefined, "cv.docx"), { mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", category: "office" });
+		assert.deepEqual(ok(zip, undefined, "cv.docx"), {
+			mimeType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+			category: "office"
+		});
 		assert.equal(ok(zip, "application/x-zip-compressed").mimeType, "application/zip");
 		assert.equal(resolveFileType(zip, "image/png", "x.png").ok, false);
 		const ole = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]);
@@ -40,7 +43,10 @@ describe("display names and downloads", () => {
 		assert.equal(sanitizeFileName("..."), "file");
 		assert.equal(sanitizeFileName("a".repeat(300) + ".pdf").length, 180);
 		assert.ok(sanitizeFileName("a".repeat(300) + ".pdf").endsWith(".pdf"));
-		assert.equal(contentDisposition("attachment", 'Résumé "v2".pdf'), `attachment; filename="R_sum_ _v2_.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22v2%22.pdf`);
+		assert.equal(
+			contentDisposition("attachment", 'Résumé "v2".pdf'),
+			`attachment; filename="R_sum_ _v2_.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22v2%22.pdf`
+		);
 	});
 
 	test("Range headers", () => {

@@ -252,7 +252,10 @@ describe("assets", () => {
 		assert.equal(guessed.status, 403);
 
 		// Only your own uploads can be attached.
-		const stolen = await c.post("/api/messages", { groupId: (await c.post("/api/groups", { name: "Mine", memberIds: [] })).body.id, attachments: [{ assetId: up.body.id }] });
+		const stolen = await c.post("/api/messages", {
+			groupId: (await c.post("/api/groups", { name: "Mine", memberIds: [] })).body.id,
+			attachments: [{ assetId: up.body.id }]
+		});
 		assert.equal(stolen.status, 422);
 
 		const deleted = await a.del(`/api/messages/${sent.body.id}`);
@@ -270,7 +273,12 @@ describe("assets", () => {
 		try {
 			const up = await uploadFile(app, alice.accessToken, await testImage("png", 100, 50), { name: "tiny.png", type: "image/png" });
 			const incoming = waitForEvent(sb, "chat.message.incoming", m => m.clientMessageId === "with-file");
-			const ack = await emitWithAck(sa, "chat.message.send", { groupId, content: "look", clientMessageId: "with-file", attachments: [{ assetId: up.body.id }] });
+			const ack = await emitWithAck(sa, "chat.message.send", {
+				groupId,
+				content: "look",
+				clientMessageId: "with-file",
+				attachments: [{ assetId: up.body.id }]
+			});
 			assert.equal(ack.ok, true, JSON.stringify(ack));
 			const message = await incoming;
 			assert.equal(message.attachments.length, 1);

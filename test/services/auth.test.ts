@@ -38,7 +38,10 @@ describe("auth", () => {
 		for (const [body, field] of cases) {
 			const res = await api.post("/api/auth/register", body);
 			assert.equal(res.status, 422, JSON.stringify(body));
-			assert.ok(res.body.data.some((p: { field: string }) => p.field === field), JSON.stringify(res.body));
+			assert.ok(
+				res.body.data.some((p: { field: string }) => p.field === field),
+				JSON.stringify(res.body)
+			);
 			assert.match(res.body.message, new RegExp(field));
 		}
 		assert.equal((await api.post("/api/auth/login", { username: "goodname", password: "long enough" })).status, 401);

@@ -23,7 +23,11 @@ describe("groups", () => {
 		assert.equal(res.body.name, "Project X");
 		assert.deepEqual(
 			res.body.members.map((m: { userId: string; role: string }) => [m.userId, m.role]).sort(),
-			[[alice.user.id, "owner"], [bob.user.id, "member"], [carol.user.id, "member"]].sort()
+			[
+				[alice.user.id, "owner"],
+				[bob.user.id, "member"],
+				[carol.user.id, "member"]
+			].sort()
 		);
 		assert.equal(res.body.lastSeq, 0);
 		assert.equal(res.body.unreadCount, 0);

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { ServiceBroker } from "moleculer";
 import { testConfig, type ChatConfig } from "../../lib/config.ts";
 import { startNode } from "../../app/node.ts";
-import type { BridgeStats } from "../../services/kafka-bridge.service.ts";
+import type { BridgeStats } from "../../services/kafka-bridge/kafka-bridge.service.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
 import { collectTopics, deferredCleanups, kcatSkip, startMockKafka, waitFor, type Collector, type MockKafka } from "../helpers/kafka.ts";
 
@@ -13,7 +13,14 @@ test("two bridges in a cluster: one publishes, the other takes over when it leav
 	const kafka: MockKafka = await startMockKafka();
 	defer(() => kafka.stop());
 	const suffix = `${process.pid}-${Date.now()}`;
-	const kafkaConfig: ChatConfig["kafka"] = { brokers: kafka.brokers, topicPrefix: "chat.", clientId: `test-${suffix}`, inboundBots: [], pollIntervalMs: 200, idempotent: false };
+	const kafkaConfig: ChatConfig["kafka"] = {
+		brokers: kafka.brokers,
+		topicPrefix: "chat.",
+		clientId: `test-${suffix}`,
+		inboundBots: [],
+		pollIntervalMs: 200,
+		idempotent: false
+	};
 	// Moleculer's in-process transporter: two nodes of one cluster in this process.
 	const cluster = { transporter: "Fake", namespace: `test-kafka-${suffix}`, kafka: kafkaConfig };
 	const nodeA: TestApp = await startTestApp({ ...cluster, nodeID: `a-${suffix}`, rateLimit: { restPerMinute: 100_000, sendPerSecond: 1000, sendBurst: 1000 } });
@@ -24,10 +31,14 @@ test("two bridges in a cluster: one publishes, the other takes over when it leav
 	defer(() => collector.stop());
 
 	const statsOf = (nodeID: string) => nodeA.broker.call<BridgeStats, object>("kafka-bridge.stats", {}, { nodeID });
-	await waitFor("both bridges to agree on the leader", async () => {
-		const [a, b] = await Promise.all([statsOf(nodeA.broker.nodeID), statsOf(nodeB.nodeID)]);
-		return a.isLeader && !b.isLeader && b.leader === nodeA.broker.nodeID;
-	}, 30_000);
+	await waitFor(
+		"both bridges to agree on the leader",
+		async () => {
+			const [a, b] = await Promise.all([statsOf(nodeA.broker.nodeID), statsOf(nodeB.nodeID)]);
+			return a.isLeader && !b.isLeader && b.leader === nodeA.broker.nodeID;
+		},
+		30_000
+	);
 
 	const alice = await registerUser(nodeA, "alice");
 	const group = await client(nodeA, alice.accessToken).post("/api/groups", { name: "Cluster", memberIds: [] });
@@ -49,7 +60,11 @@ test("two bridges in a cluster: one publishes, the other takes over when it leav
 	await new Promise(resolve => setTimeout(resolve, 1000));
 
 	const seqs = created().map(r => (r.event.payload as { message: { seq: number } }).message.seq);
-	assert.deepEqual(seqs, Array.from({ length: 60 }, (_, i) => i + 1), "each event once, in order");
+	assert.deepEqual(
+		seqs,
+		Array.from({ length: 60 }, (_, i) => i + 1),
+		"each event once, in order"
+	);
 	const b = await statsOf(nodeB.nodeID);
 	assert.equal(b.published, 30);
 	assert.equal(b.backlog, 0);

@@ -2,7 +2,18 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { client, registerUser, tempDataDir, type TestUser } from "../helpers/app.ts";
-import { collectTopics, deferredCleanups, firstSeen, kcatSkip, spawnChatNode, startMockKafka, waitFor, type ChatProcess, type Collector, type MockKafka } from "../helpers/kafka.ts";
+import {
+	collectTopics,
+	deferredCleanups,
+	firstSeen,
+	kcatSkip,
+	spawnChatNode,
+	startMockKafka,
+	waitFor,
+	type ChatProcess,
+	type Collector,
+	type MockKafka
+} from "../helpers/kafka.ts";
 
 const defer = deferredCleanups();
 
@@ -29,7 +40,10 @@ test("a chat node killed -9 while it streams loses no event once it is back", { 
 	const [alice, bob] = [await registerUser(node, "alice"), await registerUser(node, "bob")];
 	const groups: string[] = [];
 	for (const owner of [alice, bob]) {
-		const res = await client(node, owner.accessToken).post("/api/groups", { name: `Crash ${owner.user.username}`, memberIds: [owner === alice ? bob.user.id : alice.user.id] });
+		const res = await client(node, owner.accessToken).post("/api/groups", {
+			name: `Crash ${owner.user.username}`,
+			memberIds: [owner === alice ? bob.user.id : alice.user.id]
+		});
 		assert.equal(res.status, 201, JSON.stringify(res.body));
 		groups.push(res.body.id);
 	}
@@ -57,10 +71,16 @@ test("a chat node killed -9 while it streams loses no event once it is back", { 
 	await node.kill();
 	await sending;
 	const beforeKill = groups.map(g => acknowledged.get(g)!.size);
-	assert.ok(beforeKill.every(n => n >= 40), `sent ${beforeKill}`);
+	assert.ok(
+		beforeKill.every(n => n >= 40),
+		`sent ${beforeKill}`
+	);
 
 	node = await spawnChatNode(env);
-	for (const [user, groupId] of [[alice, groups[0]], [bob, groups[1]]] as const) {
+	for (const [user, groupId] of [
+		[alice, groups[0]],
+		[bob, groups[1]]
+	] as const) {
 		for (let i = 0; i < 5; i++) {
 			const res = await client(node, user.accessToken).post("/api/messages", { groupId, content: `after ${i}` });
 			assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -71,12 +91,19 @@ test("a chat node killed -9 while it streams loses no event once it is back", { 
 	for (const groupId of groups) {
 		const wanted = [...acknowledged.get(groupId)!];
 		const last = Math.max(...wanted);
-		await waitFor(`every acknowledged message of ${groupId} on Kafka`, () => {
-			const seen = new Set(created(groupId));
-			return wanted.every(seq => seen.has(seq));
-		}, 120_000);
+		await waitFor(
+			`every acknowledged message of ${groupId} on Kafka`,
+			() => {
+				const seen = new Set(created(groupId));
+				return wanted.every(seq => seen.has(seq));
+			},
+			120_000
+		);
 		// A de-duplicating consumer sees the conversation complete and in order (a send cut off by the kill may add one more).
 		const seqs = created(groupId);
-		assert.deepEqual(seqs.slice(0, last), Array.from({ length: last }, (_, i) => i + 1));
+		assert.deepEqual(
+			seqs.slice(0, last),
+			Array.from({ length: last }, (_, i) => i + 1)
+		);
 	}
 });

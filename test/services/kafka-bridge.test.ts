@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ChatConfig } from "../../lib/config.ts";
-import type { BridgeStats } from "../../services/kafka-bridge.service.ts";
-import KafkaBridgeService from "../../services/kafka-bridge.service.ts";
+import type { BridgeStats } from "../../services/kafka-bridge/kafka-bridge.service.ts";
+import KafkaBridgeService from "../../services/kafka-bridge/kafka-bridge.service.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closedPort, collectTopics, firstSeen, kcatSkip, produce, startMockKafka, waitFor, type Collector, type MockKafka, type StreamRecord } from "../helpers/kafka.ts";
+import {
+	closedPort,
+	collectTopics,
+	firstSeen,
+	kcatSkip,
+	produce,
+	startMockKafka,
+	waitFor,
+	type Collector,
+	type MockKafka,
+	type StreamRecord
+} from "../helpers/kafka.ts";
 import { connectSocket, socketUrl, waitForEvent } from "../helpers/socket.ts";
 
 const TOPICS = ["chat.messages", "chat.receipts", "chat.groups"];
@@ -71,7 +82,12 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			const ofGroup = () => collector.records.filter(r => r.event.groupId === groupId);
 			await waitFor("all events of the conversation on Kafka", () => {
 				const types = ofGroup().map(r => r.event.type);
-				return types.filter(t => t === "message.created").length === 20 && types.includes("message.deleted") && types.includes("message.seen") && types.includes("group.updated");
+				return (
+					types.filter(t => t === "message.created").length === 20 &&
+					types.includes("message.deleted") &&
+					types.includes("message.seen") &&
+					types.includes("group.updated")
+				);
 			});
 			const records = ofGroup();
 			for (const r of records) {
@@ -91,18 +107,35 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			const createdThirdAt = messages.findIndex(r => r.event.type === "message.created" && (r.event.payload as any).message.seq === 3);
 			assert.ok(deletedAt > createdThirdAt, "the deletion follows the creation");
 			assert.deepEqual(messages[deletedAt].event.payload, {
-				message: { ...(messages[createdThirdAt].event.payload as any).message, content: "", deletedAt: (messages[deletedAt].event.payload as any).message.deletedAt },
+				message: {
+					...(messages[createdThirdAt].event.payload as any).message,
+					content: "",
+					deletedAt: (messages[deletedAt].event.payload as any).message.deletedAt
+				},
 				actorId: alice.user.id
 			});
 
 			const receipts = records.filter(r => r.topic === "chat.receipts");
-			assert.deepEqual(receipts.map(r => [r.event.type, r.event.payload]), [["message.seen", { userId: alice.user.id, seq: 20 }]]);
+			assert.deepEqual(
+				receipts.map(r => [r.event.type, r.event.payload]),
+				[["message.seen", { userId: alice.user.id, seq: 20 }]]
+			);
 
 			const groups = records.filter(r => r.topic === "chat.groups");
-			assert.deepEqual(groups.map(r => r.event.type), ["group.created", "group.updated"]);
-			const createdGroup = groups[0].event.payload as { group: { name: string; members: { userId: string; role: string }[] }; memberIds: string[]; actorId: string };
+			assert.deepEqual(
+				groups.map(r => r.event.type),
+				["group.created", "group.updated"]
+			);
+			const createdGroup = groups[0].event.payload as {
+				group: { name: string; members: { userId: string; role: string }[] };
+				memberIds: string[];
+				actorId: string;
+			};
 			assert.equal(createdGroup.group.name, "Stream");
-			assert.deepEqual(createdGroup.group.members, [{ userId: alice.user.id, role: "owner" }, { userId: bob.user.id, role: "member" }]);
+			assert.deepEqual(createdGroup.group.members, [
+				{ userId: alice.user.id, role: "owner" },
+				{ userId: bob.user.id, role: "member" }
+			]);
 			assert.equal(createdGroup.actorId, alice.user.id);
 			assert.equal((groups[1].event.payload as { group: { name: string } }).group.name, "Stream 2");
 
@@ -161,7 +194,11 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			app.broker.createService(KafkaBridgeService);
 
 			const records = collector.records;
-			await waitFor("all 200 messages on Kafka", () => createdSeqs(records, groups[0]).length === 100 && createdSeqs(records, groups[1]).length === 100, 120_000);
+			await waitFor(
+				"all 200 messages on Kafka",
+				() => createdSeqs(records, groups[0]).length === 100 && createdSeqs(records, groups[1]).length === 100,
+				120_000
+			);
 			assert.deepEqual(createdSeqs(records, groups[0]), range(100));
 			assert.deepEqual(createdSeqs(records, groups[1]), range(100));
 			await waitFor("the group events too", () => records.filter(r => r.event.type === "group.created").length === 2);
@@ -219,23 +256,34 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 				const incoming = await live;
 				assert.equal(incoming.senderId, bot.user.id);
 
-				const s = await waitFor("every record handled", async () => {
-					const st = await stats(app);
-					return st.inbound.posted + st.inbound.skipped >= 7 ? st : null;
-				}, 90_000);
+				const s = await waitFor(
+					"every record handled",
+					async () => {
+						const st = await stats(app);
+						return st.inbound.posted + st.inbound.skipped >= 7 ? st : null;
+					},
+					90_000
+				);
 				assert.equal(s.inbound.skipped, 5);
 				const history = await client(app, alice.accessToken).get(`/api/messages/${groupId}`);
 				const posted = history.body.items.filter((m: { senderId: string }) => m.senderId === bot.user.id);
-				assert.deepEqual(posted.map((m: { content: string }) => m.content), ["deploy finished"]);
+				assert.deepEqual(
+					posted.map((m: { content: string }) => m.content),
+					["deploy finished"]
+				);
 				const other = await client(app, outsider.accessToken).get(`/api/messages/${elsewhere}`);
 				assert.equal(other.body.items.length, 0);
 
 				// The consumer survived the bad records: a later one is still posted.
 				await produce(kafka.brokers, "chat.inbound", [{ value: JSON.stringify({ botUsername: bot.user.username, groupId, content: "still here" }) }]);
-				await waitFor("the later record", async () => {
-					const h = await client(app, alice.accessToken).get(`/api/messages/${groupId}`);
-					return h.body.items.some((m: { content: string }) => m.content === "still here");
-				}, 60_000);
+				await waitFor(
+					"the later record",
+					async () => {
+						const h = await client(app, alice.accessToken).get(`/api/messages/${groupId}`);
+						return h.body.items.some((m: { content: string }) => m.content === "still here");
+					},
+					60_000
+				);
 			} finally {
 				socket.close();
 			}

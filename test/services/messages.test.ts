@@ -29,9 +29,15 @@ describe("messages", () => {
 		const results = await Promise.all(sends);
 		for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
 		const seqs = results.map(r => r.body.seq as number).sort((x, y) => x - y);
-		assert.deepEqual(seqs, Array.from({ length: 50 }, (_, i) => i + 1));
+		assert.deepEqual(
+			seqs,
+			Array.from({ length: 50 }, (_, i) => i + 1)
+		);
 		const history = await a.get(`/api/messages/${groupId}?limit=100`);
-		assert.deepEqual(history.body.items.map((m: { seq: number }) => m.seq), seqs);
+		assert.deepEqual(
+			history.body.items.map((m: { seq: number }) => m.seq),
+			seqs
+		);
 	});
 
 	test("a retried send with the same clientMessageId is stored once", async () => {
@@ -72,6 +78,7 @@ describe("messages", () => {
 
 	test("content rules: trimmed, 1–4000 characters", async () => {
 		const a = client(app, alice.accessToken);
+		const groupId = (await a.post("/api/groups", { name: "Content", memberIds: [bob.user.id] })).body.id;
 		const ok = await a.post("/api/messages", { groupId, content: "  padded  " });
 		assert.equal(ok.body.content, "padded");
 		assert.equal((await a.post("/api/messages", { groupId, content: "x".repeat(4000) })).status, 201);
@@ -86,6 +93,7 @@ describe("messages", () => {
 	test("delete leaves a tombstone that keeps its seq; only the author or an admin may delete", async () => {
 		const a = client(app, alice.accessToken);
 		const b = client(app, bob.accessToken);
+		const groupId = (await a.post("/api/groups", { name: "Tombstones", memberIds: [bob.user.id] })).body.id;
 		const mine = (await b.post("/api/messages", { groupId, content: "bob's words" })).body;
 		const alices = (await a.post("/api/messages", { groupId, content: "alice's words" })).body;
 		assert.equal((await b.del(`/api/messages/${alices.id}`)).status, 403, "a member cannot delete others' messages");
@@ -97,7 +105,13 @@ describe("messages", () => {
 		assert.ok(tomb.body.deletedAt);
 		assert.equal((await a.del(`/api/messages/${alices.id}`)).status, 200, "the owner deletes");
 		const page = (await a.get(`/api/messages/${groupId}?after=${mine.seq - 1}&limit=2`)).body.items;
-		assert.deepEqual(page.map((m: { seq: number; content: string }) => [m.seq, m.content]), [[mine.seq, ""], [alices.seq, ""]]);
+		assert.deepEqual(
+			page.map((m: { seq: number; content: string }) => [m.seq, m.content]),
+			[
+				[mine.seq, ""],
+				[alices.seq, ""]
+			]
+		);
 		assert.equal((await b.del(`/api/messages/${mine.id}`)).status, 200, "deleting again is harmless");
 		assert.equal((await b.del("/api/messages/aaaaaaaaaaaaaaaaaaaaaaaa")).status, 404);
 	});
@@ -120,7 +134,10 @@ describe("messages", () => {
 		assert.equal((await b.post(`/api/messages/${dm.id}/seen`, {})).status, 422);
 		assert.equal((await client(app, carol.accessToken).post(`/api/messages/${dm.id}/seen`, { seq: 1 })).status, 404);
 		const receipts = (await a.get(`/api/messages/${dm.id}/receipts`)).body.items;
-		assert.deepEqual(receipts.find((r: { userId: string }) => r.userId === bob.user.id), { userId: bob.user.id, deliveredSeq: 2, readSeq: 1 });
+		assert.deepEqual(
+			receipts.find((r: { userId: string }) => r.userId === bob.user.id),
+			{ userId: bob.user.id, deliveredSeq: 2, readSeq: 1 }
+		);
 		assert.equal((await b.get(`/api/groups/${dm.id}`)).body.unreadCount, 1);
 	});
 

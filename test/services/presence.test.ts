@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../../lib/presence-store.ts";
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "../../services/presence/presence-store.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
 import { closeAll, collect, connectSocket, emitWithAck, waitFor, waitForEvent, redisSkipReason, type ClientSocket } from "../helpers/socket.ts";
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const TIMEOUT = { timeout: 60_000 };
 const uniquePrefix = (what: string) => `test-${what}-${process.pid}-${randomBytes(4).toString("hex")}:`;
-
 
 const U1 = "aaaaaaaaaaaaaaaaaaaaaaa1";
 const U2 = "aaaaaaaaaaaaaaaaaaaaaaa2";
@@ -79,8 +78,16 @@ before(async () => {
 	redisSkip = await redisSkipReason(REDIS_URL);
 });
 
-storeContract("memory", async () => new MemoryPresenceStore(), () => false);
-storeContract("redis", async () => new RedisPresenceStore(REDIS_URL, uniquePrefix("presence")), () => redisSkip);
+storeContract(
+	"memory",
+	async () => new MemoryPresenceStore(),
+	() => false
+);
+storeContract(
+	"redis",
+	async () => new RedisPresenceStore(REDIS_URL, uniquePrefix("presence")),
+	() => redisSkip
+);
 
 function presenceSuite(name: string, overrides: () => Parameters<typeof startTestApp>[0] | null) {
 	describe(`presence over sockets (${name})`, () => {
@@ -132,7 +139,10 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 			assert.equal(aliceSees.filter(isBob("offline")).length, 0, "no flicker to offline");
 			const query = await emitWithAck(a, "presence.query", { userIds: [bob.user.id, dave.user.id] });
 			assert.equal(query.ok, true, JSON.stringify(query));
-			assert.deepEqual(query.items.map((p: { status: string }) => p.status), ["online", "online"]);
+			assert.deepEqual(
+				query.items.map((p: { status: string }) => p.status),
+				["online", "online"]
+			);
 
 			const away = waitForEvent(a, "user.presence", isBob("away"));
 			assert.deepEqual(await emitWithAck(b3, "user.heartbeat", { status: "away" }), { ok: true, status: "away" });
@@ -150,7 +160,10 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 
 			const rest = await client(app, alice.accessToken).get(`/api/presence?userIds=${bob.user.id},${alice.user.id}`);
 			assert.equal(rest.status, 200, JSON.stringify(rest.body));
-			assert.deepEqual(rest.body.items.map((p: { status: string }) => p.status), ["offline", "online"]);
+			assert.deepEqual(
+				rest.body.items.map((p: { status: string }) => p.status),
+				["offline", "online"]
+			);
 			assert.equal(daveSees.filter(p => p.userId === bob.user.id).length, 0, "dave shares nothing with bob");
 			closeAll(a, d);
 		});

@@ -48,7 +48,11 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 		nodeB = await startNode(testConfig({ ...cluster, nodeID: `b-${suffix}`, services: ["socket"], host: "127.0.0.1", socketPort: 0 }));
 		await nodeB.waitForServices(["auth", "groups", "messages", "presence"], 30_000);
 		await nodeA.broker.waitForServices([{ name: "socket" }], 30_000);
-		await waitFor(() => nodeA.broker.registry.getServiceList({ onlyAvailable: true }).filter(s => s.name === "socket").length === 2, "both socket nodes known", 30_000);
+		await waitFor(
+			() => nodeA.broker.registry.getServiceList({ onlyAvailable: true }).filter(s => s.name === "socket").length === 2,
+			"both socket nodes known",
+			30_000
+		);
 		urlA = socketUrl(nodeA.broker);
 		urlB = socketUrl(nodeB);
 		[alice, bob, carol] = await Promise.all(["calice", "cbob", "ccarol"].map(n => registerUser(nodeA, n)));
@@ -77,8 +81,14 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 			sent.push(ack.message.id);
 		}
 		await waitFor(() => onB.length >= 5 && onA.length >= 5, "both of bob's sockets", 20_000);
-		assert.deepEqual(onB.map(m => m.id), sent);
-		assert.deepEqual(onA.map(m => m.id), sent);
+		assert.deepEqual(
+			onB.map(m => m.id),
+			sent
+		);
+		assert.deepEqual(
+			onA.map(m => m.id),
+			sent
+		);
 
 		// From node B back to node A, with its receipts.
 		const back = waitForEvent(a, "chat.message.incoming", m => m.clientMessageId === "from-b");
@@ -100,7 +110,10 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 			[nodeA.broker.nodeID, nodeB.nodeID].map(nodeID => ({ action: "socket.sessions", params: { userId: bob.user.id }, options: { nodeID } }))
 		);
 		assert.deepEqual(
-			Object.values(sessions).flat().map(s => s.nodeID).sort(),
+			Object.values(sessions)
+				.flat()
+				.map(s => s.nodeID)
+				.sort(),
 			[nodeA.broker.nodeID, nodeB.nodeID].sort()
 		);
 		closeAll(a, bOnB, bOnA);
@@ -130,10 +143,14 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 		if (skip) return t.skip(skip);
 		const a = await connect(urlA, alice);
 		const b = await connect(urlB, bob);
-		await waitFor(async () => {
-			const [p] = (await emitWithAck(a, "presence.query", { userIds: [bob.user.id] })).items;
-			return p.status === "online";
-		}, "bob online", 20_000);
+		await waitFor(
+			async () => {
+				const [p] = (await emitWithAck(a, "presence.query", { userIds: [bob.user.id] })).items;
+				return p.status === "online";
+			},
+			"bob online",
+			20_000
+		);
 		const shutdown = waitForEvent(b, "server.shutdown", () => true, 20_000);
 		const offline = waitForEvent(a, "user.presence", p => p.userId === bob.user.id && p.status === "offline", 20_000);
 		await nodeB.stop();

@@ -7,7 +7,6 @@ import { closeAll, connectSocket, emitWithAck, redisSkipReason } from "../helper
 
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 
-
 function bucketContract(name: string, make: () => RateLimiter | null, skip: () => string | false) {
 	test(`token bucket (${name}): burst, then the refill rate`, async t => {
 		if (skip()) return t.skip(skip() as string);
@@ -33,8 +32,16 @@ before(async () => {
 	redisSkip = await redisSkipReason(REDIS_URL);
 });
 
-bucketContract("memory", () => new MemoryRateLimiter({ perSecond: 2, burst: 3 }), () => false);
-bucketContract("redis", () => new RedisRateLimiter(REDIS_URL, `test-rate-${process.pid}-${randomBytes(4).toString("hex")}:`, { perSecond: 2, burst: 3 }), () => redisSkip);
+bucketContract(
+	"memory",
+	() => new MemoryRateLimiter({ perSecond: 2, burst: 3 }),
+	() => false
+);
+bucketContract(
+	"redis",
+	() => new RedisRateLimiter(REDIS_URL, `test-rate-${process.pid}-${randomBytes(4).toString("hex")}:`, { perSecond: 2, burst: 3 }),
+	() => redisSkip
+);
 
 describe("socket sends are rate limited per user", () => {
 	let app: TestApp;
@@ -50,7 +57,11 @@ describe("socket sends are rate limited per user", () => {
 	after(() => app.stop());
 
 	test("over the limit the ack is 429 RATE_LIMITED and nothing is stored; other users are unaffected", { timeout: 30_000 }, async () => {
-		const [a1, a2, b] = await Promise.all([connectSocket(app.url, alice.accessToken), connectSocket(app.url, alice.accessToken), connectSocket(app.url, bob.accessToken)]);
+		const [a1, a2, b] = await Promise.all([
+			connectSocket(app.url, alice.accessToken),
+			connectSocket(app.url, alice.accessToken),
+			connectSocket(app.url, bob.accessToken)
+		]);
 		const acks = await Promise.all(
 			Array.from({ length: 6 }, (_, i) => emitWithAck(i % 2 ? a2 : a1, "chat.message.send", { groupId, content: `burst ${i}`, clientMessageId: `rl-${i}` }))
 		);

@@ -40,10 +40,23 @@ describe("socket gateway", () => {
 	});
 
 	test("a missing, bad or expired token is refused with a reason", TIMEOUT, async () => {
-		await assert.rejects(connectSocket(url, undefined), (err: Error & { data?: { type: string } }) => err.message === "unauthorized" && err.data?.type === "UNAUTHORIZED");
-		await assert.rejects(connectSocket(url, "not-a-token"), (err: Error & { data?: { type: string } }) => err.message === "unauthorized" && err.data?.type === "INVALID_TOKEN");
-		const expired = jwt.sign({ typ: "access", username: alice.user.username }, app.config.jwt.secret, { algorithm: "HS256", subject: alice.user.id, expiresIn: -10 });
-		await assert.rejects(connectSocket(url, expired), (err: Error & { data?: { type: string } }) => err.message === "token_expired" && err.data?.type === "TOKEN_EXPIRED");
+		await assert.rejects(
+			connectSocket(url, undefined),
+			(err: Error & { data?: { type: string } }) => err.message === "unauthorized" && err.data?.type === "UNAUTHORIZED"
+		);
+		await assert.rejects(
+			connectSocket(url, "not-a-token"),
+			(err: Error & { data?: { type: string } }) => err.message === "unauthorized" && err.data?.type === "INVALID_TOKEN"
+		);
+		const expired = jwt.sign({ typ: "access", username: alice.user.username }, app.config.jwt.secret, {
+			algorithm: "HS256",
+			subject: alice.user.id,
+			expiresIn: -10
+		});
+		await assert.rejects(
+			connectSocket(url, expired),
+			(err: Error & { data?: { type: string } }) => err.message === "token_expired" && err.data?.type === "TOKEN_EXPIRED"
+		);
 		await assert.rejects(connectSocket(url, alice.accessToken, { transports: ["polling"] }));
 	});
 
@@ -56,7 +69,10 @@ describe("socket gateway", () => {
 		assert.equal(ack.message.content, "hello bob");
 		assert.equal(ack.message.senderId, alice.user.id);
 		const history = await client(app, bob.accessToken).get(`/api/messages/${dmId}`);
-		assert.ok(history.body.items.some((m: { id: string }) => m.id === ack.message.id), "stored before the ack");
+		assert.ok(
+			history.body.items.some((m: { id: string }) => m.id === ack.message.id),
+			"stored before the ack"
+		);
 		assert.equal((await incoming).id, ack.message.id);
 		assert.equal((await own).id, ack.message.id);
 		closeAll(a, b);
@@ -73,7 +89,10 @@ describe("socket gateway", () => {
 		await waitFor(() => daveGot.some(m => m.id === marker.message.id), "dave's marker");
 		await waitFor(() => received.every(list => list.some(m => m.id === ack.message.id)), "team members' copies");
 		for (const list of received) assert.equal(list.filter(m => m.id === ack.message.id).length, 1);
-		assert.deepEqual(daveGot.map(m => m.groupId), [daveDmId]);
+		assert.deepEqual(
+			daveGot.map(m => m.groupId),
+			[daveDmId]
+		);
 		closeAll(a, b, c, d);
 	});
 
@@ -82,10 +101,17 @@ describe("socket gateway", () => {
 		const tab1 = collect(b1, "chat.message.incoming");
 		const tab2 = collect(b2, "chat.message.incoming");
 		const sent = [];
-		for (let i = 0; i < 3; i++) sent.push((await emitWithAck(a, "chat.message.send", { groupId: dmId, content: `tabs ${i}`, clientMessageId: `tabs-${i}` })).message.id);
+		for (let i = 0; i < 3; i++)
+			sent.push((await emitWithAck(a, "chat.message.send", { groupId: dmId, content: `tabs ${i}`, clientMessageId: `tabs-${i}` })).message.id);
 		await waitFor(() => tab1.length >= 3 && tab2.length >= 3, "both tabs");
-		assert.deepEqual(tab1.map(m => m.id), sent);
-		assert.deepEqual(tab2.map(m => m.id), sent);
+		assert.deepEqual(
+			tab1.map(m => m.id),
+			sent
+		);
+		assert.deepEqual(
+			tab2.map(m => m.id),
+			sent
+		);
 		// What one tab sends reaches the other tab too.
 		const echo = waitForEvent(b2, "chat.message.incoming", m => m.clientMessageId === "from-tab-1");
 		await emitWithAck(b1, "chat.message.send", { groupId: dmId, content: "from tab 1", clientMessageId: "from-tab-1" });
@@ -126,8 +152,14 @@ describe("socket gateway", () => {
 		assert.equal(sync.ok, true, JSON.stringify(sync));
 		const item = sync.items.find((i: { groupId: string }) => i.groupId === teamId);
 		assert.equal(item.hasMore, false);
-		assert.deepEqual(item.messages.map((m: { seq: number }) => m.seq), Array.from({ length: 50 }, (_, i) => cursor + 1 + i));
-		assert.deepEqual(item.messages.map((m: { content: string }) => m.content), Array.from({ length: 50 }, (_, i) => `missed ${i}`));
+		assert.deepEqual(
+			item.messages.map((m: { seq: number }) => m.seq),
+			Array.from({ length: 50 }, (_, i) => cursor + 1 + i)
+		);
+		assert.deepEqual(
+			item.messages.map((m: { content: string }) => m.content),
+			Array.from({ length: 50 }, (_, i) => `missed ${i}`)
+		);
 		assert.equal(live.length, 0, "nothing of the gap arrives live");
 		closeAll(again);
 	});
@@ -160,7 +192,8 @@ describe("socket gateway", () => {
 	test("typing: start, stop, throttle, expiry, cleared on send; members only", TIMEOUT, async () => {
 		const [a, b, d] = await Promise.all([connect(alice), connect(bob), connect(dave)]);
 		const signals = collect(a, "typing");
-		const fromBob = (typing: boolean) => (e: { userId: string; typing: boolean; groupId: string }) => e.userId === bob.user.id && e.typing === typing && e.groupId === teamId;
+		const fromBob = (typing: boolean) => (e: { userId: string; typing: boolean; groupId: string }) =>
+			e.userId === bob.user.id && e.typing === typing && e.groupId === teamId;
 
 		let next = waitForEvent(a, "typing", fromBob(true));
 		assert.equal((await emitWithAck(b, "typing.start", { groupId: teamId })).ok, true);
@@ -236,7 +269,10 @@ describe("socket gateway", () => {
 		assert.equal(ok.ok, true, "the socket stays connected and usable");
 		assert.ok(a.connected && d.connected);
 		const history = (await client(app, alice.accessToken).get(`/api/messages/${teamId}?after=${countBefore}`)).body.items;
-		assert.deepEqual(history.map((m: { content: string }) => m.content), ["still here"]);
+		assert.deepEqual(
+			history.map((m: { content: string }) => m.content),
+			["still here"]
+		);
 		closeAll(a, d);
 	});
 

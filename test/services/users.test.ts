@@ -10,7 +10,11 @@ describe("users", () => {
 		app = await startTestApp();
 		me = await registerUser(app, "profile");
 		const api = client(app);
-		for (const [username, displayName] of [["zoe_search", "Zoë Adams"], ["zack_search", "Zachary"], ["adam_search", "Zed Master"]])
+		for (const [username, displayName] of [
+			["zoe_search", "Zoë Adams"],
+			["zack_search", "Zachary"],
+			["adam_search", "Zed Master"]
+		])
 			await api.post("/api/auth/register", { username, password: "long enough", displayName });
 	});
 	after(() => app.stop());

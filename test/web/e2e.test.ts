@@ -26,7 +26,11 @@ function composer(page: Page) {
 async function send(page: Page, text: string): Promise<void> {
 	await composer(page).fill(text);
 	await page.getByRole("button", { name: "Send" }).click();
-	await until(() => messageTexts(page), (texts) => texts.some((t) => t.includes(text)), `"${text}" in the sender's timeline`);
+	await until(
+		() => messageTexts(page),
+		texts => texts.some(t => t.includes(text)),
+		`"${text}" in the sender's timeline`
+	);
 }
 
 /** The conversation list entry titled `title` (its name gains ", N unread" while there are some). */
@@ -37,7 +41,10 @@ function conversationItem(page: Page, title: string) {
 
 /** The ticks on the sender's own message that contains `text`. */
 function ticksOf(page: Page, text: string) {
-	return page.getByTestId("message").filter({ hasText: text }).getByRole("img", { name: /^(sent|delivered|seen)$/ });
+	return page
+		.getByTestId("message")
+		.filter({ hasText: text })
+		.getByRole("img", { name: /^(sent|delivered|seen)$/ });
 }
 
 async function openConversation(page: Page, title: string): Promise<void> {
@@ -117,26 +124,49 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		// Alice finds Bob through the user search and opens a direct conversation.
 		await a.getByTestId("new-conversation").click();
 		await a.getByLabel("Find a person").fill(names.bob);
-		await a.getByRole("list", { name: "Search results" }).getByRole("button", { name: new RegExp(display.bob) }).click();
+		await a
+			.getByRole("list", { name: "Search results" })
+			.getByRole("button", { name: new RegExp(display.bob) })
+			.click();
 		await a.waitForURL(/\/c\//);
 		await send(a, "Hi Bob, lunch today?");
 
 		// Bob is online but not reading: delivered, not seen.
-		await until(() => ticksOf(a, "lunch today").getAttribute("aria-label"), (s) => s === "delivered", "the delivered tick");
+		await until(
+			() => ticksOf(a, "lunch today").getAttribute("aria-label"),
+			s => s === "delivered",
+			"the delivered tick"
+		);
 		await conversationItem(b, display.alice).getByTestId("unread-badge").waitFor();
 
 		await openConversation(b, display.alice);
-		await until(() => messageTexts(b), (t) => t.some((x) => x.includes("Hi Bob, lunch today?")), "Alice's message at Bob's");
-		await until(() => ticksOf(a, "lunch today").getAttribute("aria-label"), (s) => s === "seen", "the seen tick after Bob reads");
+		await until(
+			() => messageTexts(b),
+			t => t.some(x => x.includes("Hi Bob, lunch today?")),
+			"Alice's message at Bob's"
+		);
+		await until(
+			() => ticksOf(a, "lunch today").getAttribute("aria-label"),
+			s => s === "seen",
+			"the seen tick after Bob reads"
+		);
 
 		// Bob types: Alice sees it, and it goes away when he sends.
 		await composer(b).pressSequentially("Sure, 12:30", { delay: 20 });
 		await a.getByText(`${display.bob} is typing…`).first().waitFor();
 		await b.getByRole("button", { name: "Send" }).click();
-		await until(() => messageTexts(a), (t) => t.some((x) => x.includes("Sure, 12:30")), "Bob's reply at Alice's");
+		await until(
+			() => messageTexts(a),
+			t => t.some(x => x.includes("Sure, 12:30")),
+			"Bob's reply at Alice's"
+		);
 		await a.getByText(`${display.bob} is typing…`).first().waitFor({ state: "hidden" });
 		// Alice is reading, so Bob's reply is seen at once.
-		await until(() => ticksOf(b, "Sure, 12:30").getAttribute("aria-label"), (s) => s === "seen", "Bob's reply seen");
+		await until(
+			() => ticksOf(b, "Sure, 12:30").getAttribute("aria-label"),
+			s => s === "seen",
+			"Bob's reply seen"
+		);
 
 		await screenshot(a, "03-conversation-list-and-chat");
 	});
@@ -151,7 +181,10 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await a.getByRole("tab", { name: "Group" }).click();
 		await a.getByLabel("Group name").fill(groupName);
 		await a.getByLabel("Add members").fill(names.bob);
-		await a.getByRole("list", { name: "Search results" }).getByRole("button", { name: new RegExp(display.bob) }).click();
+		await a
+			.getByRole("list", { name: "Search results" })
+			.getByRole("button", { name: new RegExp(display.bob) })
+			.click();
 		await a.getByRole("button", { name: "Create group with 1" }).click();
 		// Alice was in the direct conversation: wait until the new group is the one on screen.
 		await a.getByRole("region", { name: `Conversation with ${groupName}` }).waitFor();
@@ -162,7 +195,10 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		const panel = a.getByRole("complementary", { name: "Members" });
 		await panel.getByRole("button", { name: "Add members" }).click();
 		await panel.getByLabel("Find people to add").fill(carolUser.user.username);
-		await panel.getByRole("list", { name: "Search results" }).getByRole("button", { name: new RegExp(carolUser.user.username) }).click();
+		await panel
+			.getByRole("list", { name: "Search results" })
+			.getByRole("button", { name: new RegExp(carolUser.user.username) })
+			.click();
 		await panel.getByRole("button", { name: "Add 1" }).click();
 		await panel.getByRole("list", { name: "Member list" }).getByText(carolUser.user.displayName, { exact: true }).waitFor();
 		await screenshot(a, "04-group-members-panel");
@@ -173,7 +209,11 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await send(a, "Carol joins us too");
 		await conversationItem(carol.page, groupName).filter({ hasText: "Carol joins us too" }).waitFor();
 		await openConversation(carol.page, groupName);
-		await until(() => messageTexts(carol.page), (t) => t.some((x) => x.includes("Carol joins us too")), "the message at Carol's");
+		await until(
+			() => messageTexts(carol.page),
+			t => t.some(x => x.includes("Carol joins us too")),
+			"the message at Carol's"
+		);
 		await a.getByTestId("seen-by").last().waitFor();
 	});
 
@@ -195,7 +235,14 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		const image = b.getByTestId("message").filter({ hasText: "The view from here" }).getByRole("img", { name: "sunny.png" });
 		await image.waitFor();
-		await until(() => image.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth), (w) => Number(w) > 0, "the thumbnail to load");
+		await until(
+			() =>
+				image.evaluate(
+					img => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth
+				),
+			w => Number(w) > 0,
+			"the thumbnail to load"
+		);
 		await a.getByRole("img", { name: "sunny.png" }).waitFor();
 		await screenshot(b, "05-image-message");
 	});
@@ -205,8 +252,12 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		const before = await messageTexts(b);
 		await b.reload();
 		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
-		await until(() => messageTexts(b), (t) => t.length === before.length && t.at(-1) === before.at(-1), "the same history after reload");
-		assert.ok((await messageTexts(b)).some((t) => t.includes("Hi Bob, lunch today?")));
+		await until(
+			() => messageTexts(b),
+			t => t.length === before.length && t.at(-1) === before.at(-1),
+			"the same history after reload"
+		);
+		assert.ok((await messageTexts(b)).some(t => t.includes("Hi Bob, lunch today?")));
 		await b.getByRole("img", { name: "sunny.png" }).waitFor();
 	});
 
@@ -227,22 +278,43 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		await bob.context.setOffline(false);
 		await b.getByTestId("connection-banner").waitFor({ state: "hidden", timeout: 60_000 });
-		const texts = await until(() => messageTexts(b), (t) => missed.every((m) => t.some((x) => x.includes(m))), "the missed messages at Bob's", 30_000);
-		const positions = missed.map((m) => texts.findIndex((x) => x.includes(m)));
-		assert.deepEqual([...positions].sort((x, y) => x - y), positions, `missed messages in order: ${JSON.stringify(texts)}`);
-		for (const m of missed) assert.equal(texts.filter((x) => x.includes(m)).length, 1, `"${m}" shown once`);
+		const texts = await until(
+			() => messageTexts(b),
+			t => missed.every(m => t.some(x => x.includes(m))),
+			"the missed messages at Bob's",
+			30_000
+		);
+		const positions = missed.map(m => texts.findIndex(x => x.includes(m)));
+		assert.deepEqual(
+			[...positions].sort((x, y) => x - y),
+			positions,
+			`missed messages in order: ${JSON.stringify(texts)}`
+		);
+		for (const m of missed) assert.equal(texts.filter(x => x.includes(m)).length, 1, `"${m}" shown once`);
 		// Bob reads them again: the seen tick on Alice's side proves his client caught up for real.
-		await until(() => ticksOf(a, "Missed three").getAttribute("aria-label"), (s) => s === "seen", "seen after Bob is back");
+		await until(
+			() => ticksOf(a, "Missed three").getAttribute("aria-label"),
+			s => s === "seen",
+			"seen after Bob is back"
+		);
 		await conversationItem(b, groupName).filter({ hasText: "Carol via REST" }).waitFor();
 		await openConversation(b, groupName);
-		await until(() => messageTexts(b), (t) => t.filter((x) => x.includes("Carol via REST")).length === 1, "Carol's REST message once");
+		await until(
+			() => messageTexts(b),
+			t => t.filter(x => x.includes("Carol via REST")).length === 1,
+			"Carol's REST message once"
+		);
 	});
 
 	browserTest("screens: dark theme and phone width", async () => {
 		const a = alice.page;
 		await openConversation(a, display.bob);
 		await a.getByRole("button", { name: "Switch to dark theme" }).click();
-		await until(() => a.evaluate("document.documentElement.dataset.theme"), (t) => t === "dark", "the dark theme");
+		await until(
+			() => a.evaluate("document.documentElement.dataset.theme"),
+			t => t === "dark",
+			"the dark theme"
+		);
 		await screenshot(a, "06-dark-theme");
 		await a.getByRole("button", { name: "Switch to light theme" }).click();
 

@@ -1,5 +1,18 @@
 import { request } from './http';
-import type { AuthResult, Group, GroupType, MemberRole, Message, Presence, TokenPair, User } from './types';
+import type {
+	AuthResult,
+	Group,
+	GroupBase,
+	GroupList,
+	GroupType,
+	HistoryPage,
+	MemberRole,
+	Message,
+	PresenceList,
+	SendMessageRequest,
+	TokenPair,
+	User
+} from '@scalable-chat/contract';
 
 /** Typed REST endpoints of the API gateway, grouped by domain. */
 export const authApi = {
@@ -14,40 +27,38 @@ export const authApi = {
 };
 
 export const usersApi = {
-	search: (search: string, limit = 20) =>
-		request<{ items: User[] }>('GET', '/users', { query: { search, limit } }),
+	search: (search: string, limit = 20) => request<{ items: User[] }>('GET', '/users', { query: { search, limit } }),
 	byIds: (ids: string[]) => request<{ items: User[] }>('GET', '/users', { query: { ids: ids.join(',') } }),
 	profile: () => request<User>('GET', '/users/profile'),
 	updateProfile: (body: { displayName?: string; statusText?: string; avatarAssetId?: string | null }) =>
 		request<User>('PUT', '/users/profile', { body })
 };
 
+const memberPath = (id: string, userId: string) =>
+	`/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`;
+
 export const groupsApi = {
-	list: () => request<{ items: Group[] }>('GET', '/groups'),
+	list: () => request<GroupList>('GET', '/groups'),
 	get: (id: string) => request<Group>('GET', `/groups/${encodeURIComponent(id)}`),
 	create: (body: { name: string; memberIds: string[]; type?: GroupType }) =>
 		request<Group>('POST', '/groups', { body }),
-	rename: (id: string, name: string) =>
-		request<Group>('PUT', `/groups/${encodeURIComponent(id)}`, { body: { name } }),
+	rename: (id: string, name: string) => request<Group>('PUT', `/groups/${encodeURIComponent(id)}`, { body: { name } }),
 	addMembers: (id: string, userIds: string[]) =>
 		request<Group>('POST', `/groups/${encodeURIComponent(id)}/members`, { body: { userIds } }),
-	removeMember: (id: string, userId: string) =>
-		request<Group>('DELETE', `/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
+	removeMember: (id: string, userId: string) => request<Group>('DELETE', memberPath(id, userId)),
+	/** Removing oneself: the answer is the conversation as left behind, without a reader's fields. */
+	leave: (id: string, myUserId: string) => request<GroupBase>('DELETE', memberPath(id, myUserId)),
 	setRole: (id: string, userId: string, role: Exclude<MemberRole, 'owner'>) =>
-		request<Group>('PUT', `/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, {
-			body: { role }
-		})
+		request<Group>('PUT', memberPath(id, userId), { body: { role } })
 };
 
 export const messagesApi = {
 	page: (groupId: string, query: { before?: number; after?: number; limit?: number } = {}) =>
-		request<{ items: Message[] }>('GET', `/messages/${encodeURIComponent(groupId)}`, { query }),
-	send: (body: { groupId: string; content: string; clientMessageId: string; attachments?: { assetId: string }[] }) =>
-		request<Message>('POST', '/messages', { body }),
+		request<HistoryPage>('GET', `/messages/${encodeURIComponent(groupId)}`, { query }),
+	send: (body: SendMessageRequest) => request<Message>('POST', '/messages', { body }),
 	remove: (id: string) => request<Message>('DELETE', `/messages/${encodeURIComponent(id)}`)
 };
 
 export const presenceApi = {
-	query: (userIds: string[]) =>
-		request<{ items: Presence[] }>('GET', '/presence', { query: { userIds: userIds.join(',') } })
+	query: (userIds: string[]) => request<PresenceList>('GET', '/presence', { query: { userIds: userIds.join(',') } })
 };

@@ -1,10 +1,4 @@
-import type { ApiErrorBody } from './types';
-
-interface FieldErrorEntry {
-	field: string;
-	message: string;
-	type?: string;
-}
+import type { ErrorBody, FieldProblem } from '@scalable-chat/contract';
 
 /** An error answered by the API (HTTP 4xx/5xx or a socket ack with ok: false). */
 export class ApiError extends Error {
@@ -13,7 +7,7 @@ export class ApiError extends Error {
 	readonly code: number;
 	readonly data: unknown;
 
-	constructor(status: number, body: Partial<ApiErrorBody>) {
+	constructor(status: number, body: Partial<ErrorBody>) {
 		super(body.message || `Request failed (${status})`);
 		this.name = body.name || 'ApiError';
 		this.status = status;
@@ -26,7 +20,7 @@ export class ApiError extends Error {
 	get fieldErrors(): Record<string, string> {
 		const out: Record<string, string> = {};
 		if (!Array.isArray(this.data)) return out;
-		for (const entry of this.data as FieldErrorEntry[]) {
+		for (const entry of this.data as FieldProblem[]) {
 			if (entry && typeof entry.field === 'string' && !(entry.field in out)) {
 				out[entry.field] = entry.message;
 			}

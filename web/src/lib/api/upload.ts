@@ -1,13 +1,11 @@
 import { ApiError } from './errors';
 import { apiUrl, type AuthProvider } from './http';
-import type { Asset } from './types';
+import type { Asset, AssetPurpose } from '@scalable-chat/contract';
 
 export interface UploadHandle {
 	promise: Promise<Asset>;
 	abort(): void;
 }
-
-export type UploadPurpose = 'attachment' | 'avatar';
 
 /**
  * Upload one file with XMLHttpRequest, because fetch cannot report upload progress.
@@ -17,7 +15,7 @@ export function uploadAsset(
 	file: File,
 	auth: AuthProvider,
 	onProgress: (fraction: number) => void,
-	purpose: UploadPurpose = 'attachment'
+	purpose: AssetPurpose = 'attachment'
 ): UploadHandle {
 	let current: XMLHttpRequest | null = null;
 	let aborted = false;
@@ -30,7 +28,7 @@ export function uploadAsset(
 			const token = auth.accessToken();
 			if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
 			xhr.responseType = 'json';
-			xhr.upload.onprogress = (event) => {
+			xhr.upload.onprogress = event => {
 				if (event.lengthComputable) onProgress(event.loaded / event.total);
 			};
 			xhr.onload = () => resolve({ status: xhr.status, body: xhr.response });

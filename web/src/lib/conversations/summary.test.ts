@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Group } from '#lib/api/types.ts';
+import type { Group } from '@scalable-chat/contract';
 import { mergeGroup, mergeGroupBase, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
 import { message } from '#lib/timeline/fixtures.ts';
 
@@ -9,12 +9,14 @@ function group(id: string, overrides: Partial<Group> = {}): Group {
 		type: 'group',
 		name: id,
 		members: [],
+		memberCount: 0,
 		lastSeq: 0,
 		unreadCount: 0,
 		readSeq: 0,
 		lastMessage: null,
 		createdAt: '2025-01-01T00:00:00.000Z',
 		updatedAt: '2025-01-01T00:00:00.000Z',
+		lastActivityAt: '2025-01-01T00:00:00.000Z',
 		...overrides
 	};
 }
@@ -52,7 +54,7 @@ describe('conversation summary', () => {
 			group('old'),
 			group('new', { lastMessage: message(1, { createdAt: '2025-02-01T00:00:00.000Z' }) })
 		]);
-		expect(sorted.map((g) => g.id)).toEqual(['new', 'old']);
+		expect(sorted.map(g => g.id)).toEqual(['new', 'old']);
 	});
 
 	it('merges a server copy without going back', () => {
@@ -63,8 +65,19 @@ describe('conversation summary', () => {
 	});
 
 	it('takes name and members from a live GroupBase but keeps what only the reader knows', () => {
-		const base = { id: 'g1', type: 'group' as const, name: 'Renamed', members: [{ userId: 'me', role: 'owner' as const }], memberCount: 1, createdAt: 'c', updatedAt: 'u' };
-		const known = mergeGroupBase(group('g1', { lastSeq: 9, readSeq: 6, unreadCount: 3, lastMessage: message(9) }), base);
+		const base = {
+			id: 'g1',
+			type: 'group' as const,
+			name: 'Renamed',
+			members: [{ userId: 'me', role: 'owner' as const }],
+			memberCount: 1,
+			createdAt: 'c',
+			updatedAt: 'u'
+		};
+		const known = mergeGroupBase(
+			group('g1', { lastSeq: 9, readSeq: 6, unreadCount: 3, lastMessage: message(9) }),
+			base
+		);
 		expect(known).toMatchObject({ name: 'Renamed', lastSeq: 9, readSeq: 6, unreadCount: 3 });
 		expect(known.members).toEqual(base.members);
 		// A conversation first heard of through an event starts empty, so later messages count as unread.

@@ -1,4 +1,4 @@
-import type { Group, GroupBase, Message } from '#lib/api/types.ts';
+import type { Group, GroupBase, Message } from '@scalable-chat/contract';
 
 /** Unread messages of a conversation, as the client derives it. */
 export function unreadCount(group: Pick<Group, 'lastSeq' | 'readSeq'>): number {
@@ -59,7 +59,8 @@ export function mergeGroup(local: Group | undefined, incoming: Group): Group {
  * fields, so those stay as they were, or start empty for a conversation we did not know.
  */
 export function mergeGroupBase(local: Group | undefined, base: GroupBase): Group {
-	const { id, type, name, members, createdAt, updatedAt } = base;
-	const reader = local ?? { lastSeq: 0, readSeq: 0, unreadCount: 0, lastMessage: null };
-	return { ...reader, id, type, name, members, createdAt, updatedAt };
+	const { id, type, name, members, memberCount, createdAt, updatedAt } = base;
+	// Without activity, the server too dates a conversation from its creation.
+	const reader = local ?? { lastSeq: 0, readSeq: 0, unreadCount: 0, lastMessage: null, lastActivityAt: createdAt };
+	return { ...reader, id, type, name, members, memberCount, createdAt, updatedAt };
 }

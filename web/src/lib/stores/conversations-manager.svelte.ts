@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { groupsApi } from '#lib/api/client.ts';
-import type { Group, GroupBase, Message, ReceiptCursor } from '#lib/api/types.ts';
+import type { Group, GroupBase, Message, Receipt } from '@scalable-chat/contract';
 import { mergeGroup, mergeGroupBase, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
@@ -25,7 +25,7 @@ class ConversationsManager {
 	#fetching = new Set<string>();
 
 	byId(groupId: string): Group | undefined {
-		return this.groups.find((g) => g.id === groupId);
+		return this.groups.find(g => g.id === groupId);
 	}
 
 	receipts(groupId: string): ReceiptCursors {
@@ -49,9 +49,9 @@ class ConversationsManager {
 	async load(): Promise<void> {
 		try {
 			const { items } = await groupsApi.list();
-			const incoming = new Set(items.map((g) => g.id));
-			const current = new Map(this.groups.map((g) => [g.id, g]));
-			this.groups = sortByActivity(items.map((g) => mergeGroup(current.get(g.id), g)));
+			const incoming = new Set(items.map(g => g.id));
+			const current = new Map(this.groups.map(g => [g.id, g]));
+			this.groups = sortByActivity(items.map(g => mergeGroup(current.get(g.id), g)));
 			for (const id of current.keys()) if (!incoming.has(id)) this.#receipts.delete(id);
 			this.loaded = true;
 			this.loadError = null;
@@ -63,7 +63,7 @@ class ConversationsManager {
 
 	upsert(group: Group): Group {
 		const merged = mergeGroup(this.byId(group.id), group);
-		this.groups = sortByActivity([...this.groups.filter((g) => g.id !== group.id), merged]);
+		this.groups = sortByActivity([...this.groups.filter(g => g.id !== group.id), merged]);
 		this.#lookUpPeople([merged]);
 		return merged;
 	}
@@ -72,14 +72,14 @@ class ConversationsManager {
 	upsertBase(base: GroupBase): void {
 		const known = this.byId(base.id);
 		const merged = mergeGroupBase(known, base);
-		this.groups = sortByActivity([...this.groups.filter((g) => g.id !== base.id), merged]);
+		this.groups = sortByActivity([...this.groups.filter(g => g.id !== base.id), merged]);
 		this.#lookUpPeople([merged]);
 		// Added to a conversation with history: the event does not say what we have not read.
 		if (!known) void this.fetch(base.id);
 	}
 
 	remove(groupId: string): void {
-		this.groups = this.groups.filter((g) => g.id !== groupId);
+		this.groups = this.groups.filter(g => g.id !== groupId);
 		this.#receipts.delete(groupId);
 	}
 
@@ -92,7 +92,7 @@ class ConversationsManager {
 		}
 		const next = withMessage(group, message, { myUserId: session.userId, visible: this.isVisible(group.id) });
 		if (next.lastMessage !== group.lastMessage || next.lastSeq !== group.lastSeq || next.readSeq !== group.readSeq) {
-			this.groups = sortByActivity(this.groups.map((g) => (g.id === group.id ? next : g)));
+			this.groups = sortByActivity(this.groups.map(g => (g.id === group.id ? next : g)));
 		}
 	}
 
@@ -113,7 +113,7 @@ class ConversationsManager {
 		}
 	}
 
-	setReceipts(groupId: string, list: ReceiptCursor[]): void {
+	setReceipts(groupId: string, list: Receipt[]): void {
 		let cursors = this.receipts(groupId);
 		for (const c of list) {
 			if (c.userId !== session.userId) cursors = advanceCursor(cursors, c.userId, c);
@@ -170,8 +170,8 @@ class ConversationsManager {
 		document.addEventListener('visibilitychange', updateWindow);
 
 		const offs = [
-			realtime.on('group.created', (g) => this.upsertBase(g)),
-			realtime.on('group.updated', (g) => this.upsertBase(g)),
+			realtime.on('group.created', g => this.upsertBase(g)),
+			realtime.on('group.updated', g => this.upsertBase(g)),
 			realtime.on('group.member.added', ({ group }) => this.upsertBase(group)),
 			realtime.on('group.member.removed', ({ groupId, userId, group }) => {
 				if (userId === session.userId) this.remove(groupId);
@@ -202,14 +202,14 @@ class ConversationsManager {
 	}
 
 	#replace(group: Group): void {
-		this.groups = this.groups.map((g) => (g.id === group.id ? group : g));
+		this.groups = this.groups.map(g => (g.id === group.id ? group : g));
 	}
 
 	#lookUpPeople(groups: Group[]): void {
-		const ids = groups.flatMap((g) => g.members.map((m) => m.userId));
+		const ids = groups.flatMap(g => g.members.map(m => m.userId));
 		users.ensure(ids);
-		const peers = groups.map((g) => directPeerId(g, session.userId)).filter((id): id is string => Boolean(id));
-		void presence.query(peers.filter((id) => !presence.get(id)));
+		const peers = groups.map(g => directPeerId(g, session.userId)).filter((id): id is string => Boolean(id));
+		void presence.query(peers.filter(id => !presence.get(id)));
 	}
 }
 

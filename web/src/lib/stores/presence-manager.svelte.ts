@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { presenceApi } from '#lib/api/client.ts';
-import type { Presence, PresenceStatus } from '#lib/api/types.ts';
+import type { Presence, PresenceStatus } from '@scalable-chat/contract';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 
 /** Who is online, for the people shown in conversation lists and member panels. */
@@ -33,7 +33,7 @@ class PresenceManager {
 	}
 
 	attach(): () => void {
-		return realtime.on('user.presence', (p) => this.put(p));
+		return realtime.on('user.presence', p => this.put(p));
 	}
 
 	clear(): void {

@@ -1,7 +1,7 @@
 import { authApi, usersApi } from '#lib/api/client.ts';
 import { ApiError } from '#lib/api/errors.ts';
 import { setAuthProvider, type AuthProvider } from '#lib/api/http.ts';
-import type { AuthResult, TokenPair, User } from '#lib/api/types.ts';
+import type { AuthResult, TokenPair, User } from '@scalable-chat/contract';
 import { refreshDelayMs, refreshTokenStorage, withRefreshLock } from '#lib/session/token-store.ts';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'authenticated';

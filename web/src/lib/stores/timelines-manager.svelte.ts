@@ -1,7 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { messagesApi } from '#lib/api/client.ts';
 import { errorMessage } from '#lib/api/errors.ts';
-import type { Asset, Message } from '#lib/api/types.ts';
+import type { Asset, Message } from '@scalable-chat/contract';
 import {
 	addPending,
 	applyStored,
@@ -72,6 +72,7 @@ class TimelinesManager {
 	/** Every stored message reaches the client through here: live, synced, acked, paged. */
 	receive(messages: Message[]): void {
 		if (messages.length === 0) return;
+		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local grouping, not state
 		const byGroup = new Map<string, Message[]>();
 		for (const m of messages) {
 			const list = byGroup.get(m.groupId);
@@ -81,12 +82,12 @@ class TimelinesManager {
 		for (const [groupId, list] of byGroup) {
 			const t = this.#timelines.get(groupId);
 			if (t) t.timeline = applyStored(t.timeline, list);
-			users.ensure(list.map((m) => m.senderId));
+			users.ensure(list.map(m => m.senderId));
 			let newest = list[0];
 			for (const m of list) if (m.seq > newest.seq) newest = m;
 			conversations.applyMessage(newest);
-			const fromOthers = list.filter((m) => m.senderId !== session.userId);
-			if (fromOthers.length) conversations.markDelivered(groupId, Math.max(...fromOthers.map((m) => m.seq)));
+			const fromOthers = list.filter(m => m.senderId !== session.userId);
+			if (fromOthers.length) conversations.markDelivered(groupId, Math.max(...fromOthers.map(m => m.seq)));
 			conversations.markSeen(groupId);
 		}
 	}
@@ -101,7 +102,7 @@ class TimelinesManager {
 			const { items } = await messagesApi.page(groupId, { before: first.seq, limit: PAGE_SIZE });
 			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
 			t.timeline = applyStored(t.timeline, items);
-			users.ensure(items.map((m) => m.senderId));
+			users.ensure(items.map(m => m.senderId));
 		} catch (error) {
 			t.error = errorMessage(error);
 		} finally {
@@ -127,7 +128,7 @@ class TimelinesManager {
 	/** Send a failed message again with the same clientMessageId, so the server can dedupe. */
 	async retry(groupId: string, clientMessageId: string): Promise<void> {
 		const t = this.#timelines.get(groupId);
-		const pending = t?.timeline.pending.find((p) => p.clientMessageId === clientMessageId);
+		const pending = t?.timeline.pending.find(p => p.clientMessageId === clientMessageId);
 		if (!t || !pending) return;
 		t.timeline = updatePending(t.timeline, clientMessageId, { state: 'pending', error: undefined });
 		await this.#deliver(t, pending);
@@ -148,13 +149,13 @@ class TimelinesManager {
 
 	attach(): () => void {
 		const offs = [
-			realtime.on('chat.message.incoming', (m) => this.receive([m])),
-			realtime.on('chat.message.deleted', (m) => this.receive([m])),
+			realtime.on('chat.message.incoming', m => this.receive([m])),
+			realtime.on('chat.message.deleted', m => this.receive([m])),
 			realtime.on('group.member.removed', ({ groupId, userId }) => {
 				if (userId === session.userId) this.drop(groupId);
 			})
 		];
-		return () => offs.forEach((off) => off());
+		return () => offs.forEach(off => off());
 	}
 
 	clear(): void {
@@ -179,7 +180,7 @@ class TimelinesManager {
 			groupId: pending.groupId,
 			content: pending.content,
 			clientMessageId: pending.clientMessageId,
-			attachments: pending.attachments.length ? pending.attachments.map((a) => ({ assetId: a.id })) : undefined
+			attachments: pending.attachments.length ? pending.attachments.map(a => ({ assetId: a.id })) : undefined
 		};
 		try {
 			const message = realtime.connected

@@ -55,7 +55,7 @@ class TypingManager {
 	attach(): () => void {
 		const off = realtime.on('typing', ({ groupId, userId, typing }) => this.set(groupId, userId, typing));
 		// Someone who sent a message has stopped typing it.
-		const offMessage = realtime.on('chat.message.incoming', (m) => this.set(m.groupId, m.senderId, false));
+		const offMessage = realtime.on('chat.message.incoming', m => this.set(m.groupId, m.senderId, false));
 		this.#sweeper = setInterval(() => {
 			const now = Date.now();
 			for (const [groupId, group] of this.#typists) {

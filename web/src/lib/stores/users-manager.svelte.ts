@@ -1,6 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { usersApi } from '#lib/api/client.ts';
-import type { User } from '#lib/api/types.ts';
+import type { User } from '@scalable-chat/contract';
 
 /** A cache of user profiles, fetched in batches as the UI asks for them. */
 class UsersManager {

@@ -3,5 +3,5 @@ export function newClientMessageId(): string {
 	if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
 	// randomUUID needs a secure context; plain-http LAN deployments fall back to this.
 	const bytes = crypto.getRandomValues(new Uint8Array(16));
-	return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+	return Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
 }

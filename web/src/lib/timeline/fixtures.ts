@@ -1,4 +1,4 @@
-import type { Message } from '#lib/api/types.ts';
+import type { Message } from '@scalable-chat/contract';
 
 /** Build a stored message for tests. */
 export function message(seq: number, overrides: Partial<Message> = {}): Message {

@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { addPending, applyStored, contiguousCursor, emptyTimeline, mergeMessages, updatePending, type PendingMessage } from './merge';
+import {
+	addPending,
+	applyStored,
+	contiguousCursor,
+	emptyTimeline,
+	mergeMessages,
+	updatePending,
+	type PendingMessage
+} from './merge';
 import { message } from './fixtures';
 
-const seqs = (list: { seq: number }[]) => list.map((m) => m.seq);
+const seqs = (list: { seq: number }[]) => list.map(m => m.seq);
 
 function pending(clientMessageId: string): PendingMessage {
 	return {
@@ -27,7 +35,10 @@ describe('mergeMessages', () => {
 	});
 
 	it('fills a gap left by a missed range (sync after reconnect)', () => {
-		const merged = mergeMessages([message(1), message(2), message(6)], [message(3), message(4), message(5), message(6)]);
+		const merged = mergeMessages(
+			[message(1), message(2), message(6)],
+			[message(3), message(4), message(5), message(6)]
+		);
 		expect(seqs(merged)).toEqual([1, 2, 3, 4, 5, 6]);
 	});
 
@@ -75,7 +86,7 @@ describe('applyStored with optimistic messages', () => {
 		let timeline = addPending(addPending(emptyTimeline(), pending('c1')), pending('c2'));
 		timeline = updatePending(timeline, 'c2', { state: 'failed', error: 'offline' });
 		timeline = applyStored(timeline, [message(1, { clientMessageId: 'c1' })]);
-		expect(timeline.pending.map((p) => [p.clientMessageId, p.state])).toEqual([['c2', 'failed']]);
+		expect(timeline.pending.map(p => [p.clientMessageId, p.state])).toEqual([['c2', 'failed']]);
 	});
 
 	it('retrying keeps the same clientMessageId and a single copy', () => {

@@ -1,13 +1,11 @@
-import type { Attachment, Message } from '#lib/api/types.ts';
+import type { Message } from '@scalable-chat/contract';
 
 /** A message the user sent that the server has not confirmed yet. */
-export interface PendingMessage {
+export interface PendingMessage extends Pick<
+	Message,
+	'groupId' | 'senderId' | 'content' | 'attachments' | 'createdAt'
+> {
 	clientMessageId: string;
-	groupId: string;
-	senderId: string;
-	content: string;
-	attachments: Attachment[];
-	createdAt: string;
 	state: 'pending' | 'failed';
 	error?: string;
 }
@@ -70,18 +68,16 @@ export function mergeMessages(current: Message[], incoming: Message[]): Message[
 /** Apply stored messages and drop the optimistic copies they confirm (by clientMessageId). */
 export function applyStored(timeline: Timeline, incoming: Message[]): Timeline {
 	const messages = mergeMessages(timeline.messages, incoming);
-	const confirmed = new Set(incoming.map((m) => m.clientMessageId).filter(Boolean));
-	const pending = confirmed.size
-		? timeline.pending.filter((p) => !confirmed.has(p.clientMessageId))
-		: timeline.pending;
+	const confirmed = new Set(incoming.map(m => m.clientMessageId).filter(Boolean));
+	const pending = confirmed.size ? timeline.pending.filter(p => !confirmed.has(p.clientMessageId)) : timeline.pending;
 	if (messages === timeline.messages && pending === timeline.pending) return timeline;
 	return { messages, pending: pending.length === timeline.pending.length ? timeline.pending : pending };
 }
 
 export function addPending(timeline: Timeline, message: PendingMessage): Timeline {
 	// A stored copy may already exist if the echo beat us here (e.g. a retry of a sent message).
-	if (timeline.messages.some((m) => m.clientMessageId === message.clientMessageId)) return timeline;
-	const others = timeline.pending.filter((p) => p.clientMessageId !== message.clientMessageId);
+	if (timeline.messages.some(m => m.clientMessageId === message.clientMessageId)) return timeline;
+	const others = timeline.pending.filter(p => p.clientMessageId !== message.clientMessageId);
 	return { ...timeline, pending: [...others, message] };
 }
 
@@ -90,15 +86,15 @@ export function updatePending(
 	clientMessageId: string,
 	patch: Partial<Pick<PendingMessage, 'state' | 'error'>>
 ): Timeline {
-	if (!timeline.pending.some((p) => p.clientMessageId === clientMessageId)) return timeline;
+	if (!timeline.pending.some(p => p.clientMessageId === clientMessageId)) return timeline;
 	return {
 		...timeline,
-		pending: timeline.pending.map((p) => (p.clientMessageId === clientMessageId ? { ...p, ...patch } : p))
+		pending: timeline.pending.map(p => (p.clientMessageId === clientMessageId ? { ...p, ...patch } : p))
 	};
 }
 
 export function removePending(timeline: Timeline, clientMessageId: string): Timeline {
-	return { ...timeline, pending: timeline.pending.filter((p) => p.clientMessageId !== clientMessageId) };
+	return { ...timeline, pending: timeline.pending.filter(p => p.clientMessageId !== clientMessageId) };
 }
 
 /**

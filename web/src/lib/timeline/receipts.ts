@@ -1,15 +1,10 @@
-import type { DeliveryStatus, Message, ReceiptCursor } from '#lib/api/types.ts';
+import type { DeliveryStatus, Message, Receipt } from '@scalable-chat/contract';
 
-export interface Receipt {
-	status: DeliveryStatus;
-	deliveredCount: number;
-	seenCount: number;
-	/** How many members other than the sender can receive it. */
-	recipients: number;
-}
+/** A message's receipts as its sender sees them, with how many members other than the sender can receive it. */
+export type DeliveryState = Pick<Message, 'status' | 'deliveredCount' | 'seenCount'> & { recipients: number };
 
 /** Per-conversation receipt cursors, keyed by userId. */
-export type ReceiptCursors = Record<string, ReceiptCursor>;
+export type ReceiptCursors = Record<string, Receipt>;
 
 /** Move a member's cursor forward; cursors never go back. Returns the same object when unchanged. */
 export function advanceCursor(
@@ -25,7 +20,7 @@ export function advanceCursor(
 	return { ...cursors, [userId]: { userId, deliveredSeq, readSeq } };
 }
 
-export function cursorsFrom(list: ReceiptCursor[]): ReceiptCursors {
+export function cursorsFrom(list: Receipt[]): ReceiptCursors {
 	let cursors: ReceiptCursors = {};
 	for (const c of list) cursors = advanceCursor(cursors, c.userId, c);
 	return cursors;
@@ -35,8 +30,8 @@ export function cursorsFrom(list: ReceiptCursor[]): ReceiptCursors {
  * Delivery state of a message, derived from the other members' cursors; the counts the server
  * sent with the message are a floor (they may be newer than the cursors we have seen).
  */
-export function receiptFor(message: Message, memberIds: string[], cursors: ReceiptCursors): Receipt {
-	const others = memberIds.filter((id) => id !== message.senderId);
+export function receiptFor(message: Message, memberIds: string[], cursors: ReceiptCursors): DeliveryState {
+	const others = memberIds.filter(id => id !== message.senderId);
 	let delivered = 0;
 	let seen = 0;
 	for (const id of others) {

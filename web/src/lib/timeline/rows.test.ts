@@ -5,7 +5,7 @@ import type { PendingMessage } from './merge';
 
 const at = (iso: string) => ({ createdAt: new Date(iso).toISOString() });
 const summary = (rows: ReturnType<typeof buildRows>) =>
-	rows.map((r) => (r.type === 'message' ? `${r.startsGroup ? '+' : '.'}${r.item.message.content}` : r.type));
+	rows.map(r => (r.type === 'message' ? `${r.startsGroup ? '+' : '.'}${r.item.message.content}` : r.type));
 
 describe('buildRows', () => {
 	it('groups one author within five minutes and separates days', () => {
@@ -21,7 +21,7 @@ describe('buildRows', () => {
 			{ readMarkerSeq: null, myUserId: 'me' }
 		);
 		expect(summary(rows)).toEqual(['day', '+a1', '.a2', '+a3', '+b1', 'day', '+b2']);
-		const ends = rows.filter((r) => r.type === 'message').map((r) => r.type === 'message' && r.endsGroup);
+		const ends = rows.filter(r => r.type === 'message').map(r => r.type === 'message' && r.endsGroup);
 		expect(ends).toEqual([false, true, true, true, true]);
 	});
 

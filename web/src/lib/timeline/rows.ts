@@ -1,13 +1,11 @@
-import type { Message } from '#lib/api/types.ts';
+import type { Message } from '@scalable-chat/contract';
 import type { PendingMessage } from './merge';
 import { messageKey } from './merge';
 
 /** Consecutive messages of one author within this window share one header. */
 export const GROUPING_WINDOW_MS = 5 * 60 * 1000;
 
-export type TimelineItem =
-	| { kind: 'stored'; message: Message }
-	| { kind: 'pending'; message: PendingMessage };
+export type TimelineItem = { kind: 'stored'; message: Message } | { kind: 'pending'; message: PendingMessage };
 
 export type TimelineRow =
 	| { type: 'day'; key: string; date: Date }

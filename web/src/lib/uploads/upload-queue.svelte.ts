@@ -1,5 +1,5 @@
-import type { Asset } from '#lib/api/types.ts';
-import { uploadAsset, type UploadHandle, type UploadPurpose } from '#lib/api/upload.ts';
+import type { Asset, AssetPurpose } from '@scalable-chat/contract';
+import { uploadAsset, type UploadHandle } from '#lib/api/upload.ts';
 import { errorMessage } from '#lib/api/errors.ts';
 import { session } from '#lib/stores/session-manager.svelte.ts';
 
@@ -20,23 +20,24 @@ let nextId = 1;
 /** Files being attached to one draft: each uploads at once and reports its own progress. */
 export class UploadQueue {
 	items = $state<UploadItem[]>([]);
+	// eslint-disable-next-line svelte/prefer-svelte-reactivity -- upload handles, never rendered
 	#handles = new Map<number, UploadHandle>();
-	readonly purpose: UploadPurpose;
+	readonly purpose: AssetPurpose;
 
-	constructor(purpose: UploadPurpose = 'attachment') {
+	constructor(purpose: AssetPurpose = 'attachment') {
 		this.purpose = purpose;
 	}
 
 	get busy(): boolean {
-		return this.items.some((i) => i.state === 'uploading');
+		return this.items.some(i => i.state === 'uploading');
 	}
 
 	get assets(): Asset[] {
-		return this.items.flatMap((i) => (i.state === 'done' && i.asset ? [i.asset] : []));
+		return this.items.flatMap(i => (i.state === 'done' && i.asset ? [i.asset] : []));
 	}
 
 	add(files: File[]): Promise<Asset | null>[] {
-		return files.map((file) => {
+		return files.map(file => {
 			const item: UploadItem = {
 				id: nextId++,
 				file,
@@ -65,7 +66,7 @@ export class UploadQueue {
 		this.#handles.delete(id);
 		const item = this.#find(id);
 		if (item?.previewUrl) URL.revokeObjectURL(item.previewUrl);
-		this.items = this.items.filter((i) => i.id !== id);
+		this.items = this.items.filter(i => i.id !== id);
 	}
 
 	/** Forget finished uploads (after the message was sent). */
@@ -74,16 +75,21 @@ export class UploadQueue {
 	}
 
 	#find(id: number): UploadItem | undefined {
-		return this.items.find((i) => i.id === id);
+		return this.items.find(i => i.id === id);
 	}
 
 	async #start(id: number): Promise<Asset | null> {
 		const file = this.#find(id)?.file;
 		if (!file) return null;
-		const handle = uploadAsset(file, session, (p) => {
-			const item = this.#find(id);
-			if (item) item.progress = p;
-		}, this.purpose);
+		const handle = uploadAsset(
+			file,
+			session,
+			p => {
+				const item = this.#find(id);
+				if (item) item.progress = p;
+			},
+			this.purpose
+		);
 		this.#handles.set(id, handle);
 		try {
 			const asset = await handle.promise;

@@ -1,0 +1,44 @@
+import type { GroupBase, GroupType, MemberRole } from "../../contract/groups.ts";
+
+/** What the groups service stores, and how it becomes the conversation clients and events see. */
+
+export interface GroupDoc {
+	_id: string;
+	type: GroupType;
+	name: string;
+	/** "userA:userB" with the ids sorted, only on direct conversations: one DM per pair. */
+	directKey?: string;
+	createdBy: string;
+	createdAt: Date;
+	updatedAt: Date;
+}
+
+export interface MembershipDoc {
+	_id: string; // `${groupId}:${userId}`
+	groupId: string;
+	userId: string;
+	role: MemberRole;
+	joinedAt: Date;
+}
+
+export type MemberEntry = Pick<MembershipDoc, "userId" | "role" | "joinedAt">;
+
+export const membershipId = (groupId: string, userId: string) => `${groupId}:${userId}`;
+
+export const directKeyOf = (a: string, b: string) => [a, b].sort().join(":");
+
+/** Members in the order they joined. */
+export function toGroupBase(group: GroupDoc, memberships: MemberEntry[]): GroupBase {
+	const members = [...memberships]
+		.sort((a, b) => new Date(a.joinedAt).getTime() - new Date(b.joinedAt).getTime())
+		.map(m => ({ userId: m.userId, role: m.role }));
+	return {
+		id: group._id,
+		type: group.type,
+		name: group.name,
+		members,
+		memberCount: members.length,
+		createdAt: new Date(group.createdAt).toISOString(),
+		updatedAt: new Date(group.updatedAt).toISOString()
+	};
+}

@@ -1,0 +1,258 @@
+import type { Context, ServiceSchema } from "moleculer";
+import type { Group, GroupBase, GroupType, MemberRole } from "../../contract/groups.ts";
+import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
+import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
+import { cachedBy, cacheKey } from "../../lib/cache-keys.ts";
+import { forbidden, invalidField, notFound } from "../../lib/errors.ts";
+import { newId } from "../../lib/ids.ts";
+import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
+import { idList, idParam, params } from "../../lib/params.ts";
+import { membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
+import { groupChange, streamedChange, type ChangeDetails, type GroupChanges, type GroupChangeType } from "./changes.ts";
+import { directKeyOf, type GroupDoc, type MembershipDoc } from "./documents.ts";
+import { assertUsersExist, Memberships } from "./memberships.ts";
+import { viewsOf } from "./views.ts";
+
+interface GroupsState extends DbMethods, OutboxMethods {
+	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
+	memberships: Memberships;
+}
+
+const nameParam = { type: "string", trim: true, min: 1, max: 100 } as const;
+
+async function groupOf(svc: GroupsState, id: string): Promise<GroupDoc> {
+	const group = await svc.db.groups.findById(id);
+	if (!group) throw notFound("Conversation");
+	return group;
+}
+
+/** The group as the caller sees it. */
+async function viewOf(svc: GroupsState, ctx: UserContext, group: GroupDoc): Promise<Group> {
+	return (await viewsOf(svc.memberships, ctx, [group], ctx.meta.user.id))[0];
+}
+
+/** The cached answers that mention these members of the group. */
+function membersMoved(svc: GroupsState, groupId: string, userIds: string[]): Promise<void> {
+	return svc.cleanCache(
+		cacheKey("groups.membership", groupId, "*"),
+		cacheKey("groups.memberIds", groupId),
+		...userIds.map(u => cacheKey("groups.idsForUser", u))
+	);
+}
+
+/**
+ * Records a change of the group (its members are already written; `set` names new fields): one write of
+ * the group with the change in its outbox, then the same change broadcast once `moved` members' caches are clean.
+ */
+async function commitChange<T extends Exclude<GroupChangeType, "group.created">>(
+	svc: GroupsState,
+	ctx: UserContext,
+	group: GroupDoc,
+	type: T,
+	details: ChangeDetails<T>,
+	moved: string[],
+	set: { name?: string } = {}
+): Promise<{ updated: GroupDoc; change: GroupChanges[T] }> {
+	const $set = { ...set, updatedAt: new Date() };
+	const change = groupChange<T>({ ...group, ...$set }, await svc.memberships.inGroup(group._id), ctx.meta.user.id, details);
+	const event = svc.outboxEvent(type, group._id, streamedChange<T>(change), $set.updatedAt);
+	const updated = (await svc.db.groups.updateById(group._id, { $set, ...outboxUpdate(event) }))!;
+	if (moved.length) await membersMoved(svc, group._id, moved);
+	ctx.broadcast(type, change);
+	return { updated, change };
+}
+
+const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
+	name: "groups",
+	mixins: [
+		DbCollections({
+			groups: { indexes: [{ fields: { directKey: 1 }, unique: true, sparse: true }, OUTBOX_INDEX] },
+			memberships: { indexes: [{ fields: { groupId: 1, joinedAt: 1 } }, { fields: { userId: 1 } }] }
+		}),
+		Outbox(["groups"])
+	],
+
+	actions: {
+		/** A group (name + members) or a direct conversation (exactly one other user; asking again returns the existing one). */
+		create: {
+			auth: "required",
+			params: params({
+				// Direct conversations ignore the name (clients show the other person's), so "" is fine there.
+				name: { type: "string", trim: true, max: 100, optional: true },
+				memberIds: idList(1000),
+				type: { type: "enum", values: ["group", "direct"], optional: true, default: "group" }
+			}),
+			async handler(ctx: UserContext<{ name?: string; memberIds: string[]; type: GroupType }>): Promise<Group> {
+				const me = ctx.meta.user;
+				const others = ctx.params.memberIds.filter(id => id !== me.id);
+				const direct = ctx.params.type === "direct";
+				if (direct && others.length !== 1) throw invalidField("memberIds", "A direct conversation needs exactly one other user in 'memberIds'.");
+				if (!direct && !ctx.params.name) throw invalidField("name", "The 'name' field is required for a group.");
+				await assertUsersExist(ctx, others, "memberIds");
+				const directKey = direct ? directKeyOf(me.id, others[0]) : undefined;
+				if (directKey) {
+					const existing = await this.db.groups.findOne({ directKey });
+					if (existing) return viewOf(this, ctx, existing);
+				}
+				const now = new Date();
+				const group: GroupDoc = directKey
+					? { _id: newId(), type: "direct", name: "", directKey, createdBy: me.id, createdAt: now, updatedAt: now }
+					: { _id: newId(), type: "group", name: ctx.params.name!, createdBy: me.id, createdAt: now, updatedAt: now };
+				const creatorRole: MemberRole = direct ? "member" : "owner";
+				const members = [{ userId: me.id, role: creatorRole, joinedAt: now }, ...others.map(userId => ({ userId, role: "member" as const, joinedAt: now }))];
+				const change = groupChange<"group.created">(group, members, me.id, {});
+				try {
+					await this.db.groups.insert({
+						...group,
+						...outboxFields(this.outboxEvent("group.created", group._id, streamedChange<"group.created">(change), now))
+					});
+				} catch (err) {
+					if (!(directKey && err instanceof DuplicateKeyError)) throw err;
+					// The other user opened the same conversation at the same moment.
+					return viewOf(this, ctx, (await this.db.groups.findOne({ directKey }))!);
+				}
+				// The creator joins first: ownership passes on by seniority.
+				const added = [...(await this.memberships.add(group._id, [me.id], creatorRole)), ...(await this.memberships.add(group._id, others, "member"))];
+				await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
+				await membersMoved(this, group._id, added);
+				ctx.broadcast("group.created", change);
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/groups/${group._id}`;
+				return viewOf(this, ctx, group);
+			}
+		},
+
+		list: {
+			auth: "required",
+			readOnly: true,
+			async handler(ctx: UserContext): Promise<{ items: Group[] }> {
+				const ids = await ctx.call<string[], { userId: string }>("groups.idsForUser", { userId: ctx.meta.user.id });
+				const items = await viewsOf(this.memberships, ctx, await this.db.groups.findByIds(ids), ctx.meta.user.id);
+				items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt));
+				return { items };
+			}
+		},
+
+		get: {
+			auth: "required",
+			readOnly: true,
+			conversation: { param: "id" },
+			params: params({ id: idParam }),
+			async handler(ctx: MemberContext<{ id: string }>): Promise<Group> {
+				return viewOf(this, ctx, await groupOf(this, ctx.params.id));
+			}
+		},
+
+		update: {
+			auth: "required",
+			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can rename the group" },
+			params: params({ id: idParam, name: nameParam }),
+			async handler(ctx: MemberContext<{ id: string; name: string }>): Promise<Group> {
+				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name to change");
+				const group = await groupOf(this, ctx.params.id);
+				const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], { name: ctx.params.name });
+				return viewOf(this, ctx, updated);
+			}
+		},
+
+		addMembers: {
+			auth: "required",
+			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can add members" },
+			params: params({ id: idParam, userIds: idList(1000, 1) }),
+			async handler(ctx: MemberContext<{ id: string; userIds: string[] }>): Promise<Group> {
+				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
+				const group = await groupOf(this, ctx.params.id);
+				await assertUsersExist(ctx, ctx.params.userIds, "userIds");
+				const added = await this.memberships.add(group._id, ctx.params.userIds, "member");
+				if (added.length) {
+					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
+					await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
+				}
+				return viewOf(this, ctx, group);
+			}
+		},
+
+		/** Removing yourself is leaving. The last owner who leaves hands ownership to the longest-standing admin, else member. */
+		removeMember: {
+			auth: "required",
+			conversation: { param: "id" },
+			params: params({ id: idParam, userId: idParam }),
+			async handler(ctx: MemberContext<{ id: string; userId: string }>): Promise<Group | GroupBase> {
+				const { role, groupType } = membershipOf(ctx);
+				const { userId } = ctx.params;
+				if (groupType === "direct") throw forbidden("Direct conversations have fixed members");
+				const group = await groupOf(this, ctx.params.id);
+				const leaving = userId === ctx.meta.user.id;
+				let removedRole = role;
+				if (!leaving) {
+					const target = await this.memberships.of(group._id, userId);
+					if (role === "member") throw forbidden("Only the owner or an admin can remove members");
+					if (!target) throw notFound("Member");
+					if (role === "admin" && target.role !== "member") throw forbidden("An admin can remove members, not admins or the owner");
+					removedRole = target.role;
+				}
+				await this.memberships.remove(group._id, userId, removedRole);
+				await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
+				const { change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
+				return leaving ? change.group : viewOf(this, ctx, group);
+			}
+		},
+
+		/** The owner makes members admins (or back), or hands ownership on with role "owner". */
+		setRole: {
+			auth: "required",
+			conversation: { param: "id", roles: ["owner"], forbidden: "Only the owner can change roles" },
+			params: params({ id: idParam, userId: idParam, role: { type: "enum", values: ["owner", "admin", "member"] } }),
+			async handler(ctx: MemberContext<{ id: string; userId: string; role: MemberRole }>): Promise<Group> {
+				const me = ctx.meta.user;
+				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no roles");
+				if (ctx.params.userId === me.id) throw forbidden("Hand ownership to another member instead of changing your own role");
+				const group = await groupOf(this, ctx.params.id);
+				if (!(await this.memberships.of(group._id, ctx.params.userId))) throw notFound("Member");
+				await this.memberships.setRole(group._id, ctx.params.userId, ctx.params.role, me.id);
+				await commitChange(this, ctx, group, "group.updated", {}, [me.id, ctx.params.userId]);
+				return viewOf(this, ctx, group);
+			}
+		},
+
+		/** The hot membership check of every send and receipt; cached, cleaned on every change. */
+		membership: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ groupId: idParam, userId: idParam }),
+			cache: cachedBy("groupId", "userId"),
+			async handler(ctx: Context<{ groupId: string; userId: string }>): Promise<{ role: MemberRole; groupType: GroupType } | null> {
+				const membership = await this.memberships.of(ctx.params.groupId, ctx.params.userId);
+				if (!membership) return null;
+				const group = await this.db.groups.findById(ctx.params.groupId);
+				return group ? { role: membership.role, groupType: group.type } : null;
+			}
+		},
+
+		memberIds: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ groupId: idParam }),
+			cache: cachedBy("groupId"),
+			async handler(ctx: Context<{ groupId: string }>): Promise<string[]> {
+				return (await this.memberships.inGroup(ctx.params.groupId)).map(m => m.userId);
+			}
+		},
+
+		idsForUser: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ userId: idParam }),
+			cache: cachedBy("userId"),
+			async handler(ctx: Context<{ userId: string }>): Promise<string[]> {
+				return (await this.memberships.ofUser(ctx.params.userId)).map(m => m.groupId);
+			}
+		}
+	},
+
+	started() {
+		this.memberships = new Memberships(this.db.memberships);
+	}
+};
+
+export default GroupsService;

@@ -1,0 +1,36 @@
+import type { Context } from "moleculer";
+import type { Group, GroupBase } from "../../contract/groups.ts";
+import type { ConversationHead } from "../messages/heads.ts";
+import { toGroupBase, type GroupDoc } from "./documents.ts";
+import type { Memberships } from "./memberships.ts";
+
+/** The conversation as one member sees it: their head from the messages service (none yet: nothing sent). */
+export function toGroup(base: GroupBase, head: ConversationHead | undefined): Group {
+	const lastSeq = head?.lastSeq ?? 0;
+	const readSeq = Math.min(head?.readSeq ?? 0, lastSeq);
+	return {
+		...base,
+		lastSeq,
+		readSeq,
+		unreadCount: lastSeq - readSeq,
+		lastMessage: head?.lastMessage ?? null,
+		lastActivityAt: head?.lastActivityAt ?? base.createdAt
+	};
+}
+
+/** Each group as `userId` sees it, heads read through the messages service. */
+export async function viewsOf(memberships: Memberships, ctx: Context, groups: GroupDoc[], userId: string): Promise<Group[]> {
+	if (groups.length === 0) return [];
+	const ids = groups.map(g => g._id);
+	const [members, heads] = await Promise.all([memberships.inGroups(ids), ctx.call<ConversationHead[], object>("messages.heads", { groupIds: ids, userId })]);
+	const headOf = new Map(heads.map(h => [h.groupId, h]));
+	return groups.map(group =>
+		toGroup(
+			toGroupBase(
+				group,
+				members.filter(m => m.groupId === group._id)
+			),
+			headOf.get(group._id)
+		)
+	);
+}

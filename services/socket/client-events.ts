@@ -1,0 +1,142 @@
+import type { Logger, ServiceBroker } from "moleculer";
+import { Errors } from "moleculer";
+import type { Message } from "../../contract/messages.ts";
+import type { ConnectionStatus } from "../../contract/presence.ts";
+import type { Ack, ClientEventName, ClientEvents } from "../../contract/socket.ts";
+import { invalidField, notFound, toClientError } from "../../lib/errors.ts";
+import { idParam, params } from "../../lib/params.ts";
+import type { ChatSocket } from "./chat-socket.ts";
+import type { PresenceReporter } from "./presence-reporter.ts";
+import { refreshSession } from "./session.ts";
+import type { TypingTracker } from "./typing.ts";
+
+export type Payload = Record<string, unknown>;
+type Result<E extends ClientEventName> = ClientEvents[E]["result"];
+export type ClientEventHandler<E extends ClientEventName> = (socket: ChatSocket, payload: Payload) => Promise<Result<E>>;
+/** One handler per client → server event of the contract, each resolving to what that event's ack carries. */
+export type ClientEventHandlers = { [E in ClientEventName]: ClientEventHandler<E> };
+
+/** What the handlers use of the gateway. */
+export interface ClientEventDeps {
+	broker: ServiceBroker;
+	typing: TypingTracker;
+	presence: PresenceReporter;
+}
+
+/** Events whose ack a client may leave out (fire-and-forget signals). */
+const ACK_OPTIONAL: ReadonlySet<ClientEventName> = new Set(["typing.start", "typing.stop", "user.heartbeat"]);
+
+/** Payloads the gateway reads itself; the others are validated by the action they are forwarded to. */
+const PAYLOAD_SCHEMAS = {
+	typing: params({ groupId: idParam }),
+	heartbeat: params({ status: { type: "enum", values: ["online", "away"], optional: true } }),
+	refresh: params({ token: { type: "string", min: 1, max: 4096 } })
+};
+
+type PayloadCheck = (payload: Payload) => true | unknown[];
+type CheckedPayload = keyof typeof PAYLOAD_SCHEMAS;
+
+export function clientEventHandlers({ broker, typing, presence }: ClientEventDeps): ClientEventHandlers {
+	const validator = broker.validator as unknown as { compile(schema: object): PayloadCheck };
+	const checks = Object.fromEntries(Object.entries(PAYLOAD_SCHEMAS).map(([name, schema]) => [name, validator.compile(schema)]));
+	const check = (name: CheckedPayload, payload: Payload) => {
+		const result = checks[name](payload);
+		if (result !== true) throw new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", result);
+	};
+	const callAs = <T>(socket: ChatSocket, action: string, payload: Payload) => broker.call<T, Payload>(action, payload, { meta: { user: socket.data.user } });
+	/** The payload goes to the action as it is, on behalf of the socket's user. */
+	const forward =
+		<E extends ClientEventName>(action: string): ClientEventHandler<E> =>
+		(socket, payload) =>
+			callAs<Result<E>>(socket, action, payload);
+
+	return {
+		async "chat.message.send"(socket, payload) {
+			const message = await callAs<Message>(socket, "messages.send", payload);
+			typing.stop(socket.data.user.id, message.groupId);
+			return { message };
+		},
+		"chat.message.delivered": forward("messages.markDelivered"),
+		"chat.message.seen": forward("messages.markSeen"),
+		"chat.sync": forward("messages.sync"),
+		"presence.query": forward("presence.query"),
+
+		async "typing.start"(socket, payload) {
+			check("typing", payload);
+			const groupId = payload.groupId as string;
+			await requireMember(broker, socket.data.user.id, groupId);
+			typing.start(socket.data.user.id, groupId, socket.id);
+			return { groupId };
+		},
+
+		async "typing.stop"(socket, payload) {
+			check("typing", payload);
+			const groupId = payload.groupId as string;
+			typing.stop(socket.data.user.id, groupId);
+			return { groupId };
+		},
+
+		async "user.heartbeat"(socket, payload) {
+			check("heartbeat", payload);
+			const status = payload.status as ConnectionStatus | undefined;
+			if (status && status !== socket.data.status) {
+				socket.data.status = status;
+				presence.statusChanged(socket, status);
+			}
+			return { status: socket.data.status };
+		},
+
+		async "auth.refresh"(socket, payload) {
+			check("refresh", payload);
+			return refreshSession(broker, socket, payload.token as string);
+		}
+	};
+}
+
+/** The gateway is no action, so typing.start asks for the membership itself (the cached `groups.membership`). */
+async function requireMember(broker: ServiceBroker, userId: string, groupId: string): Promise<void> {
+	const membership = await broker.call<object | null, object>("groups.membership", { groupId, userId });
+	if (!membership) throw notFound("Conversation");
+}
+
+/** Listens to every client event on a new socket. */
+export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger): void {
+	for (const event of Object.keys(handlers) as ClientEventName[]) {
+		const handler = handlers[event] as ClientEventHandler<ClientEventName>;
+		socket.on(
+			event,
+			acknowledged(event, payload => handler(socket, payload), { ackOptional: ACK_OPTIONAL.has(event), logger })
+		);
+	}
+}
+
+/**
+ * A socket listener running `handler` on the event's payload (which must be an object) and acking
+ * {ok: true, ...result} or {ok: false, error}, the error as a client may see it (5xx opaque, and logged).
+ */
+export function acknowledged<R extends object>(
+	event: string,
+	handler: (payload: Payload) => Promise<R>,
+	options: { ackOptional: boolean; logger: Pick<Logger, "error"> }
+): (payload: unknown, ack: unknown) => void {
+	return (payload, ack) => {
+		if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
+		const reply = typeof ack === "function" ? (ack as (response: Ack<R>) => void) : null;
+		// Without an ack the client could never learn the outcome, so nothing is done.
+		if (!reply && !options.ackOptional) return;
+		const run = async () => {
+			if (!isPayload(payload)) throw invalidField("payload", `The '${event}' payload must be an object.`, "object");
+			return handler(payload);
+		};
+		run().then(
+			result => reply?.({ ok: true, ...result }),
+			err => {
+				const error = toClientError(err);
+				if (error.code >= 500) options.logger.error(`Socket event ${event} failed`, err);
+				reply?.({ ok: false, error });
+			}
+		);
+	};
+}
+
+const isPayload = (value: unknown): value is Payload => typeof value === "object" && value !== null && !Array.isArray(value);

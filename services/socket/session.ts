@@ -1,0 +1,80 @@
+import type { Logger, ServiceBroker } from "moleculer";
+import type { ErrorBody } from "../../contract/errors.ts";
+import type { HandshakeRefusal } from "../../contract/socket.ts";
+import { forbidden, toClientError, unauthorized } from "../../lib/errors.ts";
+import type { SessionUser } from "../../lib/session.ts";
+import type { ChatServer, ChatSocket } from "./chat-socket.ts";
+import { conversationsOf, userRoom } from "./rooms.ts";
+
+type ResolvedToken = SessionUser & { exp: number };
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const resolveToken = (broker: ServiceBroker, token: string) => broker.call<ResolvedToken, { token: string }>("auth.resolveToken", { token });
+
+/** Handshake: a valid access token, then the rooms to join (fetched now so no event slips in between). */
+export async function authenticate(broker: ServiceBroker, logger: Logger, socket: ChatSocket): Promise<void> {
+	try {
+		const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+		if (typeof token !== "string" || token === "") throw unauthorized();
+		const resolved = await resolveToken(broker, token);
+		const fetchedAt = Date.now();
+		const groupIds = await conversationsOf(broker, resolved.id);
+		socket.data = {
+			user: { id: resolved.id, username: resolved.username },
+			exp: resolved.exp,
+			connectedAt: Date.now(),
+			status: "online",
+			initialRooms: { groupIds, fetchedAt }
+		};
+	} catch (err) {
+		const error = toClientError(err);
+		if (error.code >= 500) logger.warn("Socket handshake failed", err);
+		throw handshakeRefusal(error);
+	}
+}
+
+/** The `connect_error` a client gets: the reason as its message, the error type in `data.type`. */
+export function handshakeRefusal(error: ErrorBody): Error & { data: { type: string } } {
+	const reason: HandshakeRefusal = error.type === "TOKEN_EXPIRED" ? "token_expired" : error.code < 500 ? "unauthorized" : "unavailable";
+	const type = error.code < 500 && error.type !== "TOKEN_EXPIRED" && error.type !== "INVALID_TOKEN" ? "UNAUTHORIZED" : error.type;
+	return Object.assign(new Error(reason), { data: { type } });
+}
+
+/** `auth.refresh`: a new access token of the same user extends the connection. */
+export async function refreshSession(broker: ServiceBroker, socket: ChatSocket, token: string): Promise<{ exp: number }> {
+	const resolved = await resolveToken(broker, token);
+	if (resolved.id !== socket.data.user.id) throw forbidden("The token belongs to another user", "TOKEN_USER_MISMATCH");
+	socket.data.exp = resolved.exp;
+	scheduleExpiry(socket);
+	return { exp: resolved.exp };
+}
+
+/** At token expiry without an `auth.refresh`: tell the client and disconnect. */
+export function scheduleExpiry(socket: ChatSocket): void {
+	clearTimeout(socket.data.expiryTimer);
+	const delay = socket.data.exp * 1000 - Date.now();
+	const timer = setTimeout(
+		() => {
+			if (socket.data.exp * 1000 > Date.now()) return scheduleExpiry(socket);
+			socket.emit("auth.expired");
+			socket.disconnect(true);
+		},
+		Math.max(0, Math.min(delay, MAX_TIMER_MS))
+	);
+	timer.unref();
+	socket.data.expiryTimer = timer;
+}
+
+export function cancelExpiry(socket: ChatSocket): void {
+	clearTimeout(socket.data.expiryTimer);
+}
+
+/** This node's connections of a user, for operators. */
+export function sessionsOf(io: ChatServer, nodeID: string, userId: string): { socketId: string; nodeID: string; connectedAt: string }[] {
+	const ids = io.sockets.adapter.rooms.get(userRoom(userId)) ?? new Set<string>();
+	return [...ids].flatMap(id => {
+		const socket = io.sockets.sockets.get(id);
+		return socket ? [{ socketId: id, nodeID, connectedAt: new Date(socket.data.connectedAt).toISOString() }] : [];
+	});
+}

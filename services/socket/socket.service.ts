@@ -1,0 +1,218 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { Context, ServiceSchema } from "moleculer";
+import type { GroupBase } from "../../contract/groups.ts";
+import type { Message, ReceiptEvent } from "../../contract/messages.ts";
+import type { Presence, TypingEvent } from "../../contract/presence.ts";
+import type { User } from "../../contract/users.ts";
+import { chatConfig } from "../../lib/config.ts";
+import { CHAT_METRICS } from "../../lib/metrics.ts";
+import { idParam, params } from "../../lib/params.ts";
+import { probeResponder } from "../../lib/probes.ts";
+import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
+import { createChatServer, listeningPort, type ChatServer, type ChatSocket, type SocketStats } from "./chat-socket.ts";
+import { clientEventHandlers, listenClientEvents, type ClientEventHandlers } from "./client-events.ts";
+import { FanOut } from "./fan-out.ts";
+import { PresenceReporter } from "./presence-reporter.ts";
+import { conversationsOf, Rooms, userRoom } from "./rooms.ts";
+import { authenticate, cancelExpiry, scheduleExpiry, sessionsOf } from "./session.ts";
+import { TypingTracker } from "./typing.ts";
+
+interface SocketThis {
+	io: ChatServer;
+	httpServer: HttpServer;
+	ownsServer: boolean;
+	stats: SocketStats;
+	fanOut: FanOut;
+	rooms: Rooms;
+	typing: TypingTracker;
+	presence: PresenceReporter;
+	handlers: ClientEventHandlers;
+	onConnection(socket: ChatSocket): void;
+}
+
+const TYPING_THROTTLE_MS = 2000;
+const TYPING_EXPIRE_MS = 6000;
+
+/**
+ * The real-time gateway. Each node delivers broker events to its own sockets only (default in-memory
+ * adapter): a conversation is a room, every user also has a room `user:<id>`, and membership events
+ * move this node's sockets between rooms (fan-out.ts, rooms.ts). Client events are acked (client-events.ts);
+ * the handshake and token expiry are in session.ts.
+ */
+const SocketService: ServiceSchema<{}, {}, SocketThis> = {
+	name: "socket",
+	mixins: [SocketOpsActions],
+
+	actions: {
+		stats: {
+			handler(): SocketStats & { nodeID: string; rooms: number; port: number } {
+				return { nodeID: this.broker.nodeID, ...this.stats, rooms: this.io.sockets.adapter.rooms.size, port: listeningPort(this.httpServer) };
+			}
+		},
+
+		sessions: {
+			params: params({ userId: idParam }),
+			handler(ctx: Context<{ userId: string }>) {
+				return sessionsOf(this.io, this.broker.nodeID, ctx.params.userId);
+			}
+		},
+
+		disconnectUser: {
+			params: params({ userId: idParam }),
+			handler(ctx: Context<{ userId: string }>) {
+				const sessions = sessionsOf(this.io, this.broker.nodeID, ctx.params.userId);
+				this.io.in(userRoom(ctx.params.userId)).disconnectSockets(true);
+				return { nodeID: this.broker.nodeID, disconnected: sessions.length };
+			}
+		},
+
+		announce: {
+			params: params({ text: { type: "string", trim: true, min: 1, max: 2000 }, groupId: { ...idParam, optional: true } }),
+			handler(ctx: Context<{ text: string; groupId?: string }>) {
+				const announcement = { text: ctx.params.text, groupId: ctx.params.groupId ?? null, at: new Date().toISOString() };
+				const delivered = ctx.params.groupId
+					? this.fanOut.emitTo(ctx.params.groupId, "system.announcement", announcement)
+					: this.fanOut.emitAll("system.announcement", announcement);
+				return { nodeID: this.broker.nodeID, delivered };
+			}
+		}
+	},
+
+	events: {
+		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {
+			this.stats.messagesDelivered += this.fanOut.emitTo(ctx.params.groupId, "chat.message.incoming", ctx.params.message);
+			if (this.broker.isMetricsEnabled()) this.broker.metrics.observe(CHAT_METRICS.FANOUT_LATENCY, Date.now() - Date.parse(ctx.params.message.createdAt));
+		},
+
+		"message.deleted"(ctx: Context<{ groupId: string; message: Message }>) {
+			this.fanOut.emitTo(ctx.params.groupId, "chat.message.deleted", ctx.params.message);
+		},
+
+		"message.delivered"(ctx: Context<ReceiptEvent>) {
+			const { groupId, userId, seq } = ctx.params;
+			this.fanOut.emitTo(groupId, "chat.message.delivered", { groupId, userId, seq });
+		},
+
+		"message.seen"(ctx: Context<ReceiptEvent>) {
+			const { groupId, userId, seq } = ctx.params;
+			this.fanOut.emitTo(groupId, "chat.message.seen", { groupId, userId, seq });
+		},
+
+		"group.created"(ctx: Context<{ groupId: string; group: GroupBase; memberIds: string[] }>) {
+			const { groupId, group, memberIds } = ctx.params;
+			this.rooms.joined(groupId, memberIds);
+			this.fanOut.emitTo(groupId, "group.created", group);
+		},
+
+		"group.updated"(ctx: Context<{ groupId: string; group: GroupBase }>) {
+			this.fanOut.emitTo(ctx.params.groupId, "group.updated", ctx.params.group);
+		},
+
+		"group.member.added"(ctx: Context<{ groupId: string; userIds: string[]; group: GroupBase }>) {
+			const { groupId, userIds, group } = ctx.params;
+			this.rooms.joined(groupId, userIds);
+			this.fanOut.emitTo(groupId, "group.member.added", { groupId, userIds, group });
+		},
+
+		/** The removed user hears it too, then their sockets leave the room. */
+		"group.member.removed"(ctx: Context<{ groupId: string; userId: string; group: GroupBase }>) {
+			const { groupId, userId, group } = ctx.params;
+			this.fanOut.emitTo([groupId, userRoom(userId)], "group.member.removed", { groupId, userId, group });
+			this.rooms.left(groupId, userId);
+		},
+
+		async "user.updated"(ctx: Context<{ user: User }>) {
+			const { user } = ctx.params;
+			const groupIds = await conversationsOf(this.broker, user.id);
+			this.fanOut.emitTo([...groupIds, userRoom(user.id)], "user.updated", user);
+		},
+
+		"presence.changed"(ctx: Context<Presence & { groupIds: string[] }>) {
+			const { userId, status, lastSeen, groupIds } = ctx.params;
+			this.fanOut.emitTo([...groupIds, userRoom(userId)], "user.presence", { userId, status, lastSeen });
+		},
+
+		"typing.changed"(ctx: Context<TypingEvent>) {
+			const { groupId, userId, typing } = ctx.params;
+			this.fanOut.emitTo(groupId, "typing", { groupId, userId, typing });
+		},
+
+		/** Operators may broadcast these instead of calling every node. */
+		"socket.announce"(ctx: Context<{ text: string; groupId?: string }>) {
+			return this.actions.announce(ctx.params, { parentCtx: ctx });
+		},
+
+		"socket.disconnectUser"(ctx: Context<{ userId: string }>) {
+			return this.actions.disconnectUser(ctx.params, { parentCtx: ctx });
+		}
+	},
+
+	methods: {
+		onConnection(socket: ChatSocket) {
+			this.rooms.joinInitial(socket);
+			this.stats.connected++;
+			this.stats.connectionsTotal++;
+			if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
+			scheduleExpiry(socket);
+			listenClientEvents(socket, this.handlers, this.logger);
+			socket.on("disconnect", () => {
+				this.stats.connected--;
+				if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
+				cancelExpiry(socket);
+				this.typing.stopSocket(socket.id);
+				this.presence.disconnected(socket);
+			});
+			this.presence.connected(socket);
+		}
+	},
+
+	created() {
+		this.stats = { connected: 0, connectionsTotal: 0, messagesDelivered: 0, eventsDelivered: 0 };
+		this.typing = new TypingTracker({
+			throttleMs: TYPING_THROTTLE_MS,
+			expireMs: TYPING_EXPIRE_MS,
+			announce: signal => void this.broker.broadcast("typing.changed", signal)
+		});
+		this.presence = new PresenceReporter(this.broker, this.logger);
+		this.handlers = clientEventHandlers({ broker: this.broker, typing: this.typing, presence: this.presence });
+	},
+
+	async started() {
+		const config = chatConfig(this.broker);
+		const api = this.broker.getLocalService("api") as unknown as { server?: HttpServer } | undefined;
+		this.ownsServer = !api?.server;
+		this.httpServer = api?.server ?? createServer(probeResponder(this.broker));
+		this.io = createChatServer(this.httpServer, config);
+		this.fanOut = new FanOut(this.io, this.stats);
+		this.rooms = new Rooms(this.io, this.broker, this.logger);
+		this.io.use((socket, next) => {
+			authenticate(this.broker, this.logger, socket).then(() => next(), next);
+		});
+		this.io.on("connection", socket => this.onConnection(socket));
+		if (this.ownsServer) {
+			await new Promise<void>((resolve, reject) => {
+				this.httpServer.once("error", (err: Error) => reject(err));
+				this.httpServer.listen(config.socketPort, config.host, () => resolve());
+			});
+			this.logger.info(`Socket gateway listening on ${config.host}:${listeningPort(this.httpServer)}`);
+		}
+		this.presence.keepNodeAlive(config.presence.heartbeatSeconds * 1000);
+	},
+
+	/** Tell clients to reconnect elsewhere; their users keep the grace period to do so. */
+	async stopped() {
+		this.presence.stop();
+		this.typing.clear();
+		if (this.io) {
+			this.io.emit("server.shutdown", { reconnect: true });
+			for (const socket of this.io.sockets.sockets.values()) cancelExpiry(socket);
+			await this.presence.dropNode();
+			this.io.disconnectSockets(true);
+			// The API's server belongs to the API service, which closes it.
+			if (this.ownsServer) await this.io.close();
+			else this.io.engine.close();
+		}
+	}
+};
+
+export default SocketService;
