@@ -1,5 +1,6 @@
 import type { BrokerOptions } from "moleculer";
 import type { ChatConfig } from "../lib/config.ts";
+import { isOverloaded } from "../lib/errors.ts";
 import { registerChatMetrics } from "../lib/metrics.ts";
 import { chatMiddlewares } from "../middlewares/index.ts";
 
@@ -48,7 +49,8 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 			minRequestCount: 20,
 			windowTime: 60,
 			halfOpenTime: 10_000,
-			check: (err: Error & { code?: number }) => err && (err.code == null || err.code >= 500)
+			// A node shedding load (SERVICE_OVERLOADED) is working at its maximum, not failing: tripping would stop it entirely.
+			check: (err: Error & { code?: number }) => err && (err.code == null || err.code >= 500) && !isOverloaded(err)
 		},
 		bulkhead: { enabled: false },
 		validator: true,

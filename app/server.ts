@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig } from "../lib/config.ts";
-import { startNode } from "./node.ts";
+import { createNode } from "./node.ts";
 import { markDraining } from "../lib/probes.ts";
 import { startProbeServer } from "./probe-server.ts";
 
@@ -16,8 +16,15 @@ async function main() {
 		}
 		throw err;
 	}
-	const broker = await startNode(config);
+	const broker = createNode(config);
+	// Probes answer from the start: /health 200 (alive), /ready 503 until every service has started.
 	const probes: Server | null = config.ops.probePort ? await startProbeServer(broker, config.ops.probePort, config.host) : null;
+	try {
+		await broker.start();
+	} catch (err) {
+		probes?.close();
+		throw err;
+	}
 	const api = config.services.includes("api");
 	broker.logger.info(api ? `Chat is up on http://localhost:${config.port}` : `Node ${broker.nodeID} is up (${config.services.join(", ")})`);
 
@@ -37,6 +44,10 @@ async function main() {
 			process.exit(1);
 		}, config.ops.shutdownTimeoutMs + 10_000).unref();
 		try {
+			// The socket gateway first: it hands its users to presence (a grace period to reconnect elsewhere),
+			// which must still be running then; a broker stops all its services at once.
+			const socket = broker.getLocalService("socket");
+			if (socket) await broker.destroyService(socket);
 			await broker.stop();
 			probes?.close();
 		} finally {

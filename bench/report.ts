@@ -10,7 +10,8 @@ const TITLES: Record<ScenarioId, string> = {
 	S2: "S2 groups of 100",
 	S3: "S3 groups of 1,000",
 	S4: "S4 history page of 50 while S1 runs",
-	S5: "S5 reconnect storm (20% of clients dropped)"
+	S5: "S5 reconnect storm (20% of clients dropped)",
+	S6: "S6 overload: 3× the sustained maximum, open loop"
 };
 
 const LADDER: [string, string][] = [
@@ -62,6 +63,17 @@ export const COLUMNS: Record<ScenarioId, [string, string][]> = {
 		["lost", "lost after sync"],
 		["duplicates", "dup"],
 		["outOfOrder", "out of order"]
+	],
+	S6: [
+		["maxPerSec", "max acks/s"],
+		["offeredPerSec", "offered/s"],
+		["minGoodputRatio", "min goodput / max"],
+		["meanGoodputRatio", "mean goodput / max"],
+		["answerP99Ms", "answer p99 ms"],
+		["maxAnswerMs", "answer max ms"],
+		["recoveryRatio", "after / max"],
+		["lost", "lost"],
+		["duplicates", "dup"]
 	]
 };
 

@@ -11,13 +11,14 @@ import type { BenchOptions } from "./scenarios/common.ts";
 import { runConnections } from "./scenarios/connections.ts";
 import { runFanout, type FanoutPlan } from "./scenarios/fanout.ts";
 import { runHistory } from "./scenarios/history.ts";
+import { runOverload } from "./scenarios/overload.ts";
 import { runReconnect } from "./scenarios/reconnect.ts";
 
 const USAGE = `npm run bench -- [options]
 
   (no options)          quick run: every scenario, small sizes, 4 s steps, embedded mode (a few minutes)
   --full                the full sizes of docs/BENCHMARKS.md (10k/25k/50k sockets, 1M stored messages, 20 s steps)
-  --scenarios S1,S2     which scenarios (S0 connections, S1 direct, S2 groups of 100, S3 groups of 1,000, S4 history, S5 reconnect storm)
+  --scenarios S1,S2     which scenarios (S0 connections, S1 direct, S2 groups of 100, S3 groups of 1,000, S4 history, S5 reconnect storm, S6 overload)
   --targets ours,b2,b1  which servers (ours; B2 bare socket.io; B1 bare ws)
   --mode embedded|cluster|both   our server as one process, or core + two socket nodes over RabbitMQ/Redis (S1–S3, S5)
   --runs N              repeat the whole selection N times (one result file per run)
@@ -62,7 +63,7 @@ if (values.help) {
 }
 
 const quick = !values.full;
-const scenarios = (values.scenarios ?? "S0,S1,S2,S3,S4,S5").split(",").map(s => s.trim().toUpperCase()) as ScenarioId[];
+const scenarios = (values.scenarios ?? "S0,S1,S2,S3,S4,S5,S6").split(",").map(s => s.trim().toUpperCase()) as ScenarioId[];
 const targets = values.targets.split(",").map(s => s.trim().toLowerCase()) as TargetKind[];
 const modes: Mode[] = values.mode === "both" ? ["embedded", "cluster"] : [values.mode as Mode];
 const resultsDir = path.join(ROOT, "bench/results");
@@ -139,6 +140,8 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 				if (mode === "embedded") for (const k of kinds) results.push(await runConnections(k, levels, options));
 			} else if (scenario === "S4") {
 				if (mode === "embedded" && kinds.includes("ours")) results.push(await runHistory(historyMessages, plans.S1, options));
+			} else if (scenario === "S6") {
+				if (mode === "embedded" && kinds.includes("ours")) results.push(await runOverload(options));
 			} else if (scenario === "S5") {
 				if (kinds.includes("ours")) results.push(await runReconnect(mode, options));
 			} else {

@@ -15,6 +15,12 @@ export interface Asset {
 	createdAt: string;
 }
 
+/** What the server accepts, so a client can refuse a file before sending it (`GET /api/assets/limits`). */
+export interface UploadLimits {
+	maxBytes: number;
+	chunkBytes: number;
+}
+
 /** The answer to starting a resumable upload: send `totalChunks` chunks of `chunkSize` bytes (the last one shorter) before `expiresAt`. */
 export interface CreatedUpload {
 	uploadId: string;

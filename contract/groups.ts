@@ -28,8 +28,10 @@ export interface Group extends GroupBase {
 	lastActivityAt: string;
 }
 
+/** A page of the conversation list, newest activity first; `next` is the opaque cursor of the next page (null: the last). */
 export interface GroupList {
 	items: Group[];
+	next: string | null;
 }
 
 /** Every group event names the conversation, carries it as the change left it, and who did it. */

@@ -4,8 +4,8 @@ export type ConnectionStatus = Exclude<PresenceStatus, "offline">;
 export interface Presence {
 	userId: string;
 	status: PresenceStatus;
-	/** Epoch ms of the last connect, status change or disconnect; null for a user never seen. */
-	lastSeen: number | null;
+	/** ISO 8601 time of the last connect, status change or disconnect; null for a user never seen. */
+	lastSeen: string | null;
 }
 
 export interface PresenceList {

@@ -29,6 +29,11 @@ export interface Announcement {
 	at: string;
 }
 
+export interface SessionRevoked {
+	/** Why, for the sign-in page. */
+	reason: string;
+}
+
 /** Server → client: each event and its payload. */
 export interface ServerEvents {
 	"chat.message.incoming": Message;
@@ -45,9 +50,15 @@ export interface ServerEvents {
 	"system.announcement": Announcement;
 	"server.shutdown": { reconnect: boolean };
 	"auth.expired": void;
+	/** Every session of the user was ended (an operator's `kick`): sign in again; the socket is closed next. */
+	"session.revoked": SessionRevoked;
+	/** Sent right before the server closes this socket on purpose (it kept flooding past its event budget). */
+	"connection.closing": { reason: ConnectionClosingReason; retryAfterMs: number };
 }
+
+export type ConnectionClosingReason = "flooding";
 
 export type ServerEventName = keyof ServerEvents;
 
 /** Why a handshake was refused: `connect_error`'s message, with `data.type`. */
-export type HandshakeRefusal = "unauthorized" | "token_expired" | "unavailable";
+export type HandshakeRefusal = "unauthorized" | "token_expired" | "unavailable" | "too_many_connections";

@@ -7,6 +7,14 @@ export interface User {
 	statusText: string;
 }
 
+/** Who may put me into a group: anyone, or only people I already share a conversation with (that they did not put me in). */
+export type GroupAddPolicy = "everyone" | "contacts";
+
+/** The signed-in user's own profile: the public shape plus private settings. */
+export interface Profile extends User {
+	allowGroupAddsFrom: GroupAddPolicy;
+}
+
 export interface AuthResult {
 	user: User;
 	accessToken: string;

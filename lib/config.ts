@@ -28,9 +28,19 @@ export interface ChatConfig {
 	logLevel: string;
 	logFormat: "json" | "text";
 	jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+	/** Seals the transporter's packets and signs callers (lib/cluster-trust.ts); the same on every node of a cluster. */
+	clusterSecret: string;
 	bcryptCost: number;
 	http: { bodyLimit: string; corsOrigins: string[] | "*"; trustProxy: boolean };
 	rateLimit: { restPerMinute: number; sendPerSecond: number; sendBurst: number };
+	/** Sign-in attempts: per account and address (every attempt), and per account from addresses it never signed in from. */
+	login: { attemptsPerAddress: number; addressWindowSeconds: number; attemptsPerAccount: number; accountWindowSeconds: number };
+	/** Socket gateway budgets: every client event costs tokens of its user's bucket; sockets per user per gateway node. */
+	socketLimits: SocketLimitsConfig;
+	/** Limits of conversation size and membership count (groups, not direct conversations). */
+	groupLimits: { maxMembers: number; maxGroupsPerUser: number };
+	/** Load shedding: beyond these a send is refused at once (503 SERVICE_OVERLOADED) instead of queued. */
+	overload: { maxSendsInFlight: number; maxQueuedPerConversation: number; maxEventLoopDelayMs: number };
 	uploads: UploadsConfig;
 	kafka: {
 		brokers: string[];
@@ -48,8 +58,21 @@ export interface ChatConfig {
 	ops: { metricsPort: number | undefined; probePort: number | undefined; shutdownTimeoutMs: number };
 }
 
+export interface SocketLimitsConfig {
+	eventsPerSecond: number;
+	eventBurst: number;
+	/** Tokens an event costs when not 1 (SOCKET_EVENT_COSTS="chat.sync=10,presence.query=5"). */
+	eventCosts: Record<string, number>;
+	maxSocketsPerUser: number;
+	/** A socket refused this many times within the window is disconnected. */
+	floodRejections: number;
+	floodWindowMs: number;
+}
+
 export interface UploadsConfig {
 	maxBytes: number;
+	/** Bytes of assets one user may own in all (UPLOAD_QUOTA_BYTES; 0: no quota). */
+	quotaBytes: number;
 	cloudinaryUrl: string | undefined;
 	/** Local asset files, chunks of resumable uploads and files being received (UPLOAD_DIR, default DATA_DIR/uploads). */
 	dir: string;
@@ -87,6 +110,18 @@ function parseList(value: string | undefined): string[] {
 		.filter(Boolean);
 }
 
+/** "name=integer,…" → {name: integer}. */
+function parseCosts(value: string | undefined, fallback: Record<string, number>, name: string): Record<string, number> {
+	if (value == null || value === "") return fallback;
+	return Object.fromEntries(
+		parseList(value).map(entry => {
+			const [key, cost] = entry.split("=").map(s => s.trim());
+			if (!key || cost == null) throw new ConfigError(`${name} must be a list like chat.sync=10,presence.query=5 (got "${value}")`);
+			return [key, parseInteger(cost, 1, `${name} (${key})`, 1)];
+		})
+	);
+}
+
 function parseServices(value: string | undefined): ServiceName[] {
 	const names = parseList(value);
 	if (names.length === 0 || names.includes("all")) return [...ALL_SERVICES];
@@ -96,25 +131,50 @@ function parseServices(value: string | undefined): ServiceName[] {
 }
 
 /**
- * Development nodes keep a generated secret under DATA_DIR so tokens survive restarts;
- * production nodes must be given one.
+ * Development nodes keep a generated secret under DATA_DIR (`file`) so tokens survive restarts and nodes
+ * of one checkout agree; production nodes must be given one (`required`: when the secret matters there).
  */
-function resolveJwtSecret(env: NodeJS.ProcessEnv, nodeEnv: ChatConfig["env"], keepUnder: string | null): string {
-	const given = env.JWT_SECRET;
-	if (nodeEnv === "production") {
-		if (!given) throw new ConfigError("JWT_SECRET must be set when NODE_ENV=production");
+function resolveSecret(
+	name: string,
+	given: string | undefined,
+	options: { nodeEnv: ChatConfig["env"]; keepUnder: string | null; file: string; required: boolean; testSecret?: string }
+): string {
+	const { nodeEnv, keepUnder, file } = options;
+	if (nodeEnv === "production" && (given || options.required)) {
+		if (!given) throw new ConfigError(`${name} must be set when NODE_ENV=production`);
 		if (EXAMPLE_SECRETS.has(given) || given.length < 32)
-			throw new ConfigError("JWT_SECRET is an example value or shorter than 32 characters; set a long random secret for production");
+			throw new ConfigError(`${name} is an example value or shorter than 32 characters; set a long random secret for production`);
 		return given;
 	}
 	if (given) return given;
-	if (nodeEnv === "test" || keepUnder == null) return randomBytes(32).toString("hex");
-	const file = path.join(keepUnder, "jwt-secret");
-	if (existsSync(file)) return readFileSync(file, "utf8").trim();
+	if (nodeEnv === "test") return options.testSecret ?? randomBytes(32).toString("hex");
+	if (keepUnder == null) return randomBytes(32).toString("hex");
+	const kept = path.join(keepUnder, file);
+	if (existsSync(kept)) return readFileSync(kept, "utf8").trim();
 	mkdirSync(keepUnder, { recursive: true });
 	const secret = randomBytes(48).toString("base64url");
-	writeFileSync(file, secret + "\n", { mode: 0o600 });
+	writeFileSync(kept, secret + "\n", { mode: 0o600 });
 	return secret;
+}
+
+/** Test nodes of one process (several brokers of a cluster test) share one generated cluster secret. */
+const TEST_CLUSTER_SECRET = randomBytes(32).toString("hex");
+
+/** Production refuses RabbitMQ's default account (or none): whoever reaches the broker would be on the transporter. */
+function checkTransporter(url: string | undefined, nodeEnv: ChatConfig["env"]): string | undefined {
+	if (!url || nodeEnv !== "production" || !/^amqps?:\/\//i.test(url)) return url || undefined;
+	let user = "";
+	let password = "";
+	try {
+		const parsed = new URL(url);
+		user = decodeURIComponent(parsed.username);
+		password = decodeURIComponent(parsed.password);
+	} catch {
+		throw new ConfigError("TRANSPORTER is not a valid amqp:// URL");
+	}
+	if (!user || !password || user === "guest" || EXAMPLE_SECRETS.has(password))
+		throw new ConfigError("TRANSPORTER must name a dedicated RabbitMQ user with a password (not guest:guest) when NODE_ENV=production");
+	return url;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
@@ -135,7 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 		port,
 		socketPort: parseInteger(env.SOCKET_PORT, port, "SOCKET_PORT"),
 		services: parseServices(env.SERVICES),
-		transporter: env.TRANSPORTER || undefined,
+		transporter: checkTransporter(env.TRANSPORTER, nodeEnv),
 		cacher: env.CACHER || env.REDIS_URL || undefined,
 		redisUrl: env.REDIS_URL || undefined,
 		storage,
@@ -144,14 +204,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 		logLevel: env.LOG_LEVEL || (nodeEnv === "test" ? "warn" : "info"),
 		logFormat: env.LOG_FORMAT === "json" || (env.LOG_FORMAT == null && nodeEnv === "production") ? "json" : "text",
 		jwt: {
-			secret: resolveJwtSecret(env, nodeEnv, storage.kind === "nedb" ? dataDir : null),
+			secret: resolveSecret("JWT_SECRET", env.JWT_SECRET, { nodeEnv, keepUnder: storage.kind === "nedb" ? dataDir : null, file: "jwt-secret", required: true }),
 			accessTtlSeconds: parseDuration(env.JWT_EXPIRES_IN, 15 * 60, "JWT_EXPIRES_IN"),
 			refreshTtlSeconds: parseDuration(env.REFRESH_TOKEN_EXPIRES_IN, 30 * 86400, "REFRESH_TOKEN_EXPIRES_IN")
 		},
+		clusterSecret: resolveSecret("CLUSTER_SECRET", env.CLUSTER_SECRET, {
+			nodeEnv,
+			keepUnder: storage.kind === "memory" ? null : dataDir,
+			file: "cluster-secret",
+			// An embedded node has nobody to share it with: a generated one does.
+			required: !!env.TRANSPORTER,
+			testSecret: TEST_CLUSTER_SECRET
+		}),
 		bcryptCost: parseInteger(env.BCRYPT_COST, 10, "BCRYPT_COST", 4),
 		http: {
 			bodyLimit: env.BODY_LIMIT || "256kb",
-			corsOrigins: cors.length === 0 || cors.includes("*") ? "*" : cors,
+			// Unset: any origin in development, only the app's own origin in production.
+			corsOrigins: cors.includes("*") || (cors.length === 0 && nodeEnv !== "production") ? "*" : cors,
 			trustProxy: env.TRUST_PROXY === "1" || env.TRUST_PROXY === "true"
 		},
 		rateLimit: {
@@ -159,8 +228,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			sendPerSecond: parseInteger(env.SEND_RATE_PER_SECOND, 20, "SEND_RATE_PER_SECOND", 1),
 			sendBurst: parseInteger(env.SEND_RATE_BURST, 40, "SEND_RATE_BURST", 1)
 		},
+		login: {
+			attemptsPerAddress: parseInteger(env.LOGIN_ATTEMPTS_PER_ADDRESS, 10, "LOGIN_ATTEMPTS_PER_ADDRESS", 1),
+			addressWindowSeconds: 15 * 60,
+			attemptsPerAccount: parseInteger(env.LOGIN_ATTEMPTS_PER_ACCOUNT, 50, "LOGIN_ATTEMPTS_PER_ACCOUNT", 1),
+			accountWindowSeconds: 3600
+		},
+		socketLimits: {
+			eventsPerSecond: parseInteger(env.SOCKET_EVENT_RATE_PER_SECOND, 30, "SOCKET_EVENT_RATE_PER_SECOND", 1),
+			eventBurst: parseInteger(env.SOCKET_EVENT_BURST, 100, "SOCKET_EVENT_BURST", 1),
+			eventCosts: parseCosts(env.SOCKET_EVENT_COSTS, { "chat.sync": 10, "presence.query": 5 }, "SOCKET_EVENT_COSTS"),
+			maxSocketsPerUser: parseInteger(env.SOCKET_MAX_PER_USER, 20, "SOCKET_MAX_PER_USER", 1),
+			floodRejections: parseInteger(env.SOCKET_FLOOD_REJECTIONS, 50, "SOCKET_FLOOD_REJECTIONS", 1),
+			floodWindowMs: parseDuration(env.SOCKET_FLOOD_WINDOW, 10, "SOCKET_FLOOD_WINDOW") * 1000
+		},
+		groupLimits: {
+			maxMembers: parseInteger(env.GROUP_MAX_MEMBERS, 1000, "GROUP_MAX_MEMBERS", 2),
+			maxGroupsPerUser: parseInteger(env.GROUPS_PER_USER_MAX, 500, "GROUPS_PER_USER_MAX", 1)
+		},
+		overload: {
+			maxSendsInFlight: parseInteger(env.SEND_MAX_IN_FLIGHT, 256, "SEND_MAX_IN_FLIGHT", 1),
+			maxQueuedPerConversation: parseInteger(env.SEND_MAX_QUEUED_PER_CONVERSATION, 64, "SEND_MAX_QUEUED_PER_CONVERSATION", 1),
+			maxEventLoopDelayMs: parseInteger(env.SEND_MAX_EVENT_LOOP_DELAY_MS, 0, "SEND_MAX_EVENT_LOOP_DELAY_MS", 0)
+		},
 		uploads: {
 			maxBytes: parseInteger(env.UPLOAD_MAX_BYTES, 25 * 1024 * 1024, "UPLOAD_MAX_BYTES", 1),
+			quotaBytes: parseInteger(env.UPLOAD_QUOTA_BYTES, 1024 * 1024 * 1024, "UPLOAD_QUOTA_BYTES", 0),
 			cloudinaryUrl: cloudinaryUrlFrom(env),
 			// In-memory storage has no DATA_DIR: files go to a temporary directory instead.
 			dir: path.resolve(env.UPLOAD_DIR || (storage.kind === "memory" ? path.join(tmpdir(), "chat-uploads") : path.join(dataDir, "uploads"))),
@@ -197,7 +290,18 @@ function cloudinaryUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
 /** A test or embedded configuration: in-memory storage, no transporter, chosen overrides. */
 export function testConfig(overrides: Partial<ChatConfig> = {}): ChatConfig {
 	// Sends share one bucket per user on every entry point; tests that exercise the limit set their own.
-	const base = loadConfig({ NODE_ENV: "test", DATA_DIR: ":memory:", BCRYPT_COST: "4", PORT: "0", SEND_RATE_PER_SECOND: "1000", SEND_RATE_BURST: "1000" });
+	const base = loadConfig({
+		NODE_ENV: "test",
+		DATA_DIR: ":memory:",
+		BCRYPT_COST: "4",
+		PORT: "0",
+		SEND_RATE_PER_SECOND: "1000",
+		SEND_RATE_BURST: "1000",
+		SOCKET_EVENT_RATE_PER_SECOND: "10000",
+		SOCKET_EVENT_BURST: "10000",
+		LOGIN_ATTEMPTS_PER_ADDRESS: "10000",
+		LOGIN_ATTEMPTS_PER_ACCOUNT: "10000"
+	});
 	return { ...base, ...overrides };
 }
 

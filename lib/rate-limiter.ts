@@ -6,9 +6,9 @@ export interface RateDecision {
 	retryAfterMs: number;
 }
 
-/** A token bucket per key: `burst` tokens at most, refilled at `perSecond`. */
+/** A token bucket per key: `burst` tokens at most, refilled at `perSecond`; a request costs `cost` tokens (default 1). */
 export interface RateLimiter {
-	take(key: string, now?: number): Promise<RateDecision>;
+	take(key: string, now?: number, cost?: number): Promise<RateDecision>;
 	close(): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ function refill(tokens: number, updatedAt: number, now: number, { perSecond, bur
 	return Math.min(burst, tokens + (Math.max(0, now - updatedAt) * perSecond) / 1000);
 }
 
-const retryAfter = (tokens: number, perSecond: number) => Math.ceil(((1 - tokens) * 1000) / perSecond);
+const retryAfter = (tokens: number, perSecond: number, cost: number) => Math.ceil(((cost - tokens) * 1000) / perSecond);
 
 /** Per process; buckets of idle keys are dropped once they would be full again. */
 export class MemoryRateLimiter implements RateLimiter {
@@ -33,15 +33,15 @@ export class MemoryRateLimiter implements RateLimiter {
 		this.options = options;
 	}
 
-	async take(key: string, now = Date.now()): Promise<RateDecision> {
+	async take(key: string, now = Date.now(), cost = 1): Promise<RateDecision> {
 		this.prune(now);
 		const bucket = this.buckets.get(key);
 		const tokens = bucket ? refill(bucket.tokens, bucket.updatedAt, now, this.options) : this.options.burst;
-		if (tokens < 1) {
+		if (tokens < cost) {
 			this.buckets.set(key, { tokens, updatedAt: now });
-			return { allowed: false, retryAfterMs: retryAfter(tokens, this.options.perSecond) };
+			return { allowed: false, retryAfterMs: retryAfter(tokens, this.options.perSecond, cost) };
 		}
-		this.buckets.set(key, { tokens: tokens - 1, updatedAt: now });
+		this.buckets.set(key, { tokens: tokens - cost, updatedAt: now });
 		return { allowed: true, retryAfterMs: 0 };
 	}
 
@@ -57,15 +57,15 @@ export class MemoryRateLimiter implements RateLimiter {
 	}
 }
 
-// KEYS[1] bucket; ARGV: perSecond, burst, now, ttlMs → {allowed 0|1, tokens * 1000}
+// KEYS[1] bucket; ARGV: perSecond, burst, now, ttlMs, cost → {allowed 0|1, tokens * 1000}
 const TAKE_LUA = `
-local perSecond, burst, now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local perSecond, burst, now, ttl, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updatedAt')
 local tokens, updatedAt = tonumber(state[1]), tonumber(state[2])
 if not tokens then tokens = burst; updatedAt = now end
 tokens = math.min(burst, tokens + math.max(0, now - updatedAt) * perSecond / 1000)
 local allowed = 0
-if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
+if tokens >= cost then tokens = tokens - cost; allowed = 1 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updatedAt', now)
 redis.call('PEXPIRE', KEYS[1], ttl)
 return {allowed, math.floor(tokens * 1000)}`;
@@ -83,11 +83,11 @@ export class RedisRateLimiter implements RateLimiter {
 		this.redis.defineCommand("rateTake", { numberOfKeys: 1, lua: TAKE_LUA });
 	}
 
-	async take(key: string, now = Date.now()): Promise<RateDecision> {
+	async take(key: string, now = Date.now(), cost = 1): Promise<RateDecision> {
 		const { perSecond, burst } = this.options;
 		const ttlMs = Math.ceil((burst / perSecond) * 1000) + 1000;
-		const [allowed, milliTokens] = await this.redis.rateTake(this.prefix + key, perSecond, burst, now, ttlMs);
-		return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: retryAfter(milliTokens / 1000, perSecond) };
+		const [allowed, milliTokens] = await this.redis.rateTake(this.prefix + key, perSecond, burst, now, ttlMs, cost);
+		return allowed === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: retryAfter(milliTokens / 1000, perSecond, cost) };
 	}
 
 	async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ActionHandler, ActionSchema, Context, Middleware, Service } from "moleculer";
 import type { ConversationPolicy } from "./policies.ts";
+import { verifiedUser } from "./authenticate.middleware.ts";
 import type { MemberRole } from "../contract/groups.ts";
 import { forbidden, notFound } from "../lib/errors.ts";
 import type { SessionMeta } from "../lib/session.ts";
@@ -19,7 +20,7 @@ export const ConversationAccess = {
 		if (!policy) return handler;
 		const missing = () => notFound(policy.notFound ?? "Conversation");
 		return async function withMembership(this: unknown, ctx: Context<Record<string, unknown>, SessionMeta>) {
-			const userId = ctx.meta.user?.id;
+			const userId = verifiedUser(ctx)?.id;
 			if (!userId) throw missing();
 			let groupId: string;
 			if (policy.entity) {

@@ -21,3 +21,8 @@ export interface RateLimitPolicy {
 	bucket: "send";
 	cost?: number;
 }
+
+export interface AdmissionPolicy {
+	/** Calls of the actions sharing a pool are bounded together, per node (see Admission). */
+	pool: "send";
+}

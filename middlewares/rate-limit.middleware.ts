@@ -4,6 +4,7 @@ import { rateLimited } from "../lib/errors.ts";
 import { MemoryRateLimiter, RedisRateLimiter, type BucketOptions, type RateLimiter } from "../lib/rate-limiter.ts";
 import type { SessionMeta } from "../lib/session.ts";
 import type { RateLimitPolicy } from "./policies.ts";
+import { verifiedUser } from "./authenticate.middleware.ts";
 
 /**
  * `rateLimit: { bucket }`: the action itself takes tokens from the caller's bucket, so every entry point
@@ -33,7 +34,7 @@ export function RateLimits(): Middleware {
 			const policy = action.rateLimit;
 			if (!policy) return handler;
 			return async function limited(this: unknown, ctx: Context<unknown, SessionMeta>) {
-				const userId = ctx.meta.user?.id;
+				const userId = verifiedUser(ctx)?.id;
 				if (userId) {
 					const decision = await limiterFor(policy.bucket).take(`${policy.bucket}:${userId}`);
 					if (!decision.allowed) throw rateLimited(decision.retryAfterMs);

@@ -7,6 +7,7 @@ import DbService from "moleculer-db";
 import MongooseAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import { chatConfig, type StorageConfig } from "../lib/config.ts";
+import { lockDataDir, unlockDataDir } from "../lib/storage/data-dir-lock.ts";
 
 export interface IndexSpec {
 	fields: Record<string, 1 | -1>;
@@ -215,7 +216,11 @@ async function openAdapter(
 		return adapter;
 	}
 	const options = storage.kind === "nedb" ? { filename: path.join(storage.dir, `${name}.db`), autoload: false } : { inMemoryOnly: true };
-	if (storage.kind === "nedb") mkdirSync(storage.dir, { recursive: true });
+	if (storage.kind === "nedb") {
+		mkdirSync(storage.dir, { recursive: true });
+		// Before NeDB touches a file: loading rewrites it (`<file>~`, then a rename), which two processes must not do at once.
+		await lockDataDir(storage.dir, chatConfig(broker as never).ops.shutdownTimeoutMs + 10_000);
+	}
 	const adapter = new DbService.MemoryAdapter(options) as unknown as Adapter;
 	adapter.init(broker, service);
 	await adapter.connect();
@@ -236,6 +241,7 @@ async function closeAdapter(storage: StorageConfig, adapter: Adapter): Promise<v
 	if (storage.kind !== "mongo") {
 		adapter.db?.stopAutocompaction?.();
 		await (adapter.db as unknown as NedbDatastore | undefined)?.closeAppendFile?.();
+		if (storage.kind === "nedb") unlockDataDir(storage.dir);
 		return;
 	}
 	// Every Mongo collection shares mongoose's one connection: close it with its last user.

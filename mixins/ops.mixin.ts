@@ -2,7 +2,8 @@ import type { ServiceSchema } from "moleculer";
 
 /**
  * Actions for operators (repl-commands/), mixed into the services whose state they read. `public`:
- * callable from any node of the cluster (the REPL node), never routed by the API gateway. The messages
+ * callable from any node of the cluster (the REPL node), never routed by the API gateway; `auth: "operator"`:
+ * only with the REPL node's signed operator pass. The messages
  * service's own are in services/messages/ops.ts.
  */
 
@@ -16,6 +17,7 @@ export const SocketOpsActions: Partial<ServiceSchema> = {
 	actions: {
 		onlineUsers: {
 			visibility: "public",
+			auth: "operator",
 			handler(this: any): NodeOnlineUsers {
 				const byUser = new Map<string, { userId: string; username: string; sockets: number }>();
 				for (const socket of this.io.sockets.sockets.values()) {

@@ -13,6 +13,8 @@ export async function conversationStats(broker: ServiceBroker, groupId: string):
 		broker.call<string[], object>("groups.memberIds", { groupId }),
 		broker.call<ConversationMessageStats, object>("messages.conversationStats", { groupId })
 	]);
+	// groups.memberIds answers [] for an unknown id; a conversation everyone has left is as gone (nobody can read it).
+	if (memberIds.length === 0) throw new Error(`No conversation ${groupId}`);
 	return { ...messages, members: memberIds.length };
 }
 

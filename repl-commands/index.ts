@@ -14,5 +14,28 @@ export interface ReplCommand {
 	action(broker: ServiceBroker, args: Record<string, unknown> & { options?: Record<string, unknown> }): Promise<void>;
 }
 
+/**
+ * A failed command prints one line saying why (an unknown user, a conversation that does not exist, a
+ * field the action refused), never a stack trace.
+ */
+export function reportingFailures(command: ReplCommand, print: (line: string) => void = line => console.error(line)): ReplCommand {
+	return {
+		...command,
+		async action(broker, args) {
+			try {
+				await command.action(broker, args);
+			} catch (err) {
+				print(failureLine(err));
+			}
+		}
+	};
+}
+
+export function failureLine(err: unknown): string {
+	const e = err as { message?: string; data?: unknown };
+	const problems = Array.isArray(e?.data) ? e.data.map((d: { message?: string }) => d?.message).filter(Boolean) : [];
+	return `Error: ${problems.length ? problems.join(" ") : (e?.message ?? String(err))}`;
+}
+
 /** The operator commands, next to Moleculer's built-in ones (nodes, services, call, emit, metrics, …). */
-export const replCommands: ReplCommand[] = [online, sessions, kick, announce, conversation];
+export const replCommands: ReplCommand[] = [online, sessions, kick, announce, conversation].map(command => reportingFailures(command));

@@ -4,22 +4,34 @@ import type { ReplCommand } from "./index.ts";
 
 export interface Kicked {
 	userId: string;
+	/** Sign-in sessions whose refresh tokens were revoked. */
+	sessions: number;
 	disconnected: number;
 	nodes: string[];
 	unreachable: string[];
 }
 
-/** Closes every socket of a user on every gateway (their clients may reconnect if their token is still valid). */
-export async function disconnectUser(broker: ServiceBroker, idOrUsername: string): Promise<Kicked> {
+/** What the user's app shows on its sign-in page. */
+export const KICK_REASON = "You were signed out by an operator.";
+
+/**
+ * Ends every session of a user: their refresh tokens are revoked first (so no client can renew its
+ * access), then every gateway tells their sockets why (`session.revoked`) and closes them.
+ */
+export async function disconnectUser(broker: ServiceBroker, idOrUsername: string, reason = KICK_REASON): Promise<Kicked> {
 	const user = await resolveUser(broker, idOrUsername);
-	const { answers: perNode, unreachable } = await callEveryNode<{ nodeID: string; disconnected: number }>(broker, "socket.disconnectUser", { userId: user.id });
+	const { sessions } = await broker.call<{ sessions: number }, object>("auth.revokeSessions", { userId: user.id });
+	const { answers: perNode, unreachable } = await callEveryNode<{ nodeID: string; disconnected: number }>(broker, "socket.disconnectUser", {
+		userId: user.id,
+		reason
+	});
 	const hit = perNode.filter(n => n.disconnected > 0);
-	return { userId: user.id, disconnected: hit.reduce((sum, n) => sum + n.disconnected, 0), nodes: hit.map(n => n.nodeID), unreachable };
+	return { userId: user.id, sessions, disconnected: hit.reduce((sum, n) => sum + n.disconnected, 0), nodes: hit.map(n => n.nodeID), unreachable };
 }
 
 export function formatKicked(k: Kicked): string {
 	return [
-		`Disconnected ${k.disconnected} socket(s) of ${k.userId}${k.nodes.length ? ` on ${k.nodes.join(", ")}` : ""}`,
+		`Signed out ${k.userId}: ${k.sessions} session(s) revoked, ${k.disconnected} socket(s) disconnected${k.nodes.length ? ` on ${k.nodes.join(", ")}` : ""}`,
 		...unreachableNote(k.unreachable)
 	].join("\n");
 }
@@ -27,7 +39,7 @@ export function formatKicked(k: Kicked): string {
 const command: ReplCommand = {
 	command: "kick <user>",
 	alias: ["disconnect"],
-	description: "Disconnect a user (by id or username) from every socket node",
+	description: "Sign a user out (by id or username): revoke their sessions and disconnect them from every socket node",
 	async action(broker, args) {
 		console.log(formatKicked(await disconnectUser(broker, argument(args, "user"))));
 	}

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
-import type { Context, ServiceSchema } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import serveStatic from "serve-static";
+import { callerSigner } from "../lib/cluster-trust.ts";
 import { chatConfig } from "../lib/config.ts";
-import { toClientError, unauthorized } from "../lib/errors.ts";
-import { rateLimitKey } from "../lib/http.ts";
-import { health, readiness } from "../lib/probes.ts";
+import { MoleculerClientError, requestBodyError, toClientError, unauthorized, unsupportedMediaType } from "../lib/errors.ts";
+import { clientAddress, rateLimitKey, sameOrigin } from "../lib/http.ts";
+import { assertShallow, queryIntegers } from "../lib/params.ts";
+import { answerProbe, health, NOT_READY_RETRY_AFTER_SECONDS, probeOf, readiness } from "../lib/probes.ts";
 import { RedisRateLimitStore } from "../lib/rate-limit-store.ts";
 import type { SessionUser } from "../lib/session.ts";
 import type { DownloadHeaders } from "./assets/download.ts";
@@ -18,6 +20,7 @@ interface ApiThis {
 	server: import("node:http").Server;
 	serve: ((req: Req, res: ServerResponse, next: (err?: unknown) => void) => void) | null;
 	authenticate(ctx: Context, route: unknown, req: Req): Promise<SessionUser | null>;
+	trustProxy: boolean;
 }
 
 /** REST routes: the contract in docs/API.md. Everything else under /api is a 404. */
@@ -49,6 +52,7 @@ const REST_ALIASES = {
 
 	"GET presence": "presence.query",
 
+	"GET assets/limits": "assets.limits",
 	"POST assets/uploads": "assets.createUpload",
 	"GET assets/uploads/:uploadId": "assets.uploadStatus",
 	"POST assets/uploads/:uploadId/complete": "assets.completeUpload",
@@ -72,11 +76,38 @@ function passDownloadHeaders(ctx: Context<unknown, { downloadHeaders?: DownloadH
 	ctx.meta.downloadHeaders = { range: header("range"), ifNoneMatch: header("if-none-match"), ifRange: header("if-range") };
 }
 
+type RouteAlias = { action?: string; type?: string; keys?: { name: string }[] };
+
+/**
+ * Before every call: the payload's nesting is bounded (before anything recurses into it), and query and
+ * path params the action declares as numbers become numbers when they are canonical integers (JSON bodies
+ * never are converted). A multipart upload must say so with a boundary before busboy is given the body.
+ */
+function prepareCall(this: ApiThis, ctx: Context<unknown, { clientAddress?: string }>, _route: unknown, req: Req, _res: unknown, alias: RouteAlias) {
+	const params = (req as Req & { $params?: Record<string, unknown> }).$params ?? {};
+	assertShallow(params);
+	const query = (req as Req & { query?: Record<string, unknown> }).query ?? {};
+	const schema = (req as Req & { $action?: { params?: Record<string, unknown> } }).$action?.params;
+	queryIntegers(params, [...Object.keys(query), ...(alias.keys ?? []).map(k => k.name)], schema);
+	if (alias.type === "multipart" && !/^multipart\/form-data\s*;.*\bboundary=/i.test(req.headers["content-type"] ?? ""))
+		throw unsupportedMediaType("Send the file as multipart/form-data with a boundary");
+	// Login attempts are limited per account and address (auth.login).
+	if (alias.action === "auth.login") ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
+}
+
+/** Signed download URLs carry their credential in the query: logs show the URL without it. */
+const SECRET_QUERY = /([?&](?:sig|token|access_token|refresh_token|refreshToken)=)[^&#]*/gi;
+export const loggedUrl = (url: string) => url.replace(SECRET_QUERY, "$1[redacted]");
+const urlOf = (req: Req) => loggedUrl((req as Req & { originalUrl?: string }).originalUrl ?? req.url ?? "");
+
 function sendError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: ServerResponse, err: unknown) {
 	const body = toClientError(err);
-	if (body.code >= 500) this.logger.error("Request failed", req.method, req.url, err);
+	// 503s (shed, timed out, no node) are counted where they happen, one log line per interval (lib/overload.ts).
+	if (body.code >= 500 && body.code !== 503) this.logger.error("Request failed", req.method, urlOf(req), err);
 	if (res.headersSent) return res.end();
-	if (body.code === 429) res.setHeader("Retry-After", "60");
+	const retryAfterMs = (body.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+	if (typeof retryAfterMs === "number") res.setHeader("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+	else if (body.code === 429) res.setHeader("Retry-After", "60");
 	res.writeHead(body.code, { "Content-Type": "application/json; charset=utf-8" });
 	res.end(JSON.stringify(body));
 }
@@ -94,17 +125,47 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			}
 		},
 
-		/** Ready for traffic: connected to the cluster (when clustered) and to the store. */
+		/** Ready for traffic (lib/probes.ts). HTTP's /ready does not come through here: see httpHandler. */
 		ready: {
-			handler(this: any, ctx: Context<unknown, { $statusCode?: number }>) {
+			handler(this: any, ctx: Context<unknown, { $statusCode?: number; $responseHeaders?: Record<string, string> }>) {
 				const state = readiness(this.broker);
-				if (state.status !== "ready") ctx.meta.$statusCode = 503;
+				if (state.status !== "ready") {
+					ctx.meta.$statusCode = 503;
+					ctx.meta.$responseHeaders = { "Retry-After": String(NOT_READY_RETRY_AFTER_SECONDS) };
+				}
 				return state;
 			}
 		}
 	},
 
 	methods: {
+		/** moleculer-web's logs the stack of every error without a numeric code (busboy's, zlib's): sendError decides. */
+		errorHandler(this: any, req: Req, res: ServerResponse, err: unknown) {
+			return this.sendError(req, res, err);
+		},
+
+		logRequest(this: any, req: Req & { $route?: { logging?: boolean } }) {
+			if (req.$route && !req.$route.logging) return;
+			this.logger.info(`=> ${req.method} ${urlOf(req)}`);
+		},
+
+		logResponse(this: any, req: Req & { $route?: { logging?: boolean }; $startTime?: [number, number] }, res: ServerResponse) {
+			if (req.$route && !req.$route.logging) return;
+			const [s, ns] = req.$startTime ? process.hrtime(req.$startTime) : [0, 0];
+			this.logger.info(`<= ${res.statusCode} ${req.method} ${urlOf(req)} [+${(s * 1000 + ns / 1e6).toFixed(3)} ms]`);
+		},
+
+		/**
+		 * The probes are answered before routing: the server listens while the node's other services (and
+		 * this one's actions) are still starting, and /ready must say 503 then rather than fail to route.
+		 */
+		httpHandler(this: any, req: Req, res: ServerResponse, next?: (err?: unknown) => void) {
+			const probe = probeOf(req);
+			if (probe) return answerProbe(this.broker, probe, res);
+			if (!this.broker.started) return sendError.call(this, req, res, new Errors.MoleculerRetryableError("The node is starting", 503, "NODE_STARTING"));
+			return (ApiGateway.methods!.httpHandler as (...args: unknown[]) => unknown).call(this, req, res, next);
+		},
+
 		/** Bearer token → small user object that travels with every call; no token → anonymous (actions decide). */
 		async authenticate(ctx: Context, _route: unknown, req: Req): Promise<SessionUser | null> {
 			const header = req.headers.authorization;
@@ -112,7 +173,8 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			const token = /^Bearer\s+(\S{1,4096})\s*$/i.exec(header)?.[1];
 			if (!token) throw unauthorized("The Authorization header must be 'Bearer <access token>'", "INVALID_TOKEN");
 			const user = await ctx.call<SessionUser & { exp: number }, { token: string }>("auth.resolveToken", { token });
-			return { id: user.id, username: user.username };
+			// Signed with the cluster secret, valid as long as the token: services trust no other meta.user.
+			return callerSigner(this.broker).signUser(user, user.exp);
 		}
 	},
 
@@ -123,13 +185,16 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			window: 60_000,
 			limit: config.rateLimit.restPerMinute,
 			headers: true,
-			key: (req: Req) => rateLimitKey(req, config.http.trustProxy),
+			key: (req: Req) => rateLimitKey(req, config.http.trustProxy, config.jwt.secret),
 			// Shared by every API node when Redis is there; otherwise each node counts for itself.
 			...(config.redisUrl ? { StoreFactory: RedisRateLimitStore } : {})
 		};
+		this.trustProxy = config.http.trustProxy;
 		const common = {
 			authentication: true,
 			mappingPolicy: "restrict",
+			// The web app's own requests are same-origin: they need no CORS headers, whatever CORS_ORIGINS lists.
+			use: [sameOriginNeedsNoCors],
 			cors: {
 				origin: config.http.corsOrigins,
 				methods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -156,7 +221,9 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 					name: "rest",
 					path: "/api",
 					aliases: REST_ALIASES,
-					bodyParsers: { json: { limit: config.http.bodyLimit, strict: true }, urlencoded: false }
+					bodyParsers: false,
+					use: [...common.use, jsonBody(config.http.bodyLimit)],
+					onBeforeCall: prepareCall
 				},
 				{
 					...common,
@@ -164,19 +231,12 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 					path: "/api",
 					aliases: STREAM_ALIASES,
 					bodyParsers: { json: false, urlencoded: false },
+					onBeforeCall: prepareCall,
 					// assets.upload enforces maxBytes itself and removes its partial file before answering 413. Busboy answers the
 					// moment its own limit trips (file still on disk), so that limit sits well above: a backstop only.
 					busboyConfig: { limits: { files: 1, fileSize: config.uploads.maxBytes + 1024 * 1024, fields: 10 } }
 				},
-				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false, onBeforeCall: passDownloadHeaders },
-				{
-					name: "probes",
-					path: "/",
-					mappingPolicy: "restrict",
-					aliases: { "GET health": "api.health", "GET ready": "api.ready" },
-					bodyParsers: false,
-					onError: sendError
-				}
+				{ ...common, name: "downloads", authentication: false, path: "/api", aliases: DOWNLOAD_ALIASES, bodyParsers: false, onBeforeCall: passDownloadHeaders }
 			]
 		});
 	},
@@ -200,6 +260,25 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 		}
 	}
 };
+
+/**
+ * body-parser's JSON parser, its errors turned into client errors where they happen: moleculer-web keeps a
+ * middleware's error only by its `code`, and zlib's (a body that is not the gzip it claims) is a string.
+ */
+function jsonBody(limit: string) {
+	const parse = ApiGateway.bodyParser.json({ limit, strict: true });
+	return (req: Req, res: ServerResponse, next: (err?: unknown) => void) =>
+		parse(req, res, (err?: unknown) => {
+			const refused = err ? requestBodyError(err) : null;
+			next(refused ? new MoleculerClientError(refused.message, refused.code, refused.type) : err);
+		});
+}
+
+/** A browser's Origin that is this server itself (behind nginx: the Host it forwards) is no cross-origin request. */
+function sameOriginNeedsNoCors(req: Req, _res: ServerResponse, next: () => void) {
+	if (sameOrigin(req)) delete req.headers.origin;
+	next();
+}
 
 /** Hashed build output is immutable; the page itself must always be revalidated. */
 function setCacheHeaders(res: ServerResponse, file: string) {

@@ -1,12 +1,12 @@
 import type { Context, ServiceSchema } from "moleculer";
-import type { User } from "../contract/users.ts";
+import type { GroupAddPolicy, Profile, User } from "../contract/users.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
 import { signedAssetUrl } from "../lib/asset-urls.ts";
 import { cachedBy, cacheKey } from "../lib/cache-keys.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, invalidField, notFound } from "../lib/errors.ts";
 import { newId } from "../lib/ids.ts";
-import { idList, idParam, limitParam, params, USERNAME_PATTERN } from "../lib/params.ts";
+import { displayNameParam, idList, idParam, limitParam, lineParam, params, USERNAME_PATTERN } from "../lib/params.ts";
 import type { UserContext } from "../lib/session.ts";
 
 interface UserDoc {
@@ -17,6 +17,8 @@ interface UserDoc {
 	avatarUrl: string | null;
 	avatarAssetId: string | null;
 	statusText: string;
+	/** Missing on users from before the setting: "everyone". */
+	allowGroupAddsFrom?: GroupAddPolicy;
 	createdAt: Date;
 	updatedAt: Date;
 }
@@ -24,10 +26,18 @@ interface UserDoc {
 interface UsersThis extends DbMethods {
 	db: { users: Collection<UserDoc> };
 	toUser(doc: UserDoc): User;
+	toProfile(doc: UserDoc): Profile;
 	findDoc(id: string): Promise<UserDoc>;
 }
 
-const displayNameParam = { type: "string", trim: true, min: 1, max: 64 } as const;
+/** An avatar is an image you uploaded (`avatarAssetId`, or its URL on this server) or an https URL elsewhere. */
+const OWN_ASSET_URL = /^\/api\/assets\/([a-f0-9]{24})\/(?:original|thumb)(?:\?.*)?$/;
+
+function isHttpsUrl(text: string): boolean {
+	if (!URL.canParse(text)) return false;
+	const url = new URL(text);
+	return url.protocol === "https:" && url.hostname !== "" && !url.username && !url.password;
+}
 
 function escapeRegExp(text: string): string {
 	return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -114,7 +124,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 				search: { type: "string", trim: true, max: 64, optional: true },
 				ids: { type: "string", max: 200 * 25, optional: true },
 				limit: limitParam(50, 20),
-				offset: { type: "number", integer: true, min: 0, max: 10_000, convert: true, optional: true, default: 0 }
+				offset: { type: "number", integer: true, min: 0, max: 10_000, optional: true, default: 0 }
 			}),
 			async handler(ctx: UserContext<{ search?: string; ids?: string; limit: number; offset: number }>) {
 				if (ctx.params.ids != null) {
@@ -140,8 +150,19 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 		profile: {
 			auth: "required",
 			readOnly: true,
-			async handler(ctx: UserContext): Promise<User> {
-				return this.toUser(await this.findDoc(ctx.meta.user.id));
+			async handler(ctx: UserContext): Promise<Profile> {
+				return this.toProfile(await this.findDoc(ctx.meta.user.id));
+			}
+		},
+
+		/** For groups.create / addMembers: who each user lets add them to groups (unknown ids are left out). */
+		groupAddPolicies: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ ids: idList(1000) }),
+			async handler(ctx: Context<{ ids: string[] }>): Promise<{ id: string; allowGroupAddsFrom: GroupAddPolicy }[]> {
+				const docs = await this.db.users.findByIds(ctx.params.ids);
+				return docs.map(d => ({ id: d._id, allowGroupAddsFrom: d.allowGroupAddsFrom ?? "everyone" }));
 			}
 		},
 
@@ -149,16 +170,28 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 			auth: "required",
 			params: params({
 				displayName: { ...displayNameParam, optional: true },
-				statusText: { type: "string", trim: true, max: 140, optional: true },
+				statusText: { ...lineParam(140), optional: true },
 				avatarAssetId: { ...idParam, optional: true, nullable: true },
-				avatarUrl: { type: "url", max: 2048, optional: true, nullable: true }
+				avatarUrl: { type: "string", max: 2048, optional: true, nullable: true },
+				allowGroupAddsFrom: { type: "enum", values: ["everyone", "contacts"], optional: true }
 			}),
-			async handler(ctx: UserContext<{ displayName?: string; statusText?: string; avatarAssetId?: string | null; avatarUrl?: string | null }>): Promise<User> {
+			async handler(
+				ctx: UserContext<{
+					displayName?: string;
+					statusText?: string;
+					avatarAssetId?: string | null;
+					avatarUrl?: string | null;
+					allowGroupAddsFrom?: GroupAddPolicy;
+				}>
+			): Promise<Profile> {
 				const me = ctx.meta.user;
-				const p = ctx.params;
+				const p = { ...ctx.params };
+				const ownAsset = p.avatarUrl ? OWN_ASSET_URL.exec(p.avatarUrl)?.[1] : undefined;
+				if (ownAsset && p.avatarAssetId === undefined) [p.avatarAssetId, p.avatarUrl] = [ownAsset, undefined];
 				const set: Partial<UserDoc> = { updatedAt: new Date() };
 				if (p.displayName != null) Object.assign(set, { displayName: p.displayName, displayNameLower: p.displayName.toLowerCase() });
 				if (p.statusText != null) set.statusText = p.statusText;
+				if (p.allowGroupAddsFrom != null) set.allowGroupAddsFrom = p.allowGroupAddsFrom;
 				if (p.avatarAssetId !== undefined) {
 					if (p.avatarAssetId !== null) {
 						// Only an image the user uploaded can become their avatar.
@@ -168,15 +201,16 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 					}
 					Object.assign(set, { avatarAssetId: p.avatarAssetId, avatarUrl: null });
 				} else if (p.avatarUrl !== undefined) {
-					if (p.avatarUrl !== null && !/^https?:\/\//i.test(p.avatarUrl)) throw invalidField("avatarUrl", "The 'avatarUrl' field must be an http(s) URL.");
+					if (p.avatarUrl !== null && !isHttpsUrl(p.avatarUrl))
+						throw invalidField("avatarUrl", "The 'avatarUrl' field must be an https URL or the URL of an image you uploaded.");
 					Object.assign(set, { avatarUrl: p.avatarUrl, avatarAssetId: null });
 				}
 				const doc = await this.db.users.updateById(me.id, { $set: set });
 				if (!doc) throw notFound("User");
 				await this.cleanCache(cacheKey("users.get", me.id));
-				const user = this.toUser(doc);
-				ctx.broadcast("user.updated", { user });
-				return user;
+				// Everyone who shares a conversation hears the public shape; the settings stay with the owner.
+				ctx.broadcast("user.updated", { user: this.toUser(doc) });
+				return this.toProfile(doc);
 			}
 		}
 	},
@@ -185,6 +219,9 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 		toUser(doc: UserDoc): User {
 			const avatarUrl = doc.avatarAssetId ? signedAssetUrl(chatConfig(this.broker).jwt.secret, doc.avatarAssetId, "thumb", null) : doc.avatarUrl;
 			return { id: doc._id, username: doc.username, displayName: doc.displayName, avatarUrl: avatarUrl ?? null, statusText: doc.statusText ?? "" };
+		},
+		toProfile(doc: UserDoc): Profile {
+			return { ...this.toUser(doc), allowGroupAddsFrom: doc.allowGroupAddsFrom ?? "everyone" };
 		},
 		async findDoc(id: string): Promise<UserDoc> {
 			const doc = await this.db.users.findById(id);

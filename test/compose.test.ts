@@ -41,6 +41,11 @@ function variablesTheAppReads(): string[] {
 	return [...names].sort();
 }
 
+/** `${VAR}` references of docker-compose.yml (RABBITMQ_DEFAULT_USER/PASS are for the rabbitmq service, not the app). */
+function variablesComposeReads(): string[] {
+	return [...new Set([...read("docker-compose.yml").matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map(m => m[1]))].sort();
+}
+
 const appNodes = Object.entries(services).filter(([, s]) => s.build?.target === "app" && !s.profiles?.length);
 const env = (s: ComposeService, name: string) => (s.environment?.[name] == null ? undefined : String(s.environment[name]));
 
@@ -119,9 +124,9 @@ describe("docker-compose.yml", () => {
 		}
 	});
 
-	test("ports are host:container pairs, named volumes are declared", () => {
+	test("ports are [127.0.0.1:]host:container pairs, named volumes are declared", () => {
 		for (const [name, s] of Object.entries(services)) {
-			for (const p of s.ports ?? []) assert.match(p, /^\d+:\d+$/, `${name} port ${p}`);
+			for (const p of s.ports ?? []) assert.match(p, /^(127\.0\.0\.1:)?\d+:\d+$/, `${name} port ${p}`);
 			for (const v of s.volumes ?? []) {
 				const source = v.split(":")[0];
 				if (!source.startsWith(".") && !source.startsWith("/"))
@@ -131,14 +136,44 @@ describe("docker-compose.yml", () => {
 	});
 });
 
+describe("docker-compose.yml: the trust boundary", () => {
+	test("only nginx is published on the host's interfaces; RabbitMQ's UI on 127.0.0.1 at most; MongoDB, Redis, Kafka not at all", () => {
+		for (const [name, s] of Object.entries(services)) {
+			if (name === "nginx") continue;
+			for (const p of s.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name} publishes ${p} on every interface`);
+		}
+		for (const name of ["mongo", "redis", "kafka"]) assert.deepEqual(services[name].ports ?? [], [], `${name} is published`);
+		assert.ok(!(services.rabbitmq.ports ?? []).some(p => /:5672$/.test(p)), "AMQP is published");
+	});
+
+	test("RabbitMQ has a dedicated user whose password comes from .env, and every node's TRANSPORTER is built from it", () => {
+		const user = env(services.rabbitmq, "RABBITMQ_DEFAULT_USER") ?? "";
+		const pass = env(services.rabbitmq, "RABBITMQ_DEFAULT_PASS") ?? "";
+		assert.match(user, /^\$\{RABBITMQ_DEFAULT_USER(:-(?!guest\})[^}]+)?\}$/, "RABBITMQ_DEFAULT_USER");
+		assert.match(pass, /^\$\{RABBITMQ_DEFAULT_PASS:\?[^}]+\}$/, "RABBITMQ_DEFAULT_PASS is required, without a default");
+		for (const [name, s] of [...appNodes, ["repl", services.repl] as const]) {
+			const transporter = env(s, "TRANSPORTER") ?? "";
+			assert.ok(!/guest/.test(transporter), `${name} TRANSPORTER uses guest`);
+			assert.ok(transporter.startsWith(`amqp://${user}:${pass}@`), `${name} TRANSPORTER is not built from the RabbitMQ user: ${transporter}`);
+		}
+		assert.ok(!/guest/.test(envExample.get("TRANSPORTER") ?? ""), ".env.example TRANSPORTER uses guest");
+	});
+
+	test("every node and the REPL get the same required CLUSTER_SECRET", () => {
+		for (const [name, s] of [...appNodes, ["repl", services.repl] as const])
+			assert.match(env(s, "CLUSTER_SECRET") ?? "", /^\$\{CLUSTER_SECRET:\?[^}]+\}$/, `${name} CLUSTER_SECRET`);
+		assert.equal(envExample.get("CLUSTER_SECRET"), "", ".env.example leaves CLUSTER_SECRET to be generated");
+	});
+});
+
 describe(".env.example", () => {
 	test("lists every variable the app reads", () => {
 		const missing = variablesTheAppReads().filter(name => !envExample.has(name));
 		assert.deepEqual(missing, []);
 	});
 
-	test("lists nothing the app does not read", () => {
-		const read = new Set(variablesTheAppReads());
+	test("lists nothing that neither the app nor docker-compose.yml reads", () => {
+		const read = new Set([...variablesTheAppReads(), ...variablesComposeReads()]);
 		assert.deepEqual(
 			[...envExample.keys()].filter(name => !read.has(name)),
 			[]

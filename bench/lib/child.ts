@@ -27,9 +27,11 @@ export class ServerProcess {
 	private readonly output: string[] = [];
 	readonly ready: Promise<Record<string, unknown>>;
 
-	constructor(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = []) {
+	/** `cpus`: a taskset list (e.g. "1-3") the process is pinned to, away from the load generator. */
+	constructor(name: string, entry: string, env: Record<string, string>, nodeArgs: string[] = [], cpus?: string) {
 		this.name = name;
-		this.child = spawn(process.execPath, ["--expose-gc", "--disable-warning=DEP0174", ...nodeArgs, path.join(ROOT, entry)], {
+		const args = ["--expose-gc", "--disable-warning=DEP0174", ...nodeArgs, path.join(ROOT, entry)];
+		this.child = spawn(cpus ? "taskset" : process.execPath, cpus ? ["-c", cpus, process.execPath, ...args] : args, {
 			cwd: ROOT,
 			env: { ...process.env, ...env },
 			stdio: ["ignore", "pipe", "pipe", "ipc"]

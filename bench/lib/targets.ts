@@ -21,6 +21,8 @@ export interface TargetOptions {
 	env?: Record<string, string>;
 	/** Node flags for our gateway nodes, e.g. --cpu-prof. */
 	nodeArgs?: string[];
+	/** Embedded mode: the cores (taskset list) the node is pinned to. */
+	cpus?: string;
 	transporter?: string;
 	redisUrl?: string;
 }
@@ -154,12 +156,21 @@ export class OurTarget extends Target {
 			RATE_LIMIT_PER_MINUTE: "100000000",
 			SEND_RATE_PER_SECOND: "100000",
 			SEND_RATE_BURST: "100000",
+			SOCKET_EVENT_RATE_PER_SECOND: "100000",
+			SOCKET_EVENT_BURST: "100000",
+			SOCKET_MAX_PER_USER: "100000",
 			...(this.dataDir ? { DATA_DIR: this.dataDir } : {}),
 			...this.options.env
 		};
 		if (this.options.mode === "embedded") {
 			const port = await freePort();
-			const node = new ServerProcess("ours", "bench/server.ts", { ...common, PORT: String(port), NODE_ID: `bench-${this.nonce}` }, this.options.nodeArgs);
+			const node = new ServerProcess(
+				"ours",
+				"bench/server.ts",
+				{ ...common, PORT: String(port), NODE_ID: `bench-${this.nonce}` },
+				this.options.nodeArgs,
+				this.options.cpus
+			);
 			this.servers = [node];
 			this.gatewayServers = [node];
 			await node.ready;
@@ -207,6 +218,11 @@ export class OurTarget extends Target {
 
 	protected gateways(): ServerProcess[] {
 		return this.gatewayServers;
+	}
+
+	/** The last lines the nodes wrote. */
+	log(): string {
+		return this.servers.map(s => s.log()).join("\n");
 	}
 
 	async rest<T = any>(method: string, url: string, body?: unknown, token?: string): Promise<T> {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema } from "moleculer";
-import type { Asset, AssetPurpose, CreatedUpload, UploadStatus } from "../../contract/assets.ts";
+import type { Asset, AssetPurpose, CreatedUpload, UploadLimits, UploadStatus } from "../../contract/assets.ts";
 import { verifyAssetUrl, type AssetVariant } from "../../lib/asset-urls.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { forbidden, invalidField, notFound } from "../../lib/errors.ts";
@@ -52,6 +52,15 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 	],
 
 	actions: {
+		/** Public: clients check a file against these before uploading it. */
+		limits: {
+			readOnly: true,
+			handler(): UploadLimits {
+				const { maxBytes, chunkBytes } = chatConfig(this.broker).uploads;
+				return { maxBytes, chunkBytes };
+			}
+		},
+
 		/** multipart/form-data with one file in the field `file`, streamed to disk as it arrives. */
 		upload: {
 			auth: "required",
@@ -65,7 +74,7 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 				const body = bodyOf(ctx);
 				if (!body || ctx.params.$fieldname == null) throw invalidField("file", "The 'file' field (a multipart file) is required.", "required");
 				if (ctx.params.$fieldname !== "file") throw invalidField("file", "Send the file in the multipart field 'file'.");
-				const staged = await this.ingest.receive(body);
+				const staged = await this.ingest.receive(body, ctx.meta.user.id);
 				const request = { ownerId: ctx.meta.user.id, name: ctx.params.$filename ?? "", claimedType: ctx.params.$mimetype, purpose: ctx.params.purpose };
 				return created(ctx, await this.ingest.store(staged, request), this.secret);
 			}
@@ -76,7 +85,7 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 			auth: "required",
 			params: params({
 				name: { type: "string", min: 1, max: 4096 },
-				size: { type: "number", integer: true, min: 1, convert: true },
+				size: { type: "number", integer: true, min: 1 },
 				mimeType: { type: "string", max: 255, optional: true, default: "" },
 				purpose: purposeParam
 			}),
@@ -92,7 +101,7 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 		putChunk: {
 			...byUpload,
 			auth: "required",
-			params: params({ uploadId: idParam, index: { type: "number", integer: true, min: 0, convert: true } }),
+			params: params({ uploadId: idParam, index: { type: "number", integer: true, min: 0 } }),
 			handler(ctx: UserContext<{ uploadId: string; index: number }>): Promise<UploadStatus> {
 				return this.uploads.putChunk(ctx.meta.user.id, ctx.params.uploadId, ctx.params.index, bodyOf(ctx));
 			}
@@ -216,7 +225,14 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 		const chunks = new ChunkStore(path.join(uploads.dir, "chunks"));
 		await staging.init();
 		await chunks.init();
-		this.ingest = new Ingest({ assets: this.db.assets, storage: this.storage, staging, maxBytes: uploads.maxBytes, logger: this.logger });
+		this.ingest = new Ingest({
+			assets: this.db.assets,
+			storage: this.storage,
+			staging,
+			maxBytes: uploads.maxBytes,
+			quotaBytes: uploads.quotaBytes,
+			logger: this.logger
+		});
 		this.uploads = new ResumableUploads({ uploads: this.db.uploads, assets: this.db.assets, chunks, ingest: this.ingest, staging, config: uploads });
 		this.uploads.sweepEvery(err => this.logger.warn("Sweeping abandoned uploads failed", err));
 	},

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "moleculer";
 import type { AssetPurpose } from "../../contract/assets.ts";
-import { invalidField, unsupportedMediaType } from "../../lib/errors.ts";
+import { invalidField, quotaExceeded, unsupportedMediaType } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { readImageInfo, writeThumbnail } from "../../lib/storage/images.ts";
 import type { AssetStorage } from "../../lib/storage/index.ts";
@@ -28,19 +28,46 @@ export class Ingest {
 	private readonly storage: AssetStorage;
 	private readonly staging: StagingArea;
 	private readonly maxBytes: number;
+	/** 0: no quota. */
+	private readonly quotaBytes: number;
 	private readonly logger: Logger;
 
-	constructor(deps: { assets: Collection<AssetDoc>; storage: AssetStorage; staging: StagingArea; maxBytes: number; logger: Logger }) {
+	constructor(deps: { assets: Collection<AssetDoc>; storage: AssetStorage; staging: StagingArea; maxBytes: number; quotaBytes: number; logger: Logger }) {
 		this.assets = deps.assets;
 		this.storage = deps.storage;
 		this.staging = deps.staging;
 		this.maxBytes = deps.maxBytes;
+		this.quotaBytes = deps.quotaBytes;
 		this.logger = deps.logger;
 	}
 
-	/** A body past the size limit is refused (413) with nothing of it left on disk. */
-	receive(source: Readable): Promise<StagedFile> {
-		return this.staging.receive(source, { maxBytes: this.maxBytes, headBytes: SNIFF_BYTES });
+	/** Bytes of every asset the user owns (hidden ones too: they stay stored). */
+	async usedBytes(ownerId: string): Promise<number> {
+		const owned = await this.assets.find({ ownerId });
+		return owned.reduce((sum, doc) => sum + (doc.size ?? 0), 0);
+	}
+
+	/** Refuses (413) a file of `size` bytes that would take the owner past their quota. */
+	async assertFits(ownerId: string, size: number): Promise<void> {
+		if (!this.quotaBytes) return;
+		const used = await this.usedBytes(ownerId);
+		if (used + size > this.quotaBytes) throw quotaExceeded(this.quotaBytes, used);
+	}
+
+	/**
+	 * A body past the size limit, or past what is left of the owner's quota, is refused (413) with nothing
+	 * of it left on disk. Without an owner (resumable chunks, assembled) only the size limit applies here.
+	 */
+	async receive(source: Readable, ownerId?: string): Promise<StagedFile> {
+		if (!ownerId || !this.quotaBytes) return this.staging.receive(source, { maxBytes: this.maxBytes, headBytes: SNIFF_BYTES });
+		const used = await this.usedBytes(ownerId);
+		const room = this.quotaBytes - used;
+		if (room <= 0) {
+			source.resume();
+			throw quotaExceeded(this.quotaBytes, used);
+		}
+		if (room >= this.maxBytes) return this.staging.receive(source, { maxBytes: this.maxBytes, headBytes: SNIFF_BYTES });
+		return this.staging.receive(source, { maxBytes: room, headBytes: SNIFF_BYTES, overLimit: () => quotaExceeded(this.quotaBytes, used) });
 	}
 
 	discard(staged: StagedFile): Promise<void> {
@@ -52,6 +79,8 @@ export class Ingest {
 		let thumbnail: string | null = null;
 		try {
 			if (staged.size === 0) throw invalidField("file", "The file is empty.", "empty");
+			// Checked again last: two uploads of one user may have been received side by side.
+			await this.assertFits(request.ownerId, staged.size);
 			const name = sanitizeFileName(request.name);
 			const verdict = resolveFileType(staged.head, request.claimedType, name);
 			if (!verdict.ok) {

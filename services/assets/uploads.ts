@@ -79,6 +79,7 @@ export class ResumableUploads {
 	async create(ownerId: string, request: UploadRequest): Promise<CreatedUpload> {
 		const { uploads, config } = this.deps;
 		if (request.size > config.maxBytes) throw tooLarge(config.maxBytes);
+		await this.deps.ingest.assertFits(ownerId, request.size);
 		const open = await uploads.count({ ownerId, assetId: null });
 		if (open >= MAX_OPEN_UPLOADS) throw conflict(`At most ${MAX_OPEN_UPLOADS} unfinished uploads at a time; complete or abandon one first`, "TOO_MANY_UPLOADS");
 		const chunkSize = config.chunkBytes;

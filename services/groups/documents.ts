@@ -19,6 +19,8 @@ export interface MembershipDoc {
 	userId: string;
 	role: MemberRole;
 	joinedAt: Date;
+	/** Who put the user in (themselves when they created it); missing on memberships from before it was kept. */
+	addedBy?: string;
 }
 
 export type MemberEntry = Pick<MembershipDoc, "userId" | "role" | "joinedAt">;

@@ -1,24 +1,31 @@
 import type { Context, ServiceSchema } from "moleculer";
-import type { Group, GroupBase, GroupType, MemberRole } from "../../contract/groups.ts";
+import type { Group, GroupBase, GroupList, GroupType, MemberRole } from "../../contract/groups.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
 import { cachedBy, cacheKey } from "../../lib/cache-keys.ts";
+import { chatConfig } from "../../lib/config.ts";
 import { forbidden, invalidField, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
-import { idList, idParam, params } from "../../lib/params.ts";
+import { idList, idParam, limitParam, nameParam, params } from "../../lib/params.ts";
+import { Admission } from "./admission.ts";
+import { decodeCursor, pageOf } from "./conversation-list.ts";
 import { membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
 import { groupChange, streamedChange, type ChangeDetails, type GroupChanges, type GroupChangeType } from "./changes.ts";
 import { directKeyOf, type GroupDoc, type MembershipDoc } from "./documents.ts";
 import { assertUsersExist, Memberships } from "./memberships.ts";
-import { viewsOf } from "./views.ts";
+import { headsOf, viewsOf } from "./views.ts";
 
 interface GroupsState extends DbMethods, OutboxMethods {
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	memberships: Memberships;
+	admission: Admission;
 }
 
-const nameParam = { type: "string", trim: true, min: 1, max: 100 } as const;
+const groupNameParam = nameParam(100);
+
+/** The largest page of the conversation list, and the page without `limit`. */
+const LIST_MAX = 100;
 
 async function groupOf(svc: GroupsState, id: string): Promise<GroupDoc> {
 	const group = await svc.db.groups.findById(id);
@@ -78,7 +85,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			auth: "required",
 			params: params({
 				// Direct conversations ignore the name (clients show the other person's), so "" is fine there.
-				name: { type: "string", trim: true, max: 100, optional: true },
+				name: { ...nameParam(100, 0), optional: true },
 				memberIds: idList(1000),
 				type: { type: "enum", values: ["group", "direct"], optional: true, default: "group" }
 			}),
@@ -89,6 +96,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				if (direct && others.length !== 1) throw invalidField("memberIds", "A direct conversation needs exactly one other user in 'memberIds'.");
 				if (!direct && !ctx.params.name) throw invalidField("name", "The 'name' field is required for a group.");
 				await assertUsersExist(ctx, others, "memberIds");
+				if (!direct) await this.admission.check(ctx, me.id, [me.id, ...new Set(others)], 0);
 				const directKey = direct ? directKeyOf(me.id, others[0]) : undefined;
 				if (directKey) {
 					const existing = await this.db.groups.findOne({ directKey });
@@ -112,7 +120,10 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 					return viewOf(this, ctx, (await this.db.groups.findOne({ directKey }))!);
 				}
 				// The creator joins first: ownership passes on by seniority.
-				const added = [...(await this.memberships.add(group._id, [me.id], creatorRole)), ...(await this.memberships.add(group._id, others, "member"))];
+				const added = [
+					...(await this.memberships.add(group._id, [me.id], creatorRole, me.id)),
+					...(await this.memberships.add(group._id, others, "member", me.id))
+				];
 				await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
 				await membersMoved(this, group._id, added);
 				ctx.broadcast("group.created", change);
@@ -122,14 +133,33 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			}
 		},
 
+		/**
+		 * Newest activity first, in pages (conversation-list.ts). Ordering needs every conversation's last
+		 * activity (one head each), but only the page is built with its members.
+		 */
 		list: {
 			auth: "required",
 			readOnly: true,
-			async handler(ctx: UserContext): Promise<{ items: Group[] }> {
-				const ids = await ctx.call<string[], { userId: string }>("groups.idsForUser", { userId: ctx.meta.user.id });
-				const items = await viewsOf(this.memberships, ctx, await this.db.groups.findByIds(ids), ctx.meta.user.id);
-				items.sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt));
-				return { items };
+			params: params({ limit: limitParam(LIST_MAX, LIST_MAX), cursor: { type: "string", max: 100, optional: true } }),
+			async handler(ctx: UserContext<{ limit: number; cursor?: string }>): Promise<GroupList> {
+				const me = ctx.meta.user.id;
+				const cursor = ctx.params.cursor ? decodeCursor(ctx.params.cursor) : null;
+				const ids = await ctx.call<string[], { userId: string }>("groups.idsForUser", { userId: me });
+				const [groups, heads] = await Promise.all([this.db.groups.findByIds(ids), headsOf(ctx, ids, me)]);
+				const headOf = new Map(heads.map(h => [h.groupId, h]));
+				const positions = groups.map(group => {
+					const at = headOf.get(group._id)?.lastActivityAt ?? group.createdAt;
+					return { id: group._id, activityAt: new Date(at).getTime(), group };
+				});
+				const { page, next } = pageOf(positions, ctx.params.limit, cursor);
+				const items = await viewsOf(
+					this.memberships,
+					ctx,
+					page.map(p => p.group),
+					me,
+					heads
+				);
+				return { items, next };
 			}
 		},
 
@@ -146,7 +176,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 		update: {
 			auth: "required",
 			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can rename the group" },
-			params: params({ id: idParam, name: nameParam }),
+			params: params({ id: idParam, name: groupNameParam }),
 			async handler(ctx: MemberContext<{ id: string; name: string }>): Promise<Group> {
 				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name to change");
 				const group = await groupOf(this, ctx.params.id);
@@ -163,7 +193,11 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
 				const group = await groupOf(this, ctx.params.id);
 				await assertUsersExist(ctx, ctx.params.userIds, "userIds");
-				const added = await this.memberships.add(group._id, ctx.params.userIds, "member");
+				const current = await this.memberships.inGroup(group._id);
+				const present = new Set(current.map(m => m.userId));
+				const joining = [...new Set(ctx.params.userIds)].filter(id => !present.has(id));
+				await this.admission.check(ctx, ctx.meta.user.id, joining, current.length);
+				const added = await this.memberships.add(group._id, joining, "member", ctx.meta.user.id);
 				if (added.length) {
 					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
 					await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
@@ -252,6 +286,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 
 	started() {
 		this.memberships = new Memberships(this.db.memberships);
+		this.admission = new Admission({ groups: this.db.groups, memberships: this.db.memberships, limits: chatConfig(this.broker).groupLimits });
 	}
 };
 

@@ -43,12 +43,12 @@ export class Memberships {
 	}
 
 	/** Returns the users who were not members yet. */
-	async add(groupId: string, userIds: string[], role: MemberRole): Promise<string[]> {
+	async add(groupId: string, userIds: string[], role: MemberRole, addedBy: string): Promise<string[]> {
 		const added: string[] = [];
 		const joinedAt = new Date();
 		for (const userId of userIds) {
 			try {
-				await this.memberships.insert({ _id: membershipId(groupId, userId), groupId, userId, role, joinedAt });
+				await this.memberships.insert({ _id: membershipId(groupId, userId), groupId, userId, role, joinedAt, addedBy });
 				added.push(userId);
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;

@@ -18,11 +18,16 @@ export function toGroup(base: GroupBase, head: ConversationHead | undefined): Gr
 	};
 }
 
-/** Each group as `userId` sees it, heads read through the messages service. */
-export async function viewsOf(memberships: Memberships, ctx: Context, groups: GroupDoc[], userId: string): Promise<Group[]> {
+/** The viewer's heads of these conversations, from the messages service. */
+export function headsOf(ctx: Context, groupIds: string[], userId: string): Promise<ConversationHead[]> {
+	return groupIds.length ? ctx.call<ConversationHead[], object>("messages.heads", { groupIds, userId }) : Promise.resolve([]);
+}
+
+/** Each group as `userId` sees it, heads read through the messages service (unless already at hand). */
+export async function viewsOf(memberships: Memberships, ctx: Context, groups: GroupDoc[], userId: string, knownHeads?: ConversationHead[]): Promise<Group[]> {
 	if (groups.length === 0) return [];
 	const ids = groups.map(g => g._id);
-	const [members, heads] = await Promise.all([memberships.inGroups(ids), ctx.call<ConversationHead[], object>("messages.heads", { groupIds: ids, userId })]);
+	const [members, heads] = await Promise.all([memberships.inGroups(ids), knownHeads ?? headsOf(ctx, ids, userId)]);
 	const headOf = new Map(heads.map(h => [h.groupId, h]));
 	return groups.map(group =>
 		toGroup(

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, EachMessagePayload, Kafka } from "kafkajs";
 import type { Logger, ServiceBroker } from "moleculer";
 import type { User } from "../../contract/users.ts";
+import { BOT_SIGNATURE_SECONDS, type CallerSigner } from "../../lib/cluster-trust.ts";
 import type { ChatConfig } from "../../lib/config.ts";
 import { backoffDelay, worthLogging } from "./backoff.ts";
 import { TOPICS } from "./topics.ts";
@@ -59,6 +60,8 @@ export interface InboundOptions {
 	client: Pick<Kafka, "consumer">;
 	broker: Pick<ServiceBroker, "call">;
 	logger: Pick<Logger, "warn">;
+	/** Signs the bot as the caller (a gateway's job), for a few minutes per attempt. */
+	signer: Pick<CallerSigner, "signUser">;
 }
 
 /**
@@ -136,7 +139,8 @@ export class InboundConsumer {
 		if (!bot) return this.skip(payload, `no user "${botUsername}"`);
 		for (;;) {
 			try {
-				await broker.call("messages.send", { groupId, content, clientMessageId }, { meta: { user: { id: bot.id, username: bot.username } } });
+				const user = this.options.signer.signUser(bot, Math.floor(Date.now() / 1000) + BOT_SIGNATURE_SECONDS);
+				await broker.call("messages.send", { groupId, content, clientMessageId }, { meta: { user } });
 				this.posted++;
 				return;
 			} catch (err) {

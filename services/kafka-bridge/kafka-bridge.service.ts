@@ -1,4 +1,5 @@
 import type { EventSchemas, ServiceSchema } from "moleculer";
+import { callerSigner } from "../../lib/cluster-trust.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { kafkaClient } from "./client.ts";
 import { InboundConsumer } from "./inbound.ts";
@@ -90,7 +91,10 @@ const KafkaBridgeService: ServiceSchema<{}, {}, BridgeState> = {
 		});
 		this.publisher = new OutboxPublisher({ config, client, broker: this.broker, logger: this.logger, isLeader: () => this.leadership.isLeader() });
 		this.publisher.schedule(0);
-		this.inbound = config.inboundBots.length > 0 ? new InboundConsumer({ config, client, broker: this.broker, logger: this.logger }) : null;
+		this.inbound =
+			config.inboundBots.length > 0
+				? new InboundConsumer({ config, client, broker: this.broker, logger: this.logger, signer: callerSigner(this.broker) })
+				: null;
 		if (this.inbound) void this.inbound.run();
 		else this.logger.info("Kafka bridge: KAFKA_INBOUND_BOTS is empty, the inbound topic is not consumed");
 	},

@@ -6,7 +6,7 @@ import { chatConfig } from "../../lib/config.ts";
 import { conflict, forbidden, invalidField } from "../../lib/errors.ts";
 import { CHAT_METRICS } from "../../lib/metrics.ts";
 import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
-import { clientMessageIdParam, idList, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
+import { clientMessageIdParam, contentParam, idList, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
 import { entityOf, membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
 import { resolveAttachments } from "./attachments.ts";
 import { Cursors, RECEIPT_EVENTS, type CursorField } from "./cursors.ts";
@@ -70,19 +70,22 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		/** Stores a message with the next seq of its conversation (see Sequencer); all sends of a conversation go to one node. */
 		send: {
 			auth: "required",
+			admission: { pool: "send" },
 			rateLimit: { bucket: "send" },
 			conversation: { param: "groupId" },
 			strategy: "Shard",
 			strategyOptions: { shardKey: "groupId" },
 			params: params({
 				groupId: idParam,
-				content: { type: "string", max: 20_000, optional: true, default: "" },
+				content: { ...contentParam(20_000), optional: true, default: "" },
 				clientMessageId: clientMessageIdParam,
 				attachments: { type: "array", max: 10, optional: true, items: { type: "object", strict: "remove", props: { assetId: idParam } } }
 			}),
 			async handler(ctx: MemberContext<SendMessageRequest>): Promise<Message> {
 				const me = ctx.meta.user;
 				const { groupId, clientMessageId } = ctx.params;
+				// A conversation whose queue is full refuses before the idempotency lookup and the attachments.
+				this.sequencer.admit(groupId);
 				const content = (ctx.params.content ?? "").trim();
 				const refs = ctx.params.attachments ?? [];
 				if (content.length > MAX_CONTENT) throw invalidField("content", `The 'content' field must be at most ${MAX_CONTENT} characters.`, "stringMax");
@@ -237,7 +240,9 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 			cursors: this.cursors,
 			onFlushError: reason => this.logger.warn("A deferred head or cursor write failed; the log stays authoritative", reason)
 		});
-		this.sequencer = new Sequencer(this.db.messages, groupId => this.heads.lastSeq(groupId));
+		this.sequencer = new Sequencer(this.db.messages, groupId => this.heads.lastSeq(groupId), {
+			maxQueued: chatConfig(this.broker).overload.maxQueuedPerConversation
+		});
 	},
 
 	async stopped() {

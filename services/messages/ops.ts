@@ -11,6 +11,7 @@ export interface ConversationMessageStats {
 
 const conversationStats: ActionSchema<Service & MessagesState> = {
 	visibility: "public",
+	auth: "operator",
 	readOnly: true,
 	params: params({ groupId: idParam }),
 	async handler(ctx: Context<{ groupId: string }>): Promise<ConversationMessageStats> {

@@ -1,6 +1,9 @@
 import { Redis } from "ioredis";
 import type { ConnectionStatus, Presence, PresenceStatus } from "../../contract/presence.ts";
 
+/** Presence as stored: `lastSeen` in epoch ms (the service sends clients an ISO string). */
+export type StoredPresence = Omit<Presence, "lastSeen"> & { lastSeen: number | null };
+
 /**
  * Who is connected where. A user is online (or away, when every connection says so) while they have a
  * connection; when the last one closes they get a deadline (now + grace) and `sweep` turns them offline
@@ -11,14 +14,14 @@ import type { ConnectionStatus, Presence, PresenceStatus } from "../../contract/
  * shared store each change is returned to exactly one caller.
  */
 export interface PresenceStore {
-	connect(userId: string, connId: string, nodeID: string, leaseUntil: number, now: number): Promise<Presence[]>;
-	disconnect(userId: string, connId: string, deadline: number, now: number): Promise<Presence[]>;
-	setStatus(userId: string, connId: string, status: ConnectionStatus, now: number): Promise<Presence[]>;
+	connect(userId: string, connId: string, nodeID: string, leaseUntil: number, now: number): Promise<StoredPresence[]>;
+	disconnect(userId: string, connId: string, deadline: number, now: number): Promise<StoredPresence[]>;
+	setStatus(userId: string, connId: string, status: ConnectionStatus, now: number): Promise<StoredPresence[]>;
 	touchNode(nodeID: string, leaseUntil: number): Promise<void>;
 	/** Drops every connection of a node: graceful (deadline = now + grace) or after its lease ran out. */
-	dropNode(nodeID: string, deadline: number, now: number): Promise<Presence[]>;
-	sweep(now: number): Promise<Presence[]>;
-	query(userIds: string[]): Promise<Presence[]>;
+	dropNode(nodeID: string, deadline: number, now: number): Promise<StoredPresence[]>;
+	sweep(now: number): Promise<StoredPresence[]>;
+	query(userIds: string[]): Promise<StoredPresence[]>;
 	close(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export class MemoryPresenceStore implements PresenceStore {
 	private users = new Map<string, MemoryUser>();
 	private nodes = new Map<string, { leaseUntil: number; conns: Set<string> }>();
 
-	async connect(userId: string, connId: string, nodeID: string, leaseUntil: number, now: number): Promise<Presence[]> {
+	async connect(userId: string, connId: string, nodeID: string, leaseUntil: number, now: number): Promise<StoredPresence[]> {
 		const user = this.user(userId);
 		user.conns.set(connId, nodeID);
 		user.deadline = null;
@@ -47,7 +50,7 @@ export class MemoryPresenceStore implements PresenceStore {
 		return this.recompute(userId, user, now);
 	}
 
-	async disconnect(userId: string, connId: string, deadline: number, now: number): Promise<Presence[]> {
+	async disconnect(userId: string, connId: string, deadline: number, now: number): Promise<StoredPresence[]> {
 		const user = this.users.get(userId);
 		if (!user) return [];
 		const nodeID = user.conns.get(connId);
@@ -55,7 +58,7 @@ export class MemoryPresenceStore implements PresenceStore {
 		return this.removeConn(userId, user, connId, deadline, now);
 	}
 
-	async setStatus(userId: string, connId: string, status: ConnectionStatus, now: number): Promise<Presence[]> {
+	async setStatus(userId: string, connId: string, status: ConnectionStatus, now: number): Promise<StoredPresence[]> {
 		const user = this.users.get(userId);
 		if (!user?.conns.has(connId)) return [];
 		if (status === "away") user.away.add(connId);
@@ -69,11 +72,11 @@ export class MemoryPresenceStore implements PresenceStore {
 		else this.nodes.set(nodeID, { leaseUntil, conns: new Set() });
 	}
 
-	async dropNode(nodeID: string, deadline: number, now: number): Promise<Presence[]> {
+	async dropNode(nodeID: string, deadline: number, now: number): Promise<StoredPresence[]> {
 		const node = this.nodes.get(nodeID);
 		if (!node) return [];
 		this.nodes.delete(nodeID);
-		const changes: Presence[] = [];
+		const changes: StoredPresence[] = [];
 		for (const entry of node.conns) {
 			const [userId, connId] = entry.split("|");
 			const user = this.users.get(userId);
@@ -82,8 +85,8 @@ export class MemoryPresenceStore implements PresenceStore {
 		return changes;
 	}
 
-	async sweep(now: number): Promise<Presence[]> {
-		const changes: Presence[] = [];
+	async sweep(now: number): Promise<StoredPresence[]> {
+		const changes: StoredPresence[] = [];
 		for (const [nodeID, node] of this.nodes) {
 			if (node.leaseUntil <= now) changes.push(...(await this.dropNode(nodeID, now, now)));
 		}
@@ -98,7 +101,7 @@ export class MemoryPresenceStore implements PresenceStore {
 		return changes;
 	}
 
-	async query(userIds: string[]): Promise<Presence[]> {
+	async query(userIds: string[]): Promise<StoredPresence[]> {
 		return userIds.map(userId => {
 			const user = this.users.get(userId);
 			return { userId, status: user?.status ?? "offline", lastSeen: user?.lastSeen ?? null };
@@ -119,7 +122,7 @@ export class MemoryPresenceStore implements PresenceStore {
 		return user;
 	}
 
-	private removeConn(userId: string, user: MemoryUser, connId: string, deadline: number, now: number): Presence[] {
+	private removeConn(userId: string, user: MemoryUser, connId: string, deadline: number, now: number): StoredPresence[] {
 		if (!user.conns.delete(connId)) return [];
 		user.away.delete(connId);
 		if (user.conns.size > 0) return this.recompute(userId, user, now);
@@ -128,7 +131,7 @@ export class MemoryPresenceStore implements PresenceStore {
 		return [];
 	}
 
-	private recompute(userId: string, user: MemoryUser, now: number): Presence[] {
+	private recompute(userId: string, user: MemoryUser, now: number): StoredPresence[] {
 		if (user.conns.size === 0) return [];
 		const status: PresenceStatus = user.away.size >= user.conns.size ? "away" : "online";
 		if (status === user.status) return [];
@@ -261,7 +264,7 @@ export class RedisPresenceStore implements PresenceStore {
 		return toPresence(await this.redis.presenceSweep(this.prefix, now));
 	}
 
-	async query(userIds: string[]): Promise<Presence[]> {
+	async query(userIds: string[]): Promise<StoredPresence[]> {
 		if (userIds.length === 0) return [];
 		const pipeline = this.redis.pipeline();
 		for (const userId of userIds) pipeline.hmget(`${this.prefix}u:${userId}`, "status", "lastSeen");
@@ -287,6 +290,6 @@ export class RedisPresenceStore implements PresenceStore {
 	}
 }
 
-function toPresence(rows: [string, string, string][]): Presence[] {
+function toPresence(rows: [string, string, string][]): StoredPresence[] {
 	return rows.map(([userId, status, lastSeen]) => ({ userId, status: status as PresenceStatus, lastSeen: lastSeen ? Number(lastSeen) : null }));
 }

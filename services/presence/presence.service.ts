@@ -5,7 +5,7 @@ import { invalidField } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { params } from "../../lib/params.ts";
 import type { UserContext } from "../../lib/session.ts";
-import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore } from "./presence-store.ts";
+import { MemoryPresenceStore, RedisPresenceStore, type PresenceStore, type StoredPresence } from "./presence-store.ts";
 
 interface PresenceThis {
 	store: PresenceStore;
@@ -13,13 +13,18 @@ interface PresenceThis {
 	graceMs: number;
 	sweepTimer: NodeJS.Timeout | null;
 	sweeping: boolean;
-	announce(changes: Presence[]): Promise<void>;
+	announce(changes: StoredPresence[]): Promise<void>;
 	sweep(): Promise<void>;
 }
 
 const MAX_QUERY = 500;
 const connection = { userId: { type: "string", pattern: ID_PATTERN }, connId: { type: "string", min: 1, max: 100 } } as const;
 const nodeParam = { type: "string", min: 1, max: 200 } as const;
+
+/** What clients see (REST, socket `user.presence`): the store keeps epoch ms, the contract says ISO 8601. */
+export function toPublic(stored: StoredPresence): Presence {
+	return { userId: stored.userId, status: stored.status, lastSeen: stored.lastSeen == null ? null : new Date(stored.lastSeen).toISOString() };
+}
 
 /**
  * Who is online. Gateways report connections (connect/disconnect/setStatus) and renew a lease for their
@@ -101,7 +106,7 @@ const PresenceService: ServiceSchema<{}, {}, PresenceThis> = {
 				if (userIds.length > MAX_QUERY) throw invalidField("userIds", `The 'userIds' field may name at most ${MAX_QUERY} users.`, "arrayMax");
 				const bad = userIds.find(id => !ID_PATTERN.test(id));
 				if (bad !== undefined) throw invalidField("userIds", "The 'userIds' field must list valid user ids.", "stringPattern");
-				return { items: await this.store.query(userIds) };
+				return { items: (await this.store.query(userIds)).map(toPublic) };
 			}
 		}
 	},
@@ -118,8 +123,8 @@ const PresenceService: ServiceSchema<{}, {}, PresenceThis> = {
 	},
 
 	methods: {
-		async announce(changes: Presence[]) {
-			for (const change of changes) {
+		async announce(changes: StoredPresence[]) {
+			for (const change of changes.map(toPublic)) {
 				const groupIds = await this.broker.call<string[], { userId: string }>("groups.idsForUser", { userId: change.userId }).catch(err => {
 					this.logger.warn("Could not load conversations for a presence change", change.userId, err);
 					return [] as string[];

@@ -5,6 +5,7 @@ import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { ClientEventName, ServerEvents } from "../../contract/socket.ts";
 import type { ChatConfig } from "../../lib/config.ts";
 import type { SessionUser } from "../../lib/session.ts";
+import type { RejectionWindow } from "./event-budget.ts";
 
 /** Kept small on purpose: a gateway node holds tens of thousands of these. */
 export interface SocketData {
@@ -17,6 +18,10 @@ export interface SocketData {
 	presence?: Promise<unknown>;
 	/** Rooms fetched during the handshake, joined on connection. */
 	initialRooms?: { groupIds: string[]; fetchedAt: number };
+	/** Events refused by the budget lately (event-budget.ts); too many and the socket is closed. */
+	rejections?: RejectionWindow;
+	/** Being closed for flooding: the reason is on its way. */
+	closing?: boolean;
 }
 
 /** What clients send is untrusted: client-events.ts checks each payload and finds the ack. */

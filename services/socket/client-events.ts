@@ -4,8 +4,10 @@ import type { Message } from "../../contract/messages.ts";
 import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { Ack, ClientEventName, ClientEvents } from "../../contract/socket.ts";
 import { invalidField, notFound, toClientError } from "../../lib/errors.ts";
-import { idParam, params } from "../../lib/params.ts";
+import { assertShallow, idParam, params } from "../../lib/params.ts";
+import type { SocketLimitsConfig } from "../../lib/config.ts";
 import type { ChatSocket } from "./chat-socket.ts";
+import { recordRejection, type EventBudget } from "./event-budget.ts";
 import type { PresenceReporter } from "./presence-reporter.ts";
 import { refreshSession } from "./session.ts";
 import type { TypingTracker } from "./typing.ts";
@@ -29,7 +31,15 @@ const ACK_OPTIONAL: ReadonlySet<ClientEventName> = new Set(["typing.start", "typ
 /** Payloads the gateway reads itself; the others are validated by the action they are forwarded to. */
 const PAYLOAD_SCHEMAS = {
 	typing: params({ groupId: idParam }),
-	heartbeat: params({ status: { type: "enum", values: ["online", "away"], optional: true } }),
+	heartbeat: params({
+		status: {
+			type: "enum",
+			values: ["online", "away"],
+			optional: true,
+			// The validator's own message puts the allowed list where the refused value belongs.
+			messages: { enumValue: "The 'status' field must be 'online' or 'away', not '{actual}'." }
+		}
+	}),
 	refresh: params({ token: { type: "string", min: 1, max: 4096 } })
 };
 
@@ -99,15 +109,43 @@ async function requireMember(broker: ServiceBroker, userId: string, groupId: str
 	if (!membership) throw notFound("Conversation");
 }
 
-/** Listens to every client event on a new socket. */
-export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger): void {
+/** What a socket's events are charged against. */
+export interface SocketBudget {
+	budget: EventBudget;
+	limits: SocketLimitsConfig;
+}
+
+/**
+ * Listens to every client event on a new socket. Each event is charged to the user's budget first;
+ * a socket refused `floodRejections` times within the window hears `connection.closing` and is closed.
+ */
+export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger, { budget, limits }: SocketBudget): void {
+	const charged = async (event: ClientEventName, run: () => Promise<object>) => {
+		try {
+			await budget.charge(socket.data.user.id, event);
+		} catch (err) {
+			if (recordRejection(socket.data, Date.now(), limits)) closeFlooding(socket, limits);
+			throw err;
+		}
+		return run();
+	};
 	for (const event of Object.keys(handlers) as ClientEventName[]) {
 		const handler = handlers[event] as ClientEventHandler<ClientEventName>;
 		socket.on(
 			event,
-			acknowledged(event, payload => handler(socket, payload), { ackOptional: ACK_OPTIONAL.has(event), logger })
+			acknowledged(event, payload => charged(event, () => handler(socket, payload)), { ackOptional: ACK_OPTIONAL.has(event), logger })
 		);
 	}
+}
+
+/** After the refusal's ack has gone out: the reason first, then the close (engine.io flushes before closing). */
+function closeFlooding(socket: ChatSocket, limits: SocketLimitsConfig): void {
+	if (socket.data.closing) return;
+	socket.data.closing = true;
+	setImmediate(() => {
+		socket.emit("connection.closing", { reason: "flooding", retryAfterMs: limits.floodWindowMs });
+		socket.disconnect(true);
+	});
 }
 
 /**
@@ -126,13 +164,15 @@ export function acknowledged<R extends object>(
 		if (!reply && !options.ackOptional) return;
 		const run = async () => {
 			if (!isPayload(payload)) throw invalidField("payload", `The '${event}' payload must be an object.`, "object");
+			assertShallow(payload);
 			return handler(payload);
 		};
 		run().then(
 			result => reply?.({ ok: true, ...result }),
 			err => {
 				const error = toClientError(err);
-				if (error.code >= 500) options.logger.error(`Socket event ${event} failed`, err);
+				// 503s (shed, timed out, no node) are counted where they happen, one log line per interval (lib/overload.ts).
+				if (error.code >= 500 && error.code !== 503) options.logger.error(`Socket event ${event} failed`, err);
 				reply?.({ ok: false, error });
 			}
 		);

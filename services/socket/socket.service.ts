@@ -8,13 +8,15 @@ import { chatConfig } from "../../lib/config.ts";
 import { CHAT_METRICS } from "../../lib/metrics.ts";
 import { idParam, params } from "../../lib/params.ts";
 import { probeResponder } from "../../lib/probes.ts";
+import { MemoryRateLimiter, RedisRateLimiter } from "../../lib/rate-limiter.ts";
 import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
 import { createChatServer, listeningPort, type ChatServer, type ChatSocket, type SocketStats } from "./chat-socket.ts";
-import { clientEventHandlers, listenClientEvents, type ClientEventHandlers } from "./client-events.ts";
+import { clientEventHandlers, listenClientEvents, type ClientEventHandlers, type SocketBudget } from "./client-events.ts";
+import { EventBudget } from "./event-budget.ts";
 import { FanOut } from "./fan-out.ts";
 import { PresenceReporter } from "./presence-reporter.ts";
 import { conversationsOf, Rooms, userRoom } from "./rooms.ts";
-import { authenticate, cancelExpiry, scheduleExpiry, sessionsOf } from "./session.ts";
+import { authenticate, cancelExpiry, ConnectionCap, scheduleExpiry, sessionsOf } from "./session.ts";
 import { TypingTracker } from "./typing.ts";
 
 interface SocketThis {
@@ -27,6 +29,8 @@ interface SocketThis {
 	typing: TypingTracker;
 	presence: PresenceReporter;
 	handlers: ClientEventHandlers;
+	budget: SocketBudget;
+	connectionCap: ConnectionCap;
 	onConnection(socket: ChatSocket): void;
 }
 
@@ -45,28 +49,34 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 
 	actions: {
 		stats: {
+			auth: "operator",
 			handler(): SocketStats & { nodeID: string; rooms: number; port: number } {
 				return { nodeID: this.broker.nodeID, ...this.stats, rooms: this.io.sockets.adapter.rooms.size, port: listeningPort(this.httpServer) };
 			}
 		},
 
 		sessions: {
+			auth: "operator",
 			params: params({ userId: idParam }),
 			handler(ctx: Context<{ userId: string }>) {
 				return sessionsOf(this.io, this.broker.nodeID, ctx.params.userId);
 			}
 		},
 
+		/** With a `reason`, the user's sessions were revoked: their clients are told why (sign in again) first. */
 		disconnectUser: {
-			params: params({ userId: idParam }),
-			handler(ctx: Context<{ userId: string }>) {
+			auth: "operator",
+			params: params({ userId: idParam, reason: { type: "string", trim: true, min: 1, max: 200, optional: true } }),
+			handler(ctx: Context<{ userId: string; reason?: string }>) {
 				const sessions = sessionsOf(this.io, this.broker.nodeID, ctx.params.userId);
+				if (ctx.params.reason) this.io.in(userRoom(ctx.params.userId)).emit("session.revoked", { reason: ctx.params.reason });
 				this.io.in(userRoom(ctx.params.userId)).disconnectSockets(true);
 				return { nodeID: this.broker.nodeID, disconnected: sessions.length };
 			}
 		},
 
 		announce: {
+			auth: "operator",
 			params: params({ text: { type: "string", trim: true, min: 1, max: 2000 }, groupId: { ...idParam, optional: true } }),
 			handler(ctx: Context<{ text: string; groupId?: string }>) {
 				const announcement = { text: ctx.params.text, groupId: ctx.params.groupId ?? null, at: new Date().toISOString() };
@@ -137,13 +147,15 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			this.fanOut.emitTo(groupId, "typing", { groupId, userId, typing });
 		},
 
-		/** Operators may broadcast these instead of calling every node. */
+		/** Operators may broadcast these instead of calling every node; the action checks the event's operator pass. */
 		"socket.announce"(ctx: Context<{ text: string; groupId?: string }>) {
-			return this.actions.announce(ctx.params, { parentCtx: ctx });
+			return this.actions.announce(ctx.params, { parentCtx: ctx }).catch((err: Error) => this.logger.warn(`socket.announce event refused: ${err.message}`));
 		},
 
-		"socket.disconnectUser"(ctx: Context<{ userId: string }>) {
-			return this.actions.disconnectUser(ctx.params, { parentCtx: ctx });
+		"socket.disconnectUser"(ctx: Context<{ userId: string; reason?: string }>) {
+			return this.actions
+				.disconnectUser(ctx.params, { parentCtx: ctx })
+				.catch((err: Error) => this.logger.warn(`socket.disconnectUser event refused: ${err.message}`));
 		}
 	},
 
@@ -154,7 +166,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			this.stats.connectionsTotal++;
 			if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
 			scheduleExpiry(socket);
-			listenClientEvents(socket, this.handlers, this.logger);
+			listenClientEvents(socket, this.handlers, this.logger, this.budget);
 			socket.on("disconnect", () => {
 				this.stats.connected--;
 				if (this.broker.isMetricsEnabled()) this.broker.metrics.set(CHAT_METRICS.SOCKETS_CONNECTED, this.stats.connected);
@@ -175,6 +187,13 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		});
 		this.presence = new PresenceReporter(this.broker, this.logger);
 		this.handlers = clientEventHandlers({ broker: this.broker, typing: this.typing, presence: this.presence });
+		const config = chatConfig(this.broker);
+		const limits = config.socketLimits;
+		const bucket = { perSecond: limits.eventsPerSecond, burst: limits.eventBurst };
+		// With Redis a user's budget is one bucket across every gateway node.
+		const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:socket-rate:`, bucket) : new MemoryRateLimiter(bucket);
+		this.budget = { limits, budget: new EventBudget({ limiter, limits, onLimiterError: err => this.logger.warn("Socket event budget unavailable", err) }) };
+		this.connectionCap = new ConnectionCap(limits.maxSocketsPerUser);
 	},
 
 	async started() {
@@ -186,7 +205,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		this.fanOut = new FanOut(this.io, this.stats);
 		this.rooms = new Rooms(this.io, this.broker, this.logger);
 		this.io.use((socket, next) => {
-			authenticate(this.broker, this.logger, socket).then(() => next(), next);
+			authenticate(this.broker, this.logger, socket, this.connectionCap).then(() => next(), next);
 		});
 		this.io.on("connection", socket => this.onConnection(socket));
 		if (this.ownsServer) {
@@ -201,6 +220,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 
 	/** Tell clients to reconnect elsewhere; their users keep the grace period to do so. */
 	async stopped() {
+		await this.budget.budget.close();
 		this.presence.stop();
 		this.typing.clear();
 		if (this.io) {

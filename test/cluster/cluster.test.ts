@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ServiceBroker } from "moleculer";
-import { attachConfig, loadConfig } from "../../lib/config.ts";
-import { brokerOptions } from "../../app/moleculer.config.ts";
+import type { ServiceBroker } from "moleculer";
+import { loadConfig } from "../../lib/config.ts";
+import { createReplBroker } from "../../app/repl.ts";
 import { callEveryNode } from "../../repl-commands/lookup.ts";
 import { userSessions } from "../../repl-commands/sessions.ts";
 import { client, registerUser, type TestUser } from "../helpers/app.ts";
@@ -73,10 +73,11 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 			NAMESPACE: cluster.namespace,
 			TRANSPORTER: `amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`,
 			LOG_LEVEL: "error",
-			DATA_DIR: ":memory:"
+			DATA_DIR: ":memory:",
+			CLUSTER_SECRET: cluster.clusterSecret
 		});
-		observer = new ServiceBroker({ ...brokerOptions({ ...config, services: [] }), nodeID: `observer-${cluster.namespace}` });
-		attachConfig(observer, config);
+		// An operator node, as `npm run repl` starts it: its calls of socket.* carry the operator pass.
+		observer = createReplBroker(config, `observer-${cluster.namespace}`);
 		await observer.start();
 
 		try {

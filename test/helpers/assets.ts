@@ -12,7 +12,7 @@ export interface AssetsTestApp extends TestApp {
 /** A test node whose uploads go to a fresh temporary directory, removed on stop. */
 export async function startAssetsApp(uploads: Partial<ChatConfig["uploads"]> = {}, overrides: Partial<ChatConfig> = {}): Promise<AssetsTestApp> {
 	const temp = tempDataDir();
-	const base = { maxBytes: 25 * 1024 * 1024, cloudinaryUrl: undefined, dir: temp.dir, chunkBytes: 64 * 1024, staleAfterSeconds: 3600 };
+	const base = { maxBytes: 25 * 1024 * 1024, quotaBytes: 0, cloudinaryUrl: undefined, dir: temp.dir, chunkBytes: 64 * 1024, staleAfterSeconds: 3600 };
 	const app = await startTestApp({ ...overrides, uploads: { ...base, ...uploads } });
 	return {
 		...app,

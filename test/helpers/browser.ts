@@ -95,3 +95,19 @@ export async function until<T>(probe: () => Promise<T>, accept: (value: T) => bo
 		await new Promise(r => setTimeout(r, 100));
 	}
 }
+
+/** The texts of the messages in the open conversation, in the order they are shown. */
+export function messageTexts(page: Page): Promise<string[]> {
+	return page.getByTestId("message-list").getByTestId("message").allInnerTexts();
+}
+
+/** The message composer's text field. */
+export function composer(page: Page) {
+	return page.getByLabel("Message", { exact: true });
+}
+
+/** After a failed test: a screenshot of every page given, named after the test and whose page it is. */
+export async function screenshotFailure(testName: string, pages: [who: string, page: Page][]): Promise<void> {
+	const slug = testName.replace(/\W+/g, "-").slice(0, 40);
+	for (const [who, page] of pages) await screenshot(page, `FAILED-${slug}-${who}`).catch(() => undefined);
+}

@@ -78,11 +78,13 @@ export interface NodeProcess {
 	kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** One cluster under test: a unique namespace, a shared JWT secret, a temp dir for data and logs. */
+/** One cluster under test: a unique namespace, shared JWT and cluster secrets, a temp dir for data and logs. */
 export class TestCluster {
 	readonly namespace = `chat-test-${process.pid}-${randomBytes(3).toString("hex")}`;
 	readonly dir = mkdtempSync(path.join(tmpdir(), "chat-cluster-"));
 	readonly jwtSecret = randomBytes(32).toString("hex");
+	/** Every node of the cluster seals its packets and signs callers with it (lib/cluster-trust.ts). */
+	readonly clusterSecret = randomBytes(32).toString("hex");
 	readonly nodes: NodeProcess[] = [];
 	private readonly proxies: TcpProxy[] = [];
 	private nginx: { process: ChildProcess; exited: Promise<number | null> } | null = null;
@@ -102,6 +104,7 @@ export class TestCluster {
 			NAMESPACE: this.namespace,
 			NODE_ID: nodeID,
 			JWT_SECRET: this.jwtSecret,
+			CLUSTER_SECRET: this.clusterSecret,
 			BCRYPT_COST: "4",
 			HOST: "127.0.0.1",
 			DATA_DIR: path.join(this.dir, `data-${name}`),

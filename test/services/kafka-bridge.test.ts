@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { callerSigner } from "../../lib/cluster-trust.ts";
 import type { ChatConfig } from "../../lib/config.ts";
 import type { BridgeStats } from "../../services/kafka-bridge/kafka-bridge.service.ts";
 import KafkaBridgeService from "../../services/kafka-bridge/kafka-bridge.service.ts";
@@ -74,7 +75,11 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			for (let i = 1; i <= 20; i++) sent.push(await send(app, i % 2 ? alice : bob, groupId, `m${i}`));
 			const del = await client(app, alice.accessToken).del(`/api/messages/${sent[2].id}`);
 			assert.equal(del.status, 200, JSON.stringify(del.body));
-			const seen = await app.broker.call("messages.markSeen", { groupId, seq: 20 }, { meta: { user: alice.user } });
+			const seen = await app.broker.call(
+				"messages.markSeen",
+				{ groupId, seq: 20 },
+				{ meta: { user: callerSigner(app.broker).signUser(alice.user, Date.now() / 1000 + 60) } }
+			);
 			assert.equal((seen as { moved: boolean }).moved, true);
 			const renamed = await client(app, alice.accessToken).put(`/api/groups/${groupId}`, { name: "Stream 2" });
 			assert.equal(renamed.status, 200, JSON.stringify(renamed.body));

@@ -152,11 +152,12 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 			await back;
 
 			const closedAt = Date.now();
-			const offline = waitForEvent<{ userId: string; status: string; lastSeen: number }>(a, "user.presence", isBob("offline"));
+			const offline = waitForEvent<{ userId: string; status: string; lastSeen: string }>(a, "user.presence", isBob("offline"));
 			b3.close();
 			const event = await offline;
 			assert.ok(Date.now() - closedAt >= 900, "offline only after the grace period");
-			assert.ok(event.lastSeen >= closedAt - 50 && event.lastSeen <= Date.now());
+			assert.equal(event.lastSeen, new Date(event.lastSeen).toISOString(), "lastSeen is an ISO 8601 string");
+			assert.ok(Date.parse(event.lastSeen) >= closedAt - 50 && Date.parse(event.lastSeen) <= Date.now());
 
 			const rest = await client(app, alice.accessToken).get(`/api/presence?userIds=${bob.user.id},${alice.user.id}`);
 			assert.equal(rest.status, 200, JSON.stringify(rest.body));
@@ -164,6 +165,7 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 				rest.body.items.map((p: { status: string }) => p.status),
 				["offline", "online"]
 			);
+			assert.equal(rest.body.items[0].lastSeen, event.lastSeen, "REST says the same ISO lastSeen");
 			assert.equal(daveSees.filter(p => p.userId === bob.user.id).length, 0, "dave shares nothing with bob");
 			closeAll(a, d);
 		});

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { testConfig } from "../../lib/config.ts";
 import { startNode } from "../../app/node.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { asOperator } from "../helpers/operator.ts";
 import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitFor, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
 
 const AMQP = process.env.AMQP_URL || "amqp://guest:guest@127.0.0.1:5672";
@@ -103,10 +104,10 @@ describe("socket gateway across two nodes (AMQP transporter)", () => {
 		await emitWithAck(bOnB, "typing.start", { groupId: dmId });
 		await typing;
 
-		const statsB = await nodeA.broker.call<{ nodeID: string; connected: number }, object>("socket.stats", {}, { nodeID: nodeB.nodeID });
+		const statsB = await asOperator(nodeA.broker).call<{ nodeID: string; connected: number }, object>("socket.stats", {}, { nodeID: nodeB.nodeID });
 		assert.equal(statsB.nodeID, nodeB.nodeID);
 		assert.equal(statsB.connected, 1);
-		const sessions = await nodeA.broker.mcall<Record<string, { socketId: string; nodeID: string }[]>>(
+		const sessions = await asOperator(nodeA.broker).mcall<Record<string, { socketId: string; nodeID: string }[]>>(
 			[nodeA.broker.nodeID, nodeB.nodeID].map(nodeID => ({ action: "socket.sessions", params: { userId: bob.user.id }, options: { nodeID } }))
 		);
 		assert.deepEqual(

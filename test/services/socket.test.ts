@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import jwt from "jsonwebtoken";
 import { after, before, describe, test } from "node:test";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { asOperator } from "../helpers/operator.ts";
 import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitFor, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
 
 const TIMEOUT = { timeout: 60_000 };
@@ -327,25 +328,28 @@ describe("socket gateway", () => {
 
 	test("operator actions: stats, sessions, announce, disconnectUser", TIMEOUT, async () => {
 		const [b1, b2, c] = await Promise.all([connect(bob), connect(bob), connect(carol)]);
-		const stats = await app.broker.call<{ connected: number; messagesDelivered: number; nodeID: string }>("socket.stats");
+		const stats = await asOperator(app.broker).call<{ connected: number; messagesDelivered: number; nodeID: string }>("socket.stats");
 		assert.ok(stats.connected >= 3);
 		assert.ok(stats.messagesDelivered > 0);
-		const sessions = await app.broker.call<{ socketId: string; nodeID: string }[], object>("socket.sessions", { userId: bob.user.id });
+		const sessions = await asOperator(app.broker).call<{ socketId: string; nodeID: string }[], object>("socket.sessions", { userId: bob.user.id });
 		assert.deepEqual(new Set(sessions.map(s => s.socketId)), new Set([b1.id, b2.id]));
 		assert.ok(sessions.every(s => s.nodeID === app.broker.nodeID));
 
 		const toTeam = waitForEvent(c, "system.announcement", e => e.text === "team notice");
-		await app.broker.call("socket.announce", { text: "team notice", groupId: teamId });
+		await asOperator(app.broker).call("socket.announce", { text: "team notice", groupId: teamId });
 		assert.equal((await toTeam).groupId, teamId);
 		const toAll = waitForEvent(b1, "system.announcement", e => e.text === "maintenance at noon");
-		await app.broker.call("socket.announce", { text: "maintenance at noon" });
+		await asOperator(app.broker).call("socket.announce", { text: "maintenance at noon" });
 		await toAll;
 
-		const result = await app.broker.call<{ disconnected: number }, object>("socket.disconnectUser", { userId: bob.user.id });
+		const result = await asOperator(app.broker).call<{ disconnected: number }, object>("socket.disconnectUser", { userId: bob.user.id });
 		assert.equal(result.disconnected, 2);
 		await waitFor(() => b1.disconnected && b2.disconnected, "bob's sockets closed");
 		assert.ok(c.connected);
-		await waitFor(async () => (await app.broker.call<{ connected: number }>("socket.stats")).connected === stats.connected - 2, "stats count the disconnects");
+		await waitFor(
+			async () => (await asOperator(app.broker).call<{ connected: number }>("socket.stats")).connected === stats.connected - 2,
+			"stats count the disconnects"
+		);
 		closeAll(c);
 	});
 });

@@ -3,8 +3,22 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
+import { announce } from "../../repl-commands/announce.ts";
+import { disconnectUser } from "../../repl-commands/kick.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { browserSkipReason, closeAll, launchBrowser, logInThroughUI, openUserPage, PASSWORD, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { asOperator } from "../helpers/operator.ts";
+import {
+	browserSkipReason,
+	closeAll,
+	launchBrowser,
+	logInThroughUI,
+	openUserPage,
+	PASSWORD,
+	screenshot,
+	screenshotFailure,
+	until,
+	type UserPage
+} from "../helpers/browser.ts";
 
 /*
  * The web client in real Chromium against a real embedded node. The tests run in order and share
@@ -74,10 +88,10 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 			try {
 				await body();
 			} catch (err) {
-				const slug = name.replace(/\W+/g, "-").slice(0, 40);
-				for (const [who, user] of Object.entries({ alice, bob, carol })) {
-					for (const page of user?.context.pages() ?? []) await screenshot(page, `FAILED-${slug}-${who}`).catch(() => undefined);
-				}
+				await screenshotFailure(
+					name,
+					Object.entries({ alice, bob, carol }).flatMap(([who, user]) => (user?.context.pages() ?? []).map((page): [string, Page] => [who, page]))
+				);
 				throw err;
 			}
 		});
@@ -304,6 +318,34 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 			t => t.filter(x => x.includes("Carol via REST")).length === 1,
 			"Carol's REST message once"
 		);
+	});
+
+	browserTest("operators: an announcement shows in the app; a kicked user lands on the sign-in page, told why", async () => {
+		const a = alice.page;
+		const b = bob.page;
+		await a.goto(app.url + "/");
+		await b.goto(app.url + "/");
+		await a.getByRole("navigation", { name: "Conversation list" }).waitFor();
+		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
+		await until(
+			async () => (await announce(asOperator(app.broker), `Maintenance at 18:00 ${tag}`)).delivered,
+			delivered => delivered >= 2,
+			"the announcement reaching both pages' sockets"
+		);
+		const banner = a.getByTestId("announcement").filter({ hasText: `Maintenance at 18:00 ${tag}` });
+		// Announced until both pages had a socket to hear it, so there may be more than one.
+		await banner.first().waitFor();
+		await screenshot(a, "09-announcement");
+		while ((await banner.count()) > 0) await banner.first().getByRole("button", { name: "Dismiss announcement" }).click();
+
+		await disconnectUser(asOperator(app.broker), names.bob);
+		await b.getByRole("button", { name: "Log in" }).waitFor();
+		await b.getByText("You were signed out:").waitFor();
+		// The kick revoked the sessions: a reload does not bring Bob back in.
+		await b.reload();
+		await b.getByRole("button", { name: "Log in" }).waitFor();
+		await logInThroughUI(b, names.bob);
+		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
 	});
 
 	browserTest("screens: dark theme and phone width", async () => {

@@ -21,8 +21,8 @@ describe("memberships", () => {
 
 	test("adding skips members already there; the last owner leaving hands ownership on, another owner keeps it", async () => {
 		const memberships = new Memberships(await memoryCollection<MembershipDoc>("memberships"));
-		assert.deepEqual(await memberships.add("g", ["owner"], "owner"), ["owner"]);
-		assert.deepEqual(await memberships.add("g", ["m1", "owner", "m2"], "member"), ["m1", "m2"]);
+		assert.deepEqual(await memberships.add("g", ["owner"], "owner", "owner"), ["owner"]);
+		assert.deepEqual(await memberships.add("g", ["m1", "owner", "m2"], "member", "owner"), ["m1", "m2"]);
 		await memberships.setRole("g", "m2", "admin", "owner");
 		await memberships.remove("g", "owner", "owner");
 		const roles = async () => Object.fromEntries((await memberships.inGroup("g")).map(m => [m.userId, m.role]));

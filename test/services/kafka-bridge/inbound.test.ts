@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { EachMessagePayload } from "kafkajs";
+import { CallerSigner, type SignedUser } from "../../../lib/cluster-trust.ts";
 import { InboundConsumer, parseInbound, type InboundOptions } from "../../../services/kafka-bridge/inbound.ts";
 
 const at = { partition: 2, offset: "41" };
@@ -60,6 +61,7 @@ describe("parseInbound", () => {
 
 describe("InboundConsumer.handle", () => {
 	const bot = { id: "u-bot", username: "bot", displayName: "Bot", avatarUrl: null, statusText: "" };
+	const signer = new CallerSigner("inbound test secret", "test");
 
 	function consumer(send: (params: unknown, opts: unknown) => Promise<unknown> = async () => ({})) {
 		const calls: { action: string; params: unknown; opts?: unknown }[] = [];
@@ -76,11 +78,13 @@ describe("InboundConsumer.handle", () => {
 			config: { brokers: [], topicPrefix: "chat.", clientId: "test", inboundBots: ["bot", "ghost"], pollIntervalMs: 1000, idempotent: false },
 			client: { consumer: () => assert.fail("no Kafka in this test") },
 			broker,
-			logger: { warn: (message: string) => void warnings.push(message) }
+			logger: { warn: (message: string) => void warnings.push(message) },
+			signer
 		} as unknown as InboundOptions;
 		return { inbound: new InboundConsumer(options), calls, warnings };
 	}
 
+	const sentAs = (call: { opts?: unknown } | undefined) => (call?.opts as { meta: { user: SignedUser } }).meta.user;
 	let heartbeats = 0;
 	const record = (value: unknown) =>
 		({
@@ -98,8 +102,12 @@ describe("InboundConsumer.handle", () => {
 		assert.deepEqual(calls.at(-1), {
 			action: "messages.send",
 			params: { groupId: "g1", content: "deploy finished", clientMessageId: "kafka-0-7" },
-			opts: { meta: { user: { id: "u-bot", username: "bot" } } }
+			opts: { meta: { user: { id: "u-bot", username: "bot", exp: sentAs(calls.at(-1)).exp, sig: sentAs(calls.at(-1)).sig } } }
 		});
+		// Signed like a gateway's caller, for a few minutes: the services trust nothing else.
+		const check = signer.verifyUser(sentAs(calls.at(-1)));
+		assert.deepEqual(check, { ok: true, user: { id: "u-bot", username: "bot" } });
+		assert.ok(sentAs(calls.at(-1)).exp <= Date.now() / 1000 + 5 * 60);
 		assert.deepEqual(inbound.stats(), { posted: 1, skipped: 0 });
 	});
 

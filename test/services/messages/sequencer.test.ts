@@ -112,4 +112,28 @@ describe("Sequencer", () => {
 		fail = false;
 		assert.equal((await send(sequencer, "g")).doc.seq, 1);
 	});
+
+	test("a conversation's queue is bounded: the next send is refused at once, other conversations and later sends go through", async () => {
+		const log = await messageLog();
+		let release!: () => void;
+		const gate = new Promise<void>(resolve => (release = resolve));
+		const stuck: SequencedLog = {
+			insert: async (doc: MessageDoc) => {
+				if (doc.groupId === "busy") await gate;
+				return log.insert(doc);
+			},
+			findOne: q => log.findOne(q)
+		};
+		const sequencer = new Sequencer(stuck, g => maxSeq(log, g), { maxQueued: 3 });
+		const queued = Array.from({ length: 3 }, () => send(sequencer, "busy"));
+		const isOverloaded = (err: { code: number; type: string; data: { retryAfterMs: number } }) =>
+			err.code === 503 && err.type === "SERVICE_OVERLOADED" && err.data.retryAfterMs > 0;
+		assert.throws(() => sequencer.admit("busy"), isOverloaded);
+		await assert.rejects(send(sequencer, "busy"), isOverloaded);
+		assert.equal((await send(sequencer, "quiet")).doc.seq, 1, "another conversation is not held up");
+		release();
+		assert.deepEqual((await Promise.all(queued)).map(r => r.doc.seq).sort(), [1, 2, 3]);
+		sequencer.admit("busy");
+		assert.equal((await send(sequencer, "busy")).doc.seq, 4, "the refused send consumed no seq");
+	});
 });

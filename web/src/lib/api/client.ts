@@ -2,6 +2,7 @@ import { request } from './http';
 import type {
 	AuthResult,
 	Group,
+	GroupAddPolicy,
 	GroupBase,
 	GroupList,
 	GroupType,
@@ -9,8 +10,10 @@ import type {
 	MemberRole,
 	Message,
 	PresenceList,
+	Profile,
 	SendMessageRequest,
 	TokenPair,
+	UploadLimits,
 	User
 } from '@scalable-chat/contract';
 
@@ -29,16 +32,22 @@ export const authApi = {
 export const usersApi = {
 	search: (search: string, limit = 20) => request<{ items: User[] }>('GET', '/users', { query: { search, limit } }),
 	byIds: (ids: string[]) => request<{ items: User[] }>('GET', '/users', { query: { ids: ids.join(',') } }),
-	profile: () => request<User>('GET', '/users/profile'),
-	updateProfile: (body: { displayName?: string; statusText?: string; avatarAssetId?: string | null }) =>
-		request<User>('PUT', '/users/profile', { body })
+	profile: () => request<Profile>('GET', '/users/profile'),
+	updateProfile: (body: {
+		displayName?: string;
+		statusText?: string;
+		avatarAssetId?: string | null;
+		allowGroupAddsFrom?: GroupAddPolicy;
+	}) => request<Profile>('PUT', '/users/profile', { body })
 };
 
 const memberPath = (id: string, userId: string) =>
 	`/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`;
 
 export const groupsApi = {
-	list: () => request<GroupList>('GET', '/groups'),
+	/** One page, newest activity first; `cursor` is the previous page's `next`. */
+	list: (limit: number, cursor?: string) =>
+		request<GroupList>('GET', '/groups', { query: cursor ? { limit, cursor } : { limit } }),
 	get: (id: string) => request<Group>('GET', `/groups/${encodeURIComponent(id)}`),
 	create: (body: { name: string; memberIds: string[]; type?: GroupType }) =>
 		request<Group>('POST', '/groups', { body }),
@@ -61,4 +70,8 @@ export const messagesApi = {
 
 export const presenceApi = {
 	query: (userIds: string[]) => request<PresenceList>('GET', '/presence', { query: { userIds: userIds.join(',') } })
+};
+
+export const assetsApi = {
+	limits: () => request<UploadLimits>('GET', '/assets/limits', { authenticated: false })
 };

@@ -1,3 +1,5 @@
+import type { User } from '@scalable-chat/contract';
+
 const REFRESH_TOKEN_KEY = 'chat.refreshToken';
 
 /** The refresh token outlives reloads (localStorage); the access token lives only in memory. */
@@ -15,6 +17,31 @@ export const refreshTokenStorage = {
 			else localStorage.removeItem(REFRESH_TOKEN_KEY);
 		} catch {
 			// Private mode or storage disabled: the session just won't survive a reload.
+		}
+	}
+};
+
+const USER_KEY = 'chat.user';
+
+/**
+ * The signed-in user's profile, kept so that a page reloaded while the server is unreachable still
+ * knows who is signed in (and shows their drafts and unsent messages) instead of asking them to log in.
+ */
+export const sessionUserStorage = {
+	get(): User | null {
+		try {
+			const saved = JSON.parse(localStorage.getItem(USER_KEY) ?? 'null') as User | null;
+			return saved && typeof saved.id === 'string' ? saved : null;
+		} catch {
+			return null;
+		}
+	},
+	set(user: User | null): void {
+		try {
+			if (user) localStorage.setItem(USER_KEY, JSON.stringify(user));
+			else localStorage.removeItem(USER_KEY);
+		} catch {
+			// As above: only the offline reload loses it.
 		}
 	}
 };

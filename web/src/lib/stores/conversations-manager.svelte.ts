@@ -9,10 +9,16 @@ import { session } from './session-manager.svelte';
 import { users } from './users-manager.svelte';
 import { presence } from './presence-manager.svelte';
 
+/** Conversations per page of the list; more are fetched as the list scrolls. */
+const PAGE_SIZE = 30;
+
 /** The conversation list: summaries, unread counts, receipt cursors, what is on screen. */
 class ConversationsManager {
 	groups = $state.raw<Group[]>([]);
 	loaded = $state(false);
+	/** Cursor of the next page of the list; null when everything is loaded. */
+	next = $state<string | null>(null);
+	loadingMore = $state(false);
 	loadError = $state<string | null>(null);
 	/** The conversation on screen, if any. */
 	activeGroupId = $state<string | null>(null);
@@ -46,18 +52,42 @@ class ConversationsManager {
 		return this.activeGroupId === groupId && this.windowActive;
 	}
 
+	/** The first page, replacing the list (later pages come with loadMore). */
 	async load(): Promise<void> {
 		try {
-			const { items } = await groupsApi.list();
+			const { items, next } = await groupsApi.list(PAGE_SIZE);
 			const incoming = new Set(items.map(g => g.id));
 			const current = new Map(this.groups.map(g => [g.id, g]));
 			this.groups = sortByActivity(items.map(g => mergeGroup(current.get(g.id), g)));
 			for (const id of current.keys()) if (!incoming.has(id)) this.#receipts.delete(id);
+			this.next = next;
 			this.loaded = true;
 			this.loadError = null;
 			this.#lookUpPeople(this.groups);
 		} catch (error) {
 			this.loadError = error instanceof Error ? error.message : String(error);
+		}
+	}
+
+	/**
+	 * The next page. Conversations whose activity changed meanwhile have moved above the cursor and are
+	 * already here (live events), so merging never loses or repeats one.
+	 */
+	async loadMore(): Promise<void> {
+		const cursor = this.next;
+		if (!cursor || this.loadingMore) return;
+		this.loadingMore = true;
+		try {
+			const { items, next } = await groupsApi.list(PAGE_SIZE, cursor);
+			const current = new Map(this.groups.map(g => [g.id, g]));
+			const fresh = items.filter(g => !current.has(g.id));
+			this.groups = sortByActivity([...this.groups, ...fresh.map(g => mergeGroup(undefined, g))]);
+			if (this.next === cursor) this.next = next;
+			this.#lookUpPeople(fresh);
+		} catch (error) {
+			this.loadError = error instanceof Error ? error.message : String(error);
+		} finally {
+			this.loadingMore = false;
 		}
 	}
 

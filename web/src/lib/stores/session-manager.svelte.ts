@@ -2,20 +2,28 @@ import { authApi, usersApi } from '#lib/api/client.ts';
 import { ApiError } from '#lib/api/errors.ts';
 import { setAuthProvider, type AuthProvider } from '#lib/api/http.ts';
 import type { AuthResult, TokenPair, User } from '@scalable-chat/contract';
-import { refreshDelayMs, refreshTokenStorage, withRefreshLock } from '#lib/session/token-store.ts';
+import { backoffDelay, sleep } from '#lib/retry/backoff.ts';
+import { refreshDelayMs, refreshTokenStorage, sessionUserStorage, withRefreshLock } from '#lib/session/token-store.ts';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'authenticated';
 
 type TokenListener = (accessToken: string) => void;
 
+/** How a refresh ended: only the server's 401 ends a session; no answer is just an outage. */
+type RefreshOutcome = 'renewed' | 'ended' | 'unreachable';
+
 /** Who is logged in, and the tokens that prove it. */
 class SessionManager implements AuthProvider {
 	status = $state<SessionStatus>('loading');
 	user = $state<User | null>(null);
+	/** Why the server ended the last session (an operator signed the user out), for the sign-in page. */
+	endedReason = $state<string | null>(null);
 
 	#accessToken: string | null = null;
 	#refreshTimer: ReturnType<typeof setTimeout> | undefined;
-	#refreshing: Promise<boolean> | null = null;
+	#refreshing: Promise<RefreshOutcome> | null = null;
+	/** The profile came from the browser's copy (reloaded during an outage): fetch it once the server answers. */
+	#userFromCache = false;
 	#tokenListeners = new Set<TokenListener>();
 	#endListeners = new Set<() => void>();
 
@@ -43,22 +51,43 @@ class SessionManager implements AuthProvider {
 		return () => this.#endListeners.delete(listener);
 	}
 
-	/** Restore the session after a reload from the stored refresh token. */
+	/**
+	 * Restore the session after a reload from the stored refresh token. While the server cannot be
+	 * reached the user stays signed in with the profile saved last time (or, without one, the splash
+	 * waits for the server); only the server's refusal of the token signs them out.
+	 */
 	async init(): Promise<void> {
 		if (this.status !== 'loading') return;
-		if (!refreshTokenStorage.get()) {
-			this.status = 'anonymous';
-			return;
-		}
-		if (!(await this.refresh())) {
-			this.status = 'anonymous';
-			return;
-		}
-		try {
-			this.user = await usersApi.profile();
-			this.status = 'authenticated';
-		} catch {
-			this.#clear();
+		for (let attempt = 0; this.status === 'loading'; attempt++) {
+			if (!refreshTokenStorage.get()) {
+				this.status = 'anonymous';
+				return;
+			}
+			const outcome = await this.#refreshOnce();
+			if (outcome === 'ended') {
+				this.status = 'anonymous';
+				return;
+			}
+			if (outcome === 'renewed') {
+				try {
+					this.setUser(await usersApi.profile());
+					this.status = 'authenticated';
+					return;
+				} catch (error) {
+					if (error instanceof ApiError && error.status === 401) {
+						this.#clear();
+						return;
+					}
+				}
+			}
+			const saved = sessionUserStorage.get();
+			if (saved) {
+				this.user = saved;
+				this.#userFromCache = true;
+				this.status = 'authenticated';
+				return;
+			}
+			await sleep(backoffDelay(attempt));
 		}
 	}
 
@@ -70,6 +99,12 @@ class SessionManager implements AuthProvider {
 		this.#start(await authApi.register({ username, password, displayName: displayName || undefined }));
 	}
 
+	/** The server revoked every session of this user: forget the tokens, keep the reason to show. */
+	revoked(reason: string): void {
+		this.#clear();
+		this.endedReason = reason;
+	}
+
 	async logout(): Promise<void> {
 		const refreshToken = refreshTokenStorage.get();
 		this.#clear();
@@ -78,6 +113,8 @@ class SessionManager implements AuthProvider {
 
 	setUser(user: User): void {
 		this.user = user;
+		this.#userFromCache = false;
+		sessionUserStorage.set(user);
 	}
 
 	/**
@@ -85,13 +122,17 @@ class SessionManager implements AuthProvider {
 	 * because refresh tokens rotate. Resolves false when the session is gone.
 	 */
 	refresh(): Promise<boolean> {
+		return this.#refreshOnce().then(outcome => outcome === 'renewed');
+	}
+
+	#refreshOnce(): Promise<RefreshOutcome> {
 		this.#refreshing ??= this.#doRefresh().finally(() => {
 			this.#refreshing = null;
 		});
 		return this.#refreshing;
 	}
 
-	async #doRefresh(): Promise<boolean> {
+	async #doRefresh(): Promise<RefreshOutcome> {
 		try {
 			const pair = await withRefreshLock(async () => {
 				// Read inside the lock: another tab may have rotated it a moment ago.
@@ -103,25 +144,31 @@ class SessionManager implements AuthProvider {
 			});
 			if (!pair) {
 				if (this.status !== 'loading') this.#clear();
-				return false;
+				return 'ended';
 			}
 			this.#applyTokens(pair);
-			return true;
+			if (this.#userFromCache)
+				usersApi.profile().then(
+					user => this.setUser(user),
+					() => undefined
+				);
+			return 'renewed';
 		} catch (error) {
-			if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+			if (error instanceof ApiError && error.status === 401) {
 				this.#clear();
-			} else {
-				// Network trouble: keep the session and try again shortly.
-				this.#schedule(30);
+				return 'ended';
 			}
-			return false;
+			// No answer, or a proxy's or a stopping server's 5xx: keep the session and try again shortly.
+			this.#schedule(30);
+			return 'unreachable';
 		}
 	}
 
 	#start(result: AuthResult): void {
+		this.endedReason = null;
 		refreshTokenStorage.set(result.refreshToken);
 		this.#applyTokens(result);
-		this.user = result.user;
+		this.setUser(result.user);
 		this.status = 'authenticated';
 	}
 
@@ -140,6 +187,7 @@ class SessionManager implements AuthProvider {
 		clearTimeout(this.#refreshTimer);
 		const wasAuthenticated = this.status === 'authenticated';
 		refreshTokenStorage.set(null);
+		sessionUserStorage.set(null);
 		this.#accessToken = null;
 		this.user = null;
 		this.status = 'anonymous';

@@ -2,17 +2,8 @@ import { SvelteMap } from 'svelte/reactivity';
 import { messagesApi } from '#lib/api/client.ts';
 import { errorMessage } from '#lib/api/errors.ts';
 import type { Asset, Message } from '@scalable-chat/contract';
-import {
-	addPending,
-	applyStored,
-	contiguousCursor,
-	emptyTimeline,
-	removePending,
-	updatePending,
-	type PendingMessage,
-	type Timeline
-} from '#lib/timeline/merge.ts';
-import { newClientMessageId } from '#lib/timeline/client-message-id.ts';
+import { applyStored, contiguousCursor, emptyTimeline, type Timeline } from '#lib/timeline/merge.ts';
+import { outbox } from '#lib/outbox/outbox-manager.svelte.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { conversations } from './conversations-manager.svelte';
 import { session } from './session-manager.svelte';
@@ -35,7 +26,7 @@ export class ConversationTimeline {
 	}
 }
 
-/** All message timelines: history paging, live and synced messages, optimistic sends. */
+/** All message timelines: history paging, live and synced messages; sends go through the outbox. */
 class TimelinesManager {
 	#timelines = new SvelteMap<string, ConversationTimeline>();
 
@@ -72,6 +63,7 @@ class TimelinesManager {
 	/** Every stored message reaches the client through here: live, synced, acked, paged. */
 	receive(messages: Message[]): void {
 		if (messages.length === 0) return;
+		outbox.confirm(messages);
 		// eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local grouping, not state
 		const byGroup = new Map<string, Message[]>();
 		for (const m of messages) {
@@ -110,33 +102,10 @@ class TimelinesManager {
 		}
 	}
 
-	async send(groupId: string, content: string, attachments: Asset[] = []): Promise<void> {
-		const t = this.open(groupId);
-		const pending: PendingMessage = {
-			clientMessageId: newClientMessageId(),
-			groupId,
-			senderId: session.userId,
-			content,
-			attachments,
-			createdAt: new Date().toISOString(),
-			state: 'pending'
-		};
-		t.timeline = addPending(t.timeline, pending);
-		await this.#deliver(t, pending);
-	}
-
-	/** Send a failed message again with the same clientMessageId, so the server can dedupe. */
-	async retry(groupId: string, clientMessageId: string): Promise<void> {
-		const t = this.#timelines.get(groupId);
-		const pending = t?.timeline.pending.find(p => p.clientMessageId === clientMessageId);
-		if (!t || !pending) return;
-		t.timeline = updatePending(t.timeline, clientMessageId, { state: 'pending', error: undefined });
-		await this.#deliver(t, pending);
-	}
-
-	discard(groupId: string, clientMessageId: string): void {
-		const t = this.#timelines.get(groupId);
-		if (t) t.timeline = removePending(t.timeline, clientMessageId);
+	/** Queue a message: it shows as pending at once and goes out as soon as it can. */
+	send(groupId: string, content: string, attachments: Asset[] = []): void {
+		this.open(groupId);
+		outbox.enqueue(groupId, content, attachments);
 	}
 
 	async delete(message: Message): Promise<void> {
@@ -153,7 +122,8 @@ class TimelinesManager {
 			realtime.on('chat.message.deleted', m => this.receive([m])),
 			realtime.on('group.member.removed', ({ groupId, userId }) => {
 				if (userId === session.userId) this.drop(groupId);
-			})
+			}),
+			outbox.onStored(m => this.receive([m]))
 		];
 		return () => offs.forEach(off => off());
 	}
@@ -172,23 +142,6 @@ class TimelinesManager {
 			this.receive(items);
 		} catch (error) {
 			t.error = errorMessage(error);
-		}
-	}
-
-	async #deliver(t: ConversationTimeline, pending: PendingMessage): Promise<void> {
-		const payload = {
-			groupId: pending.groupId,
-			content: pending.content,
-			clientMessageId: pending.clientMessageId,
-			attachments: pending.attachments.length ? pending.attachments.map(a => ({ assetId: a.id })) : undefined
-		};
-		try {
-			const message = realtime.connected
-				? (await realtime.emit('chat.message.send', payload)).message
-				: await messagesApi.send(payload);
-			this.receive([message]);
-		} catch (error) {
-			t.timeline = updatePending(t.timeline, pending.clientMessageId, { state: 'failed', error: errorMessage(error) });
 		}
 	}
 }

@@ -1,24 +1,12 @@
 import type { Message } from '@scalable-chat/contract';
 
-/** A message the user sent that the server has not confirmed yet. */
-export interface PendingMessage extends Pick<
-	Message,
-	'groupId' | 'senderId' | 'content' | 'attachments' | 'createdAt'
-> {
-	clientMessageId: string;
-	state: 'pending' | 'failed';
-	error?: string;
-}
-
-/** The messages of one conversation as the client holds them. */
+/** The stored messages of one conversation as the client holds them (unsent ones live in the outbox). */
 export interface Timeline {
-	/** Stored messages, ascending and unique by seq. */
+	/** Ascending and unique by seq. */
 	messages: Message[];
-	/** Optimistic messages, in the order they were sent. */
-	pending: PendingMessage[];
 }
 
-export const emptyTimeline = (): Timeline => ({ messages: [], pending: [] });
+export const emptyTimeline = (): Timeline => ({ messages: [] });
 
 export function messageKey(message: Pick<Message, 'groupId' | 'seq'>): string {
 	return `${message.groupId}:${message.seq}`;
@@ -65,36 +53,9 @@ export function mergeMessages(current: Message[], incoming: Message[]): Message[
 	return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** Apply stored messages and drop the optimistic copies they confirm (by clientMessageId). */
 export function applyStored(timeline: Timeline, incoming: Message[]): Timeline {
 	const messages = mergeMessages(timeline.messages, incoming);
-	const confirmed = new Set(incoming.map(m => m.clientMessageId).filter(Boolean));
-	const pending = confirmed.size ? timeline.pending.filter(p => !confirmed.has(p.clientMessageId)) : timeline.pending;
-	if (messages === timeline.messages && pending === timeline.pending) return timeline;
-	return { messages, pending: pending.length === timeline.pending.length ? timeline.pending : pending };
-}
-
-export function addPending(timeline: Timeline, message: PendingMessage): Timeline {
-	// A stored copy may already exist if the echo beat us here (e.g. a retry of a sent message).
-	if (timeline.messages.some(m => m.clientMessageId === message.clientMessageId)) return timeline;
-	const others = timeline.pending.filter(p => p.clientMessageId !== message.clientMessageId);
-	return { ...timeline, pending: [...others, message] };
-}
-
-export function updatePending(
-	timeline: Timeline,
-	clientMessageId: string,
-	patch: Partial<Pick<PendingMessage, 'state' | 'error'>>
-): Timeline {
-	if (!timeline.pending.some(p => p.clientMessageId === clientMessageId)) return timeline;
-	return {
-		...timeline,
-		pending: timeline.pending.map(p => (p.clientMessageId === clientMessageId ? { ...p, ...patch } : p))
-	};
-}
-
-export function removePending(timeline: Timeline, clientMessageId: string): Timeline {
-	return { ...timeline, pending: timeline.pending.filter(p => p.clientMessageId !== clientMessageId) };
+	return messages === timeline.messages ? timeline : { messages };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildRows } from './rows';
 import { message } from './fixtures';
-import type { PendingMessage } from './merge';
+import type { PendingMessage } from '#lib/outbox/outbox-queue.ts';
 
 const at = (iso: string) => ({ createdAt: new Date(iso).toISOString() });
 const summary = (rows: ReturnType<typeof buildRows>) =>
@@ -46,7 +46,8 @@ describe('buildRows', () => {
 			content: 'p',
 			attachments: [],
 			createdAt: new Date('2025-01-01T10:01:00').toISOString(),
-			state: 'pending'
+			state: 'pending',
+			waiting: false
 		};
 		const rows = buildRows([message(1, { ...at('2025-01-01T10:00:00'), content: 's', senderId: 'me' })], [pending], {
 			readMarkerSeq: null,

@@ -1,5 +1,5 @@
 import type { Message } from '@scalable-chat/contract';
-import type { PendingMessage } from './merge';
+import type { PendingMessage } from '#lib/outbox/outbox-queue.ts';
 import { messageKey } from './merge';
 
 /** Consecutive messages of one author within this window share one header. */

@@ -1,7 +1,8 @@
 import type { Asset, AssetPurpose } from '@scalable-chat/contract';
 import { uploadAsset, type UploadHandle } from '#lib/api/upload.ts';
-import { errorMessage } from '#lib/api/errors.ts';
+import { ApiError, errorMessage } from '#lib/api/errors.ts';
 import { session } from '#lib/stores/session-manager.svelte.ts';
+import { tooLargeMessage, uploadLimits } from './upload-limits.svelte';
 
 export interface UploadItem {
 	id: number;
@@ -11,6 +12,8 @@ export interface UploadItem {
 	state: 'uploading' | 'done' | 'failed';
 	asset: Asset | null;
 	error: string | null;
+	/** Whether trying again could help (not for a file over the size limit). */
+	retryable: boolean;
 	/** Local object URL for an image preview while it uploads. */
 	previewUrl: string | null;
 }
@@ -26,6 +29,7 @@ export class UploadQueue {
 
 	constructor(purpose: AssetPurpose = 'attachment') {
 		this.purpose = purpose;
+		void uploadLimits.load();
 	}
 
 	get busy(): boolean {
@@ -36,25 +40,28 @@ export class UploadQueue {
 		return this.items.flatMap(i => (i.state === 'done' && i.asset ? [i.asset] : []));
 	}
 
+	/** Start uploading each file; one over the server's size limit is refused here, before a byte is sent. */
 	add(files: File[]): Promise<Asset | null>[] {
 		return files.map(file => {
+			const refusal = uploadLimits.refusal(file.size);
 			const item: UploadItem = {
 				id: nextId++,
 				file,
 				progress: 0,
-				state: 'uploading',
+				state: refusal ? 'failed' : 'uploading',
 				asset: null,
-				error: null,
+				error: refusal,
+				retryable: !refusal,
 				previewUrl: file.type.startsWith('image/') ? URL.createObjectURL(file) : null
 			};
 			this.items.push(item);
-			return this.#start(item.id);
+			return refusal ? Promise.resolve(null) : this.#start(item.id);
 		});
 	}
 
 	retry(id: number): void {
 		const item = this.#find(id);
-		if (!item) return;
+		if (!item?.retryable) return;
 		item.state = 'uploading';
 		item.error = null;
 		item.progress = 0;
@@ -69,9 +76,13 @@ export class UploadQueue {
 		this.items = this.items.filter(i => i.id !== id);
 	}
 
-	/** Forget finished uploads (after the message was sent). */
 	clear(): void {
 		for (const item of this.items) this.remove(item.id);
+	}
+
+	/** Forget the uploads that went out with a message; failed ones stay for the user to retry or remove. */
+	clearSent(): void {
+		for (const item of this.items) if (item.state === 'done') this.remove(item.id);
 	}
 
 	#find(id: number): UploadItem | undefined {
@@ -100,10 +111,16 @@ export class UploadQueue {
 			}
 			return asset;
 		} catch (error) {
+			// Over the storage quota is no size problem of this file: the server's message says how much is used.
+			const overQuota = error instanceof ApiError && error.type === 'QUOTA_EXCEEDED';
+			const tooLarge = error instanceof ApiError && error.status === 413 && !overQuota;
+			if (tooLarge) await uploadLimits.load();
 			const item = this.#find(id);
 			if (item) {
 				item.state = 'failed';
-				item.error = errorMessage(error);
+				item.retryable = !tooLarge && !overQuota;
+				item.error =
+					tooLarge && uploadLimits.maxBytes !== null ? tooLargeMessage(uploadLimits.maxBytes) : errorMessage(error);
 			}
 			return null;
 		} finally {

@@ -1,0 +1,68 @@
+import { createSecretKey, randomBytes, type KeyObject } from "node:crypto";
+import jwt from "jsonwebtoken";
+import { unauthorized } from "../../lib/errors.ts";
+import type { SessionUser } from "../../lib/session.ts";
+
+export type VerifiedAccess = SessionUser & { exp: number };
+
+/**
+ * Short-lived HS256 access tokens, checked without a database read. The key is a KeyObject made once:
+ * given a string, jsonwebtoken first tries it as a PEM public key and throws on every sign and verify.
+ *
+ * Operators can end a user's sessions before their tokens expire: `revoke(userId, at)` (from the
+ * `auth.sessions.revoked` event, on every auth node) refuses that user's tokens issued up to `at`. An
+ * entry is needed only as long as such a token could still be valid, so the map stays small.
+ */
+export class AccessTokens {
+	readonly #key: KeyObject;
+	readonly #ttlSeconds: number;
+	readonly #revokedAt = new Map<string, number>();
+
+	constructor(secret: string, ttlSeconds: number) {
+		this.#key = createSecretKey(Buffer.from(secret, "utf8"));
+		this.#ttlSeconds = ttlSeconds;
+	}
+
+	sign(user: SessionUser, now = Date.now()): string {
+		// `iat` has whole seconds; `at` tells a token issued just after a revocation from one just before it.
+		return jwt.sign({ typ: "access", username: user.username, at: now }, this.#key, {
+			algorithm: "HS256",
+			subject: user.id,
+			expiresIn: this.#ttlSeconds,
+			jwtid: randomBytes(8).toString("hex")
+		});
+	}
+
+	verify(token: string, now = Date.now()): VerifiedAccess {
+		let claims: jwt.JwtPayload;
+		try {
+			claims = jwt.verify(token, this.#key, { algorithms: ["HS256"] }) as jwt.JwtPayload;
+		} catch (err) {
+			if (err instanceof jwt.TokenExpiredError) throw unauthorized("Access token expired", "TOKEN_EXPIRED");
+			throw unauthorized("Invalid token", "INVALID_TOKEN");
+		}
+		if (claims.typ !== "access" || typeof claims.sub !== "string") throw unauthorized("Invalid token", "INVALID_TOKEN");
+		const revokedAt = this.#revokedAt.get(claims.sub);
+		if (revokedAt !== undefined) {
+			const issuedAt = typeof claims.at === "number" ? claims.at : (claims.iat ?? 0) * 1000;
+			if (issuedAt <= revokedAt) throw unauthorized("This session was ended; sign in again", "SESSION_REVOKED");
+			if (now - revokedAt > this.#ttlSeconds * 1000) this.#revokedAt.delete(claims.sub);
+		}
+		return { id: claims.sub, username: String(claims.username), exp: claims.exp ?? 0 };
+	}
+
+	revoke(userId: string, at: number, now = Date.now()): void {
+		if (now - at > this.#ttlSeconds * 1000) return;
+		this.#revokedAt.set(userId, Math.max(at, this.#revokedAt.get(userId) ?? 0));
+		for (const [id, when] of this.#revokedAt) if (now - when > this.#ttlSeconds * 1000) this.#revokedAt.delete(id);
+	}
+
+	get ttlSeconds(): number {
+		return this.#ttlSeconds;
+	}
+
+	/** Revocations a restarted node must know: those whose tokens may still be valid. */
+	get revocationWindowMs(): number {
+		return this.#ttlSeconds * 1000;
+	}
+}

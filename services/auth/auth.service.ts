@@ -1,0 +1,188 @@
+import { createHash, randomBytes } from "node:crypto";
+import bcrypt from "bcrypt";
+import type { Context, ServiceSchema } from "moleculer";
+import type { TokenPair, User } from "../../contract/users.ts";
+import { chatConfig } from "../../lib/config.ts";
+import { unauthorized } from "../../lib/errors.ts";
+import { LoginThrottle, rememberAddress } from "../../lib/login-throttle.ts";
+import { displayNameParam, idParam, params, USERNAME_PATTERN } from "../../lib/params.ts";
+import { MemoryRateLimiter, RedisRateLimiter, type BucketOptions } from "../../lib/rate-limiter.ts";
+import type { ResponseMeta, SessionUser } from "../../lib/session.ts";
+import { DbCollections, type Collection } from "../../mixins/db.mixin.ts";
+import { AccessTokens, type VerifiedAccess } from "./access-tokens.ts";
+import type { CredentialDoc, RefreshFamilyDoc, RefreshTokenDoc } from "./documents.ts";
+import { RefreshTokens } from "./refresh-tokens.ts";
+
+interface AuthThis {
+	db: { credentials: Collection<CredentialDoc>; refreshTokens: Collection<RefreshTokenDoc>; refreshFamilies: Collection<RefreshFamilyDoc> };
+	dummyHash: string;
+	loginThrottle: LoginThrottle;
+	accessTokens: AccessTokens;
+	refreshTokens: RefreshTokens;
+}
+
+const passwordParam = { type: "string", min: 8, max: 128 } as const;
+
+/**
+ * bcrypt reads only 72 bytes; hashing first makes every character of a long password count
+ * (base64 of SHA-256 is 44 bytes and has no NUL).
+ */
+function prehash(password: string): string {
+	return createHash("sha256").update(password, "utf8").digest("base64");
+}
+
+/** Credentials, access tokens (access-tokens.ts) and rotating refresh tokens (refresh-tokens.ts). */
+const AuthService: ServiceSchema<{}, {}, AuthThis> = {
+	name: "auth",
+	mixins: [
+		DbCollections({
+			credentials: { indexes: [{ fields: { sessionsRevokedAt: 1 }, sparse: true }] },
+			refreshTokens: { indexes: [{ fields: { familyId: 1 } }, { fields: { userId: 1 } }] },
+			refreshFamilies: { indexes: [{ fields: { userId: 1 } }] }
+		})
+	],
+
+	actions: {
+		register: {
+			params: params({
+				username: {
+					type: "string",
+					trim: true,
+					lowercase: true,
+					pattern: USERNAME_PATTERN,
+					messages: { stringPattern: "The 'username' field must be 3–32 characters of a-z, 0-9, _ . -" }
+				},
+				password: passwordParam,
+				displayName: { ...displayNameParam, optional: true }
+			}),
+			async handler(ctx: Context<{ username: string; password: string; displayName?: string }, ResponseMeta>) {
+				const passwordHash = await hashPassword(this.broker, ctx.params.password);
+				const user = await ctx.call<User, object>("users.create", { username: ctx.params.username, displayName: ctx.params.displayName });
+				try {
+					await this.db.credentials.insert({ _id: user.id, passwordHash, createdAt: new Date() });
+				} catch (err) {
+					await ctx.call("users.remove", { id: user.id });
+					throw err;
+				}
+				const tokens = await issueTokens(this, user, await this.refreshTokens.issue(user.id));
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = "/api/users/profile";
+				return { user, ...tokens };
+			}
+		},
+
+		login: {
+			params: params({ username: { type: "string", trim: true, min: 1, max: 64 }, password: { type: "string", min: 1, max: 128 } }),
+			async handler(ctx: Context<{ username: string; password: string }, { clientAddress?: string }>) {
+				const user = await ctx.call<User | null, object>("users.byUsername", { username: ctx.params.username });
+				const credential = user ? await this.db.credentials.findById(user.id) : null;
+				// The REST gateway names the client's address; other callers share one.
+				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
+				await this.loginThrottle.admit(ctx.params.username.toLowerCase(), address, credential?.knownAddresses?.includes(address) ?? false);
+				// Compare against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
+				const ok = await bcrypt.compare(prehash(ctx.params.password), credential?.passwordHash ?? this.dummyHash);
+				if (!user || !credential || !ok) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
+				if (credential.knownAddresses?.[0] !== address)
+					await this.db.credentials.updateById(credential._id, { $set: { knownAddresses: rememberAddress(credential.knownAddresses, address) } });
+				return { user, ...(await issueTokens(this, user, await this.refreshTokens.issue(user.id))) };
+			}
+		},
+
+		/** Rotates the refresh token; presenting one that was already rotated revokes its whole family. */
+		refresh: {
+			params: params({ refreshToken: { type: "string", min: 10, max: 200 } }),
+			handler(ctx: Context<{ refreshToken: string }>): Promise<TokenPair> {
+				return this.refreshTokens.rotate(ctx.params.refreshToken, async (userId, refreshToken) => {
+					const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [userId] });
+					if (!user) throw unauthorized("Refresh token is invalid or expired", "INVALID_REFRESH_TOKEN");
+					return issueTokens(this, user, refreshToken);
+				});
+			}
+		},
+
+		logout: {
+			params: params({ refreshToken: { type: "string", max: 200, optional: true } }),
+			async handler(ctx: Context<{ refreshToken?: string }>) {
+				// Only the token's holder may end its session: its id alone (in logs, say) is not enough.
+				const doc = await this.refreshTokens.find(ctx.params.refreshToken);
+				if (doc) await this.refreshTokens.revokeFamily(doc.familyId);
+				return { ok: true };
+			}
+		},
+
+		/**
+		 * An operator ends every session of a user (`kick` in the REPL): no refresh token of theirs works any
+		 * more, and every auth node refuses their access tokens issued until now.
+		 */
+		revokeSessions: {
+			visibility: "public",
+			auth: "operator",
+			params: params({ userId: idParam }),
+			async handler(ctx: Context<{ userId: string }>): Promise<{ userId: string; sessions: number }> {
+				const { userId } = ctx.params;
+				const revokedAt = new Date();
+				await this.db.credentials.updateById(userId, { $set: { sessionsRevokedAt: revokedAt } });
+				const sessions = await this.refreshTokens.revokeUser(userId, revokedAt);
+				// Every auth node, this one included, before the answer: the caller disconnects the user's sockets next.
+				this.accessTokens.revoke(userId, revokedAt.getTime());
+				await ctx.broadcast("auth.sessions.revoked", { userId, at: revokedAt.getTime() });
+				return { userId, sessions };
+			}
+		},
+
+		/** Used by the gateways on every request and socket handshake; cheap (no database access). */
+		resolveToken: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ token: { type: "string", min: 1, max: 4096 } }),
+			handler(ctx: Context<{ token: string }>): VerifiedAccess {
+				return this.accessTokens.verify(ctx.params.token);
+			}
+		}
+	},
+
+	events: {
+		"auth.sessions.revoked"(ctx: Context<{ userId: string; at: number }>) {
+			this.accessTokens.revoke(ctx.params.userId, ctx.params.at);
+		}
+	},
+
+	created() {
+		const { jwt } = chatConfig(this.broker);
+		this.accessTokens = new AccessTokens(jwt.secret, jwt.accessTtlSeconds);
+	},
+
+	async started() {
+		const config = chatConfig(this.broker);
+		this.refreshTokens = new RefreshTokens(this.db.refreshTokens, this.db.refreshFamilies, config.jwt.refreshTtlSeconds);
+		this.dummyHash = await hashPassword(this.broker, randomBytes(16).toString("hex"));
+		// Revocations from before this node started whose tokens may still be valid.
+		const since = new Date(Date.now() - this.accessTokens.revocationWindowMs);
+		for (const credential of await this.db.credentials.find({ sessionsRevokedAt: { $gt: since } }))
+			this.accessTokens.revoke(credential._id, new Date(credential.sessionsRevokedAt!).getTime());
+		const { login } = config;
+		const limiter = (attempts: number, windowSeconds: number) => {
+			const options: BucketOptions = { perSecond: attempts / windowSeconds, burst: attempts };
+			return config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:login:`, options) : new MemoryRateLimiter(options);
+		};
+		this.loginThrottle = new LoginThrottle(
+			{ byAddress: limiter(login.attemptsPerAddress, login.addressWindowSeconds), byAccount: limiter(login.attemptsPerAccount, login.accountWindowSeconds) },
+			config.jwt.secret
+		);
+	},
+
+	async stopped() {
+		await this.loginThrottle?.close();
+	}
+};
+
+function hashPassword(broker: Parameters<typeof chatConfig>[0], password: string): Promise<string> {
+	return bcrypt.hash(prehash(password), chatConfig(broker).bcryptCost);
+}
+
+function issueTokens(service: AuthThis, user: SessionUser, refreshToken: string): TokenPair {
+	const { accessTokens } = service;
+	return { accessToken: accessTokens.sign({ id: user.id, username: user.username }), refreshToken, expiresIn: accessTokens.ttlSeconds };
+}
+
+export default AuthService;
