@@ -38,7 +38,25 @@ export const rateLimited = (retryAfterMs: number) => new MoleculerClientError("T
 export const OVERLOADED = "SERVICE_OVERLOADED";
 
 /** Shed at once, before any work, so a client backs off and retries (the same clientMessageId) after `retryAfterMs`. */
-export const overloaded = (retryAfterMs: number) => new Errors.MoleculerError("The server is busy, try again shortly", 503, OVERLOADED, { retryAfterMs });
+/** Made by the thousand per second under load, so without a stack (capturing one costs more than the refusal). */
+export function overloaded(retryAfterMs: number): Errors.MoleculerError {
+	const limit = Error.stackTraceLimit;
+	Error.stackTraceLimit = 0;
+	try {
+		return new Errors.MoleculerError("The server is busy, try again shortly", 503, OVERLOADED, { retryAfterMs });
+	} finally {
+		Error.stackTraceLimit = limit;
+	}
+}
+
+/** The ack body of a refusal made before any work (the socket gateway's fast path): what toClientError makes of `overloaded`. */
+export const overloadedBody = (retryAfterMs: number): ClientError => ({
+	name: "ServiceOverloadedError",
+	message: "The server is busy, try again shortly",
+	code: 503,
+	type: OVERLOADED,
+	data: { retryAfterMs }
+});
 
 /** A rejection a node makes on purpose under load: not a failure of the node (the circuit breaker ignores it). */
 export const isOverloaded = (err: unknown) => (err as { type?: unknown })?.type === OVERLOADED;

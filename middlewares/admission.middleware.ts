@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { ActionHandler, ActionSchema, Context, Middleware, ServiceBroker } from "moleculer";
 import { chatConfig } from "../lib/config.ts";
 import { isOverloaded, overloaded } from "../lib/errors.ts";
-import { rejectionTally, retryAfterMs, ServiceTime, type RejectionTally } from "../lib/overload.ts";
+import { registerAdmission, rejectionTally, retryAfterMs, ServiceTime, type RejectionTally } from "../lib/overload.ts";
 import type { AdmissionPolicy } from "./policies.ts";
 
 /** How often the event-loop delay is looked at (and its histogram started again). */
@@ -59,8 +59,10 @@ export function Admission(): Middleware {
 	function poolFor(name: AdmissionPolicy["pool"]): Pool {
 		let pool = pools.get(name);
 		if (!pool) {
-			pool = new Pool(chatConfig(broker).overload.maxSendsInFlight);
-			pools.set(name, pool);
+			const created = new Pool(chatConfig(broker).overload.maxSendsInFlight);
+			pools.set(name, created);
+			registerAdmission(broker, name, { full: () => created.inFlight >= created.limit || lagging, retryAfterMs: () => retryAfterMs(created.serviceTime.ms) });
+			pool = created;
 			startDelaySampler();
 		}
 		return pool;

@@ -3,7 +3,8 @@ import { Errors } from "moleculer";
 import type { Message } from "../../contract/messages.ts";
 import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { Ack, ClientEventName, ClientEvents } from "../../contract/socket.ts";
-import { invalidField, notFound, toClientError } from "../../lib/errors.ts";
+import { invalidField, notFound, overloadedBody, toClientError } from "../../lib/errors.ts";
+import type { AdmissionState, RejectionTally } from "../../lib/overload.ts";
 import { assertShallow, idParam, params } from "../../lib/params.ts";
 import type { SocketLimitsConfig } from "../../lib/config.ts";
 import type { ChatSocket } from "./chat-socket.ts";
@@ -113,13 +114,15 @@ async function requireMember(broker: ServiceBroker, userId: string, groupId: str
 export interface SocketBudget {
 	budget: EventBudget;
 	limits: SocketLimitsConfig;
+	/** This node's send admission (the Admission middleware's pool), for refusing sends before any work. */
+	sends?: { state(): AdmissionState | undefined; tally: RejectionTally };
 }
 
 /**
  * Listens to every client event on a new socket. Each event is charged to the user's budget first;
  * a socket refused `floodRejections` times within the window hears `connection.closing` and is closed.
  */
-export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger, { budget, limits }: SocketBudget): void {
+export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger, { budget, limits, sends }: SocketBudget): void {
 	const charged = async (event: ClientEventName, run: () => Promise<object>) => {
 		try {
 			await budget.charge(socket.data.user.id, event);
@@ -131,11 +134,26 @@ export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHand
 	};
 	for (const event of Object.keys(handlers) as ClientEventName[]) {
 		const handler = handlers[event] as ClientEventHandler<ClientEventName>;
-		socket.on(
-			event,
-			acknowledged(event, payload => charged(event, () => handler(socket, payload)), { ackOptional: ACK_OPTIONAL.has(event), logger })
-		);
+		const listener = acknowledged(event, payload => charged(event, () => handler(socket, payload)), { ackOptional: ACK_OPTIONAL.has(event), logger });
+		socket.on(event, event === "chat.message.send" && sends ? shedWhenFull(sends, listener) : listener);
 	}
+}
+
+/**
+ * While the node's send pool is full, a send is refused right here: the same 503 SERVICE_OVERLOADED the
+ * Admission middleware would answer, without a context, a promise chain or an error object. Under three
+ * times the load a node can store, most of its CPU would otherwise go to turning sends away.
+ */
+function shedWhenFull(sends: NonNullable<SocketBudget["sends"]>, listener: (payload: unknown, ack: unknown) => void) {
+	return (payload: unknown, ack: unknown) => {
+		const state = sends.state();
+		const reply = typeof ack === "function" ? ack : typeof payload === "function" ? payload : null;
+		if (reply && state?.full()) {
+			sends.tally.count("messages.send", "SERVICE_OVERLOADED");
+			return (reply as (response: object) => void)({ ok: false, error: overloadedBody(state.retryAfterMs()) });
+		}
+		listener(payload, ack);
+	};
 }
 
 /** After the refusal's ack has gone out: the reason first, then the close (engine.io flushes before closing). */

@@ -8,6 +8,7 @@ import { chatConfig } from "../../lib/config.ts";
 import { CHAT_METRICS } from "../../lib/metrics.ts";
 import { idParam, params } from "../../lib/params.ts";
 import { probeResponder } from "../../lib/probes.ts";
+import { admissionOf, rejectionTally } from "../../lib/overload.ts";
 import { MemoryRateLimiter, RedisRateLimiter } from "../../lib/rate-limiter.ts";
 import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
 import { createChatServer, listeningPort, type ChatServer, type ChatSocket, type SocketStats } from "./chat-socket.ts";
@@ -192,7 +193,11 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		const bucket = { perSecond: limits.eventsPerSecond, burst: limits.eventBurst };
 		// With Redis a user's budget is one bucket across every gateway node.
 		const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:socket-rate:`, bucket) : new MemoryRateLimiter(bucket);
-		this.budget = { limits, budget: new EventBudget({ limiter, limits, onLimiterError: err => this.logger.warn("Socket event budget unavailable", err) }) };
+		this.budget = {
+			limits,
+			budget: new EventBudget({ limiter, limits, onLimiterError: err => this.logger.warn("Socket event budget unavailable", err) }),
+			sends: { state: () => admissionOf(this.broker, "send"), tally: rejectionTally(this.broker) }
+		};
 		this.connectionCap = new ConnectionCap(limits.maxSocketsPerUser);
 	},
 
