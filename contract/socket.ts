@@ -1,7 +1,7 @@
 import type { ErrorBody } from "./errors.ts";
 import type { GroupBase, MemberRemoved, MembersAdded } from "./groups.ts";
 import type { ConnectionStatus, Presence, PresenceList, TypingEvent } from "./presence.ts";
-import type { Message, ReceiptEvent, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncResult } from "./messages.ts";
+import type { EditMessageRequest, Message, ReceiptEvent, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncRequest, SyncResult } from "./messages.ts";
 import type { User } from "./users.ts";
 
 /** Every client request is acknowledged with its result, or with the error. */
@@ -10,9 +10,11 @@ export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ErrorBody };
 /** Client → server: each event's payload and what its ack carries when it succeeds. */
 export interface ClientEvents {
 	"chat.message.send": { payload: SendMessageRequest; result: { message: Message } };
+	/** The author replaces the text of a message. */
+	"chat.message.edit": { payload: EditMessageRequest; result: { message: Message } };
 	"chat.message.delivered": { payload: ReceiptRequest; result: ReceiptMove };
 	"chat.message.seen": { payload: ReceiptRequest; result: ReceiptMove };
-	"chat.sync": { payload: { cursors: Record<string, number> }; result: SyncResult };
+	"chat.sync": { payload: SyncRequest; result: SyncResult };
 	"presence.query": { payload: { userIds: string[] }; result: PresenceList };
 	"typing.start": { payload: { groupId: string }; result: { groupId: string } };
 	"typing.stop": { payload: { groupId: string }; result: { groupId: string } };
@@ -38,6 +40,8 @@ export interface SessionRevoked {
 export interface ServerEvents {
 	"chat.message.incoming": Message;
 	"chat.message.deleted": Message;
+	/** A message changed (edited, or the excerpt of the message it replies to changed): replace it by id. */
+	"chat.message.updated": Message;
 	"chat.message.delivered": ReceiptEvent;
 	"chat.message.seen": ReceiptEvent;
 	typing: TypingEvent;

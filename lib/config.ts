@@ -41,6 +41,8 @@ export interface ChatConfig {
 	groupLimits: { maxMembers: number; maxGroupsPerUser: number };
 	/** Load shedding: beyond these a send is refused at once (503 SERVICE_OVERLOADED) instead of queued. */
 	overload: { maxSendsInFlight: number; maxQueuedPerConversation: number; maxEventLoopDelayMs: number };
+	/** How long after sending its author may edit a message (MESSAGE_EDIT_WINDOW; unset: always). */
+	messages: { editWindowSeconds: number | undefined };
 	uploads: UploadsConfig;
 	kafka: {
 		brokers: string[];
@@ -250,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			maxSendsInFlight: parseInteger(env.SEND_MAX_IN_FLIGHT, 256, "SEND_MAX_IN_FLIGHT", 1),
 			maxQueuedPerConversation: parseInteger(env.SEND_MAX_QUEUED_PER_CONVERSATION, 64, "SEND_MAX_QUEUED_PER_CONVERSATION", 1),
 			maxEventLoopDelayMs: parseInteger(env.SEND_MAX_EVENT_LOOP_DELAY_MS, 0, "SEND_MAX_EVENT_LOOP_DELAY_MS", 0)
+		},
+		messages: {
+			editWindowSeconds: env.MESSAGE_EDIT_WINDOW ? parseDuration(env.MESSAGE_EDIT_WINDOW, 0, "MESSAGE_EDIT_WINDOW") : undefined
 		},
 		uploads: {
 			maxBytes: parseInteger(env.UPLOAD_MAX_BYTES, 25 * 1024 * 1024, "UPLOAD_MAX_BYTES", 1),

@@ -14,6 +14,7 @@ export const EVENT_VERSION = 1;
 export type StreamEventType =
 	| "message.created"
 	| "message.deleted"
+	| "message.updated"
 	| "message.delivered"
 	| "message.seen"
 	| "group.created"
@@ -30,6 +31,7 @@ export interface GroupEventPayload {
 export interface EventPayloads {
 	"message.created": { message: EventMessage };
 	"message.deleted": { message: EventMessage; actorId: string };
+	"message.updated": { message: EventMessage; actorId: string };
 	"message.delivered": { userId: string; seq: number };
 	"message.seen": { userId: string; seq: number };
 	"group.created": GroupEventPayload;

@@ -46,6 +46,8 @@ const REST_ALIASES = {
 	"POST messages": "messages.send",
 	"GET messages/:groupId": "messages.history",
 	"DELETE messages/:id": "messages.delete",
+	"PATCH messages/:id": "messages.edit",
+	"GET messages/:id/history": "messages.editHistory",
 	"GET messages/:groupId/receipts": "messages.receipts",
 	"POST messages/:groupId/delivered": "messages.markDelivered",
 	"POST messages/:groupId/seen": "messages.markSeen",
@@ -197,7 +199,7 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 			use: [sameOriginNeedsNoCors],
 			cors: {
 				origin: config.http.corsOrigins,
-				methods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+				methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
 				allowedHeaders: ["Authorization", "Content-Type", "Range"],
 				exposedHeaders: ["Content-Range", "Accept-Ranges", "Content-Length", "X-Rate-Limit-Remaining", "Retry-After"],
 				maxAge: 3600

@@ -9,6 +9,7 @@ export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 const TOPIC_OF: Record<StreamEventType, Topic> = {
 	"message.created": TOPICS.messages,
 	"message.deleted": TOPICS.messages,
+	"message.updated": TOPICS.messages,
 	"message.delivered": TOPICS.receipts,
 	"message.seen": TOPICS.receipts,
 	"group.created": TOPICS.groups,

@@ -1,4 +1,4 @@
-import type { Attachment, EventMessage, Message, StoredAttachment } from "../../contract/messages.ts";
+import type { Attachment, EventMessage, Message, ReplyRef, StoredAttachment } from "../../contract/messages.ts";
 import { ATTACHMENT_URL_TTL_SECONDS, signedAssetUrl } from "../../lib/asset-urls.ts";
 import { newId } from "../../lib/ids.ts";
 
@@ -19,6 +19,22 @@ export interface MessageDoc {
 	createdAt: Date;
 	deletedAt: Date | null;
 	deletedBy?: string;
+	/** The conversation's change counter at this message's latest change (changes.ts); absent on messages older than versions (read as seq). */
+	version?: number;
+	/** The version its creation took: a message whose version is still this one is as it was sent. */
+	createdVersion?: number;
+	/** `${groupId}:${zero-padded version}`: unique, so a version is never given twice; a page of changes is one index range. */
+	groupVersion?: string;
+	editedAt?: Date | null;
+	/** Earlier texts, oldest first (edits.ts); emptied when the message is deleted. */
+	edits?: StoredEdit[];
+	/** Absent when the message answers none. */
+	replyTo?: ReplyRef;
+}
+
+export interface StoredEdit {
+	content: string;
+	editedAt: Date;
 }
 
 /** One member's receipts in one conversation. */
@@ -42,6 +58,13 @@ export function groupSeqKey(groupId: string, seq: number): string {
 	return `${groupId}:${String(seq).padStart(MAX_SEQ_DIGITS, "0")}`;
 }
 
+export function groupVersionKey(groupId: string, version: number): string {
+	return `${groupId}:${String(version).padStart(MAX_SEQ_DIGITS, "0")}`;
+}
+
+/** Messages stored before versions existed changed last when they were created: their version is their seq. */
+export const versionOf = (doc: Pick<MessageDoc, "seq" | "version">): number => doc.version ?? doc.seq;
+
 export const cursorId = (groupId: string, userId: string) => `${groupId}:${userId}`;
 
 export const clientKeyOf = (senderId: string, clientMessageId: string) => `${senderId}:${clientMessageId}`;
@@ -54,9 +77,10 @@ export interface MessageDraft {
 	clientMessageId?: string;
 	attachments: StoredAttachment[];
 	createdAt: Date;
+	replyTo?: ReplyRef;
 }
 
-export function storedMessage(draft: MessageDraft, seq: number): MessageDoc {
+export function storedMessage(draft: MessageDraft, seq: number, version: number): MessageDoc {
 	const { groupId, senderId, clientMessageId } = draft;
 	return {
 		_id: newId(),
@@ -69,7 +93,12 @@ export function storedMessage(draft: MessageDraft, seq: number): MessageDoc {
 		...(clientMessageId ? { clientKey: clientKeyOf(senderId, clientMessageId) } : {}),
 		attachments: draft.attachments,
 		createdAt: draft.createdAt,
-		deletedAt: null
+		deletedAt: null,
+		version,
+		createdVersion: version,
+		groupVersion: groupVersionKey(groupId, version),
+		editedAt: null,
+		...(draft.replyTo ? { replyTo: draft.replyTo } : {})
 	};
 }
 
@@ -100,7 +129,10 @@ export function toEventMessage(doc: MessageDoc): EventMessage {
 		clientMessageId: doc.clientMessageId ?? null,
 		attachments: deleted ? [] : (doc.attachments ?? []),
 		createdAt: new Date(doc.createdAt).toISOString(),
-		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null
+		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null,
+		version: versionOf(doc),
+		editedAt: doc.editedAt ? new Date(doc.editedAt).toISOString() : null,
+		replyTo: doc.replyTo ?? null
 	};
 }
 

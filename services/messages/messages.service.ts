@@ -1,5 +1,5 @@
 import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
-import type { Message, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncResult } from "../../contract/messages.ts";
+import type { EditHistory, Message, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncRequest, SyncResult } from "../../contract/messages.ts";
 import { DbCollections, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
 import { chatConfig } from "../../lib/config.ts";
@@ -9,13 +9,27 @@ import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
 import { clientMessageIdParam, contentParam, idList, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
 import { entityOf, membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
 import { resolveAttachments } from "./attachments.ts";
+import { changesPage, storedLastVersion } from "./changes.ts";
 import { Cursors, RECEIPT_EVENTS, type CursorField } from "./cursors.ts";
-import { clientKeyOf, storedMessage, toEventMessage, toMessage, type CursorDoc, type HeadDoc, type MessageDoc, type MessageDraft } from "./documents.ts";
+import {
+	clientKeyOf,
+	groupVersionKey,
+	storedMessage,
+	toEventMessage,
+	toMessage,
+	type CursorDoc,
+	type HeadDoc,
+	type MessageDoc,
+	type MessageDraft
+} from "./documents.ts";
+import { assertEditable, edited, editUpdate, historyOf } from "./edits.ts";
 import { Heads, type ConversationHead } from "./heads.ts";
 import { MessagesOpsActions } from "./ops.ts";
 import { catchUpRange, historyRange, pageOf } from "./pages.ts";
 import { resolveSeq, withReceipts } from "./receipts.ts";
-import { Sequencer } from "./sequencer.ts";
+import { refreshedReply, replyTarget, staleReplies } from "./replies.ts";
+import { Sequencer, type Stamp } from "./sequencer.ts";
+import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
 
 export interface MessagesState extends DbMethods, OutboxMethods {
 	db: { messages: Collection<MessageDoc>; heads: Collection<HeadDoc>; cursors: Collection<CursorDoc> };
@@ -23,12 +37,32 @@ export interface MessagesState extends DbMethods, OutboxMethods {
 	sequencer: Sequencer;
 	cursors: Cursors;
 	heads: Heads;
+	editWindowSeconds: number | undefined;
+	sinceMarks(token: string, userId: string): VersionMarks;
+	changeMessage(ctx: UserContext<unknown>, found: MessageDoc, change: MessageChange): Promise<MessageDoc>;
 }
+
+/**
+ * An edit or a delete, run under the conversation's lock on the message as stored then, at `version`: the
+ * message changed, its write (with the outbox operators given) and its event; null when nothing changes.
+ */
+export type MessageChange = (
+	doc: MessageDoc,
+	version: number
+) => { next: MessageDoc; write: (outbox: Record<string, unknown>) => Record<string, unknown>; event: "message.updated" | "message.deleted" } | null;
 
 type MessagesThis = Service & MessagesState;
 
 const MAX_CONTENT = 4000;
 const SYNC_PAGE = 200;
+
+/** Send and edit share the rules of what a message may say. */
+function checkedContent(raw: string | undefined, attachmentCount: number): string {
+	const content = (raw ?? "").trim();
+	if (content.length > MAX_CONTENT) throw invalidField("content", `The 'content' field must be at most ${MAX_CONTENT} characters.`, "stringMax");
+	if (content.length === 0 && attachmentCount === 0) throw invalidField("content", "The 'content' field must not be empty.", "stringEmpty");
+	return content;
+}
 
 /** Messages of one conversation as clients see them now. */
 async function viewsOf(svc: MessagesState, docs: MessageDoc[], groupId: string): Promise<Message[]> {
@@ -57,7 +91,13 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 	mixins: [
 		DbCollections({
 			messages: {
-				indexes: [{ fields: { groupSeq: 1 }, unique: true }, OUTBOX_INDEX, { fields: { clientKey: 1 }, unique: true, sparse: true }]
+				indexes: [
+					{ fields: { groupSeq: 1 }, unique: true },
+					OUTBOX_INDEX,
+					{ fields: { clientKey: 1 }, unique: true, sparse: true },
+					{ fields: { groupVersion: 1 }, unique: true, sparse: true },
+					{ fields: { "replyTo.id": 1 }, sparse: true }
+				]
 			},
 			heads: {},
 			cursors: { indexes: [{ fields: { groupId: 1 } }, { fields: { userId: 1 } }, OUTBOX_INDEX] }
@@ -79,17 +119,16 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				groupId: idParam,
 				content: { ...contentParam(20_000), optional: true, default: "" },
 				clientMessageId: clientMessageIdParam,
-				attachments: { type: "array", max: 10, optional: true, items: { type: "object", strict: "remove", props: { assetId: idParam } } }
+				attachments: { type: "array", max: 10, optional: true, items: { type: "object", strict: "remove", props: { assetId: idParam } } },
+				replyTo: { ...idParam, optional: true }
 			}),
 			async handler(ctx: MemberContext<SendMessageRequest>): Promise<Message> {
 				const me = ctx.meta.user;
 				const { groupId, clientMessageId } = ctx.params;
 				// A conversation whose queue is full refuses before the idempotency lookup and the attachments.
 				this.sequencer.admit(groupId);
-				const content = (ctx.params.content ?? "").trim();
 				const refs = ctx.params.attachments ?? [];
-				if (content.length > MAX_CONTENT) throw invalidField("content", `The 'content' field must be at most ${MAX_CONTENT} characters.`, "stringMax");
-				if (content.length === 0 && refs.length === 0) throw invalidField("content", "The 'content' field must not be empty.", "stringEmpty");
+				const content = checkedContent(ctx.params.content, refs.length);
 				const earlier = clientMessageId ? await this.sequencer.firstCopy(clientKeyOf(me.id, clientMessageId)) : null;
 				if (earlier) {
 					if (earlier.groupId !== groupId) throw conflict("This clientMessageId was already used for another conversation", "CLIENT_MESSAGE_ID_REUSED");
@@ -101,13 +140,14 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 					content,
 					clientMessageId,
 					attachments: await resolveAttachments(ctx, me.id, refs),
-					createdAt: new Date()
+					createdAt: new Date(),
+					replyTo: ctx.params.replyTo ? await replyTarget(this.db.messages, groupId, ctx.params.replyTo) : undefined
 				};
 				let message!: Message;
 				const { doc, duplicate } = await this.sequencer.store(
 					groupId,
-					seq => {
-						const stored = storedMessage(draft, seq);
+					(seq, version) => {
+						const stored = storedMessage(draft, seq, version);
 						// Built under the group's lock, so event ids follow seq order.
 						return { ...stored, ...outboxFields(this.outboxEvent("message.created", groupId, { message: toEventMessage(stored) })) };
 					},
@@ -146,19 +186,62 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 			params: params({ id: idParam }),
 			async handler(ctx: MemberContext<{ id: string }>): Promise<Message> {
 				const me = ctx.meta.user;
-				const doc = entityOf<MessageDoc>(ctx);
-				if (doc.senderId !== me.id && membershipOf(ctx).role === "member") throw forbidden("Only the author or a group admin can delete this message");
-				if (doc.deletedAt) return (await viewsOf(this, [doc], doc.groupId))[0];
+				const found = entityOf<MessageDoc>(ctx);
+				if (found.senderId !== me.id && membershipOf(ctx).role === "member") throw forbidden("Only the author or a group admin can delete this message");
 				const deletedAt = new Date();
-				const tombstone = toEventMessage({ ...doc, deletedAt });
-				const updated = (await this.db.messages.updateById(doc._id, {
-					$set: { deletedAt, deletedBy: me.id, content: "", attachments: [] },
-					...outboxUpdate(this.outboxEvent("message.deleted", doc.groupId, { message: tombstone, actorId: me.id }, deletedAt))
-				}))!;
-				if (doc.attachments?.length) await ctx.call("assets.hide", { ids: doc.attachments.map(a => a.id) });
-				const [message] = await viewsOf(this, [updated], doc.groupId);
-				ctx.broadcast("message.deleted", { groupId: doc.groupId, message, actorId: me.id });
-				return message;
+				const doc = await this.changeMessage(ctx, found, (current, version) => {
+					if (current.deletedAt) return null;
+					const $set = {
+						deletedAt,
+						deletedBy: me.id,
+						content: "",
+						attachments: [],
+						edits: [],
+						version,
+						groupVersion: groupVersionKey(current.groupId, version)
+					};
+					return { next: { ...current, ...$set }, write: outbox => ({ $set, ...outbox }), event: "message.deleted" };
+				});
+				if (found.attachments?.length && doc.deletedAt && !found.deletedAt) await ctx.call("assets.hide", { ids: found.attachments.map(a => a.id) });
+				return (await viewsOf(this, [doc], doc.groupId))[0];
+			}
+		},
+
+		/** The author replaces the text; the message keeps its seq and gets a new version, its earlier text joins its history. */
+		edit: {
+			auth: "required",
+			rateLimit: { bucket: "send" },
+			conversation: { entity: "messageOf", notFound: "Message" },
+			params: params({ id: idParam, content: contentParam(20_000) }),
+			async handler(ctx: MemberContext<{ id: string; content: string }>): Promise<Message> {
+				const me = ctx.meta.user;
+				const found = entityOf<MessageDoc>(ctx);
+				const now = new Date();
+				assertEditable(found, me.id, { windowSeconds: this.editWindowSeconds }, now);
+				const content = checkedContent(ctx.params.content, found.attachments?.length ?? 0);
+				const doc = await this.changeMessage(ctx, found, (current, version) => {
+					// Checked again on the message as it is now: a delete may have come first.
+					assertEditable(current, me.id, { windowSeconds: this.editWindowSeconds }, now);
+					if (current.content === content) return null;
+					const update = editUpdate(current, content, version, now);
+					return {
+						next: edited(current, content, version, now),
+						write: outbox => ({ ...update, ...outbox, $push: { ...update.$push, ...(outbox.$push as object) } }),
+						event: "message.updated"
+					};
+				});
+				return (await viewsOf(this, [doc], doc.groupId))[0];
+			}
+		},
+
+		/** A message's earlier texts, oldest first (none once it is deleted). */
+		editHistory: {
+			auth: "required",
+			readOnly: true,
+			conversation: { entity: "messageOf", notFound: "Message" },
+			params: params({ id: idParam }),
+			handler(ctx: MemberContext<{ id: string }>): EditHistory {
+				return historyOf(entityOf<MessageDoc>(ctx));
 			}
 		},
 
@@ -182,23 +265,47 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		sync: {
 			auth: "required",
 			readOnly: true,
-			params: params({ cursors: { type: "record", key: idParam, value: { type: "number", integer: true, min: 0 } } }),
-			async handler(ctx: UserContext<{ cursors: Record<string, number> }>): Promise<SyncResult> {
+			params: params({
+				cursors: { type: "record", key: idParam, value: { type: "number", integer: true, min: 0 } },
+				since: { type: "string", max: 32_000, optional: true }
+			}),
+			async handler(ctx: UserContext<SyncRequest>): Promise<SyncResult> {
+				const me = ctx.meta.user.id;
 				const groupIds = Object.keys(ctx.params.cursors);
 				if (groupIds.length > 500) throw invalidField("cursors", "Sync at most 500 conversations at a time.");
+				const earlier = ctx.params.since != null ? this.sinceMarks(ctx.params.since, me) : null;
 				// Not one conversation but many: the caller's own list filters them.
-				const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: ctx.meta.user.id }));
+				const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: me }));
+				const marks: VersionMarks = new Map();
 				const items = await Promise.all(
 					groupIds
 						.filter(id => mine.has(id))
 						.map(async groupId => {
-							const lastSeq = await this.heads.lastSeq(groupId);
-							const range = catchUpRange(lastSeq, ctx.params.cursors[groupId], SYNC_PAGE);
-							const [docs, receipts] = await Promise.all([pageOf(this.db.messages, groupId, range), this.cursors.receiptsOf(groupId)]);
-							return { groupId, messages: withReceipts(docs, receipts, this.secret), hasMore: range.to < lastSeq, lastSeq, receipts };
+							const latest = (await this.heads.latestMessages([groupId])).get(groupId);
+							const lastSeq = latest?.seq ?? 0;
+							// Read before the pages: what changes after it is the next sync's.
+							const upTo = await storedLastVersion(this.db.messages, groupId, latest);
+							const cursor = ctx.params.cursors[groupId];
+							const range = catchUpRange(lastSeq, cursor, SYNC_PAGE);
+							const window = { since: earlier?.get(groupId) ?? 0, upTo, maxSeq: Math.min(cursor, lastSeq), limit: SYNC_PAGE };
+							const [docs, changes, receipts] = await Promise.all([
+								pageOf(this.db.messages, groupId, range),
+								earlier ? changesPage(this.db.messages, groupId, window) : null,
+								this.cursors.receiptsOf(groupId)
+							]);
+							marks.set(groupId, changes ? changes.mark : upTo);
+							return {
+								groupId,
+								messages: withReceipts(docs, receipts, this.secret),
+								...(changes ? { changed: withReceipts(changes.docs, receipts, this.secret) } : {}),
+								hasMore: range.to < lastSeq || !!changes?.hasMore,
+								lastSeq,
+								receipts
+							};
 						})
 				);
-				return { items, unknownGroupIds: groupIds.filter(id => !mine.has(id)) };
+				const syncToken = encodeSyncToken(mergeMarks(marks, earlier ?? new Map()), me, this.secret);
+				return { items, syncToken, unknownGroupIds: groupIds.filter(id => !mine.has(id)) };
 			}
 		},
 
@@ -225,14 +332,66 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 	},
 
 	methods: {
-		/** The entity of `delete`, for ConversationAccess. */
+		/** The entity of `delete`, `edit` and `editHistory`, for ConversationAccess. */
 		messageOf(ctx: Context<{ id: string }>): Promise<MessageDoc | null> {
 			return this.db.messages.findById(ctx.params.id);
+		},
+
+		/** 422 for a token this server did not issue to this user (or could not have: altered, truncated). */
+		sinceMarks(token: string, userId: string): VersionMarks {
+			try {
+				return decodeSyncToken(token, userId, this.secret);
+			} catch (err) {
+				if (err instanceof SyncTokenError) throw invalidField("since", "The 'since' field must be a syncToken this server gave you.", "syncToken");
+				throw err;
+			}
+		},
+
+		/**
+		 * Edits and deletes go through the conversation's lock on the node they reach (looked up by message id,
+		 * they cannot be sharded by conversation before the lookup): there they queue behind the sends and changes
+		 * of the conversation, and the unique groupVersion key settles the rare race with the owner node
+		 * (the loser re-reads the counter). Everything announced under the lock goes out in version order.
+		 */
+		async changeMessage(this: MessagesThis, ctx: UserContext<unknown>, found: MessageDoc, change: MessageChange): Promise<MessageDoc> {
+			const actorId = ctx.meta.user.id;
+			const { groupId } = found;
+			return this.sequencer.change(groupId, async (stamp: Stamp) => {
+				const current = await this.db.messages.findById(found._id);
+				if (!current) return found;
+				let event: "message.updated" | "message.deleted" = "message.updated";
+				const changed = await stamp(async version => {
+					const planned = change(current, version);
+					if (!planned) return null;
+					const outbox = outboxUpdate(this.outboxEvent(planned.event, groupId, { message: toEventMessage(planned.next), actorId }));
+					event = planned.event;
+					return (await this.db.messages.updateById(current._id, planned.write(outbox)))!;
+				});
+				if (!changed) return current;
+				const announced: [string, MessageDoc][] = [[event, changed]];
+				for (const reply of await staleReplies(this.db.messages, changed)) {
+					const refreshed = await stamp(async version => {
+						const next = refreshedReply(reply, changed, version);
+						const outbox = outboxUpdate(this.outboxEvent("message.updated", groupId, { message: toEventMessage(next), actorId }));
+						const $set = { replyTo: next.replyTo, version, groupVersion: next.groupVersion };
+						return (await this.db.messages.updateById(reply._id, { $set, ...outbox }))!;
+					});
+					announced.push(["message.updated", refreshed!]);
+				}
+				const views = await viewsOf(
+					this,
+					announced.map(([, doc]) => doc),
+					groupId
+				);
+				announced.forEach(([name], i) => ctx.broadcast(name, { groupId, message: views[i], actorId }));
+				return changed;
+			});
 		}
 	},
 
 	started() {
 		this.secret = chatConfig(this.broker).jwt.secret;
+		this.editWindowSeconds = chatConfig(this.broker).messages.editWindowSeconds;
 		this.cursors = new Cursors(this.db.cursors, this.outboxEvent);
 		this.heads = new Heads({
 			log: this.db.messages,
@@ -241,6 +400,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 			onFlushError: reason => this.logger.warn("A deferred head or cursor write failed; the log stays authoritative", reason)
 		});
 		this.sequencer = new Sequencer(this.db.messages, groupId => this.heads.lastSeq(groupId), {
+			storedLastVersion: async groupId => storedLastVersion(this.db.messages, groupId, (await this.heads.latestMessages([groupId])).get(groupId)),
 			maxQueued: chatConfig(this.broker).overload.maxQueuedPerConversation
 		});
 	},

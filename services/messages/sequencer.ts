@@ -15,6 +15,8 @@ export interface Sequenced {
 const MAX_ATTEMPTS = 8;
 
 export interface SequencerOptions {
+	/** The conversation's last version as stored (changes.ts storedLastVersion); without it versions follow seqs. */
+	storedLastVersion?: (groupId: string) => Promise<number>;
 	/** Last seqs kept in memory. */
 	cacheSize?: number;
 	/** Sends of one conversation waiting for (or holding) its lock; the next one is refused with 503 SERVICE_OVERLOADED. */
@@ -22,7 +24,14 @@ export interface SequencerOptions {
 }
 
 /**
- * Gives each message of a conversation the next seq. All sends of one conversation go to the same node
+ * Hands out the conversation's next version to one write under its lock: the write stores it (or throws
+ * DuplicateKeyError), or resolves to null when it found nothing to change, which leaves the version unused.
+ */
+export type Stamp = <R>(write: (version: number) => Promise<R | null>) => Promise<R | null>;
+
+/**
+ * Gives each message of a conversation the next seq, and every change of a conversation's messages
+ * (a send, an edit, a delete) the next version of its change counter, under the same per-conversation lock. All sends of one conversation go to the same node
  * (sharded by groupId), where they queue behind one another; the unique groupSeq index is the last word
  * if two nodes ever race (during a rebalance), and the loser reads the store again and retries.
  * The queue of a conversation is bounded: one conversation flooded cannot hold the node's memory or make
@@ -31,6 +40,7 @@ export interface SequencerOptions {
 export class Sequencer {
 	private readonly log: SequencedLog;
 	private readonly storedLastSeq: (groupId: string) => Promise<number>;
+	private readonly storedLastVersion: (groupId: string) => Promise<number>;
 	private readonly cacheSize: number;
 	private readonly maxQueued: number;
 	/** Sends per group in its chain (the one storing and those waiting). */
@@ -39,12 +49,15 @@ export class Sequencer {
 	private readonly storeTime = new ServiceTime(2);
 	/** Last seq per group as this node knows it: a bounded cache, the store decides. */
 	private readonly lastSeqs = new Map<string, number>();
+	/** Last version per group as this node knows it, kept like lastSeqs. */
+	private readonly lastVersions = new Map<string, number>();
 	/** Tail of the per-group chain that serializes seq assignment on this node. */
 	private readonly locks = new Map<string, Promise<unknown>>();
 
 	constructor(log: SequencedLog, storedLastSeq: (groupId: string) => Promise<number>, options: SequencerOptions = {}) {
 		this.log = log;
 		this.storedLastSeq = storedLastSeq;
+		this.storedLastVersion = options.storedLastVersion ?? storedLastSeq;
 		this.cacheSize = options.cacheSize ?? 10_000;
 		this.maxQueued = options.maxQueued ?? 64;
 	}
@@ -60,8 +73,8 @@ export class Sequencer {
 		return this.log.findOne({ clientKey });
 	}
 
-	/** `build` makes the document for a seq; `onStored` runs under the lock, so whatever it announces goes out in seq order. */
-	store(groupId: string, build: (seq: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
+	/** `build` makes the document for a seq and version; `onStored` runs under the lock, so whatever it announces goes out in seq order. */
+	store(groupId: string, build: (seq: number, version: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
 		try {
 			this.admit(groupId);
 		} catch (err) {
@@ -77,12 +90,44 @@ export class Sequencer {
 		});
 	}
 
-	private async assign(groupId: string, build: (seq: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
+	/**
+	 * Edits and deletes of a conversation: `work` runs under the conversation's lock (after the sends and
+	 * changes queued before it) and `stamp`s each of its writes with the next version. Whatever it announces
+	 * goes out in version order.
+	 */
+	change<T>(groupId: string, work: (stamp: Stamp) => Promise<T>): Promise<T> {
+		try {
+			this.admit(groupId);
+		} catch (err) {
+			return Promise.reject(err);
+		}
+		const stamp: Stamp = async write => {
+			for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+				const version = (await this.lastVersionOf(groupId)) + 1;
+				try {
+					const result = await write(version);
+					if (result != null) this.lastVersions.set(groupId, version);
+					return result;
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) throw err;
+					// Another node gave this version (a write that reached a node not owning the conversation).
+					this.lastVersions.delete(groupId);
+				}
+			}
+			throw versionConflict();
+		};
+		return this.withGroupLock(groupId, () => work(stamp));
+	}
+
+	private async assign(groupId: string, build: (seq: number, version: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
 		for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-			const doc = build((await this.lastSeqOf(groupId)) + 1);
+			const seq = (await this.lastSeqOf(groupId)) + 1;
+			// Versions count seqs too (a send is a change), so a conversation from before versions starts past its last seq.
+			const doc = build(seq, Math.max(await this.lastVersionOf(groupId), seq - 1) + 1);
 			try {
 				await this.log.insert(doc);
 				this.lastSeqs.set(groupId, doc.seq);
+				if (doc.version != null) this.lastVersions.set(groupId, doc.version);
 				onStored(doc);
 				return { doc, duplicate: false };
 			} catch (err) {
@@ -91,8 +136,9 @@ export class Sequencer {
 					const first = await this.firstCopy(doc.clientKey);
 					if (first) return { doc: first, duplicate: true };
 				}
-				// Another node stored this seq: forget what we knew and read the store again.
+				// Another node stored this seq or version: forget what we knew and read the store again.
 				this.lastSeqs.delete(groupId);
+				this.lastVersions.delete(groupId);
 			}
 		}
 		throw new Errors.MoleculerRetryableError("Could not assign a sequence number, try again", 503, "SEQUENCE_CONFLICT");
@@ -113,12 +159,22 @@ export class Sequencer {
 		return run;
 	}
 
-	private async lastSeqOf(groupId: string): Promise<number> {
-		const known = this.lastSeqs.get(groupId);
+	private lastSeqOf(groupId: string): Promise<number> {
+		return this.cached(this.lastSeqs, groupId, this.storedLastSeq);
+	}
+
+	private lastVersionOf(groupId: string): Promise<number> {
+		return this.cached(this.lastVersions, groupId, this.storedLastVersion);
+	}
+
+	private async cached(cache: Map<string, number>, groupId: string, stored: (groupId: string) => Promise<number>): Promise<number> {
+		const known = cache.get(groupId);
 		if (known != null) return known;
-		const seq = await this.storedLastSeq(groupId);
-		if (this.lastSeqs.size >= this.cacheSize) this.lastSeqs.delete(this.lastSeqs.keys().next().value!);
-		this.lastSeqs.set(groupId, seq);
-		return seq;
+		const value = await stored(groupId);
+		if (cache.size >= this.cacheSize) cache.delete(cache.keys().next().value!);
+		cache.set(groupId, value);
+		return value;
 	}
 }
+
+const versionConflict = () => new Errors.MoleculerRetryableError("Could not assign a version, try again", 503, "SEQUENCE_CONFLICT");

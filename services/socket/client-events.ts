@@ -41,7 +41,8 @@ const PAYLOAD_SCHEMAS = {
 			messages: { enumValue: "The 'status' field must be 'online' or 'away', not '{actual}'." }
 		}
 	}),
-	refresh: params({ token: { type: "string", min: 1, max: 4096 } })
+	refresh: params({ token: { type: "string", min: 1, max: 4096 } }),
+	edit: params({ messageId: idParam })
 };
 
 type PayloadCheck = (payload: Payload) => true | unknown[];
@@ -66,6 +67,11 @@ export function clientEventHandlers({ broker, typing, presence }: ClientEventDep
 			const message = await callAs<Message>(socket, "messages.send", payload);
 			typing.stop(socket.data.user.id, message.groupId);
 			return { message };
+		},
+		async "chat.message.edit"(socket, payload) {
+			const { content } = payload;
+			check("edit", payload);
+			return { message: await callAs<Message>(socket, "messages.edit", { id: payload.messageId, content }) };
 		},
 		"chat.message.delivered": forward("messages.markDelivered"),
 		"chat.message.seen": forward("messages.markSeen"),

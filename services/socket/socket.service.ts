@@ -99,6 +99,10 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			this.fanOut.emitTo(ctx.params.groupId, "chat.message.deleted", ctx.params.message);
 		},
 
+		"message.updated"(ctx: Context<{ groupId: string; message: Message }>) {
+			this.fanOut.emitTo(ctx.params.groupId, "chat.message.updated", ctx.params.message);
+		},
+
 		"message.delivered"(ctx: Context<ReceiptEvent>) {
 			const { groupId, userId, seq } = ctx.params;
 			this.fanOut.emitTo(groupId, "chat.message.delivered", { groupId, userId, seq });

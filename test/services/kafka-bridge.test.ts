@@ -115,7 +115,8 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 				message: {
 					...(messages[createdThirdAt].event.payload as any).message,
 					content: "",
-					deletedAt: (messages[deletedAt].event.payload as any).message.deletedAt
+					deletedAt: (messages[deletedAt].event.payload as any).message.deletedAt,
+					version: 21
 				},
 				actorId: alice.user.id
 			});
@@ -148,6 +149,48 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			assert.equal(s.isLeader, true);
 			assert.equal(s.leader, app.broker.nodeID);
 			assert.ok(s.published >= 24);
+		});
+
+		test("edits stream as message.updated on the messages topic, in version order with the conversation's other changes", async () => {
+			const groupId = await createGroup(app, alice, "Edits", [bob]);
+			const a = client(app, alice.accessToken);
+			const original = await send(app, alice, groupId, "first words");
+			const reply = await client(app, bob.accessToken).post("/api/messages", { groupId, content: "an answer", replyTo: original.id });
+			assert.equal(reply.status, 201, JSON.stringify(reply.body));
+			for (const content of ["second words", "third words"]) assert.equal((await a.request("PATCH", `/api/messages/${original.id}`, { content })).status, 200);
+			await send(app, bob, groupId, "later");
+			assert.equal((await a.del(`/api/messages/${original.id}`)).status, 200);
+
+			const expected = [
+				["message.created", 1, "first words"],
+				["message.created", 2, "an answer"],
+				["message.updated", 1, "second words"],
+				["message.updated", 2, "an answer"],
+				["message.updated", 1, "third words"],
+				["message.updated", 2, "an answer"],
+				["message.created", 3, "later"],
+				["message.deleted", 1, ""],
+				["message.updated", 2, "an answer"]
+			];
+			const events = await waitFor("the conversation's message events", () => {
+				const mine = firstSeen(collector.records).filter(r => r.event.groupId === groupId && r.topic === "chat.messages");
+				return mine.length >= expected.length ? mine.map(r => ({ type: r.event.type, message: (r.event.payload as any).message })) : null;
+			});
+			assert.deepEqual(
+				events.map(e => [e.type, e.message.seq, e.message.content]),
+				expected
+			);
+			assert.deepEqual(
+				events.map(e => e.message.version),
+				range(expected.length),
+				"one version per change, in order"
+			);
+			assert.deepEqual(
+				events.filter(e => e.message.seq === 2).map(e => e.message.replyTo.excerpt),
+				["first words", "second words", "third words", null],
+				"the reply's excerpt follows the original"
+			);
+			assert.ok(events[2].message.editedAt);
 		});
 
 		test("member changes stream on the groups topic", async () => {

@@ -213,10 +213,24 @@ describe("web client through server restarts", { skip, timeout: 300_000 }, () =>
 			t => /1 unsent message/.test(t),
 			"the unsent message after the reload"
 		);
+		// The browser kept the list and the conversation's latest page: both show, marked as old, with
+		// the pending message in its place, and no raw proxy error anywhere.
+		const notice = a.getByTestId("list-notice");
+		await notice.waitFor();
+		assert.match(await notice.innerText(), /Can't reach the server\. Showing what you had\./);
+		await a
+			.getByRole("navigation", { name: "Conversation list" })
+			.getByRole("link", { name: new RegExp(`^${rooms.second}`) })
+			.waitFor();
+		await a.getByRole("region", { name: `Conversation with ${rooms.main}` }).waitFor();
+		await messageItem(a, text).getByRole("img", { name: "waiting to send" }).waitFor();
+		await messageItem(a, "Written while the server was down").waitFor();
+		assert.doesNotMatch(await a.locator("body").innerText(), /Bad Gateway|Request failed/);
 		await screenshot(a, "r3-reloaded-while-down");
 
 		await startServer();
 		await untilBanner(a, ["hidden"], "the page to reconnect after the reload", 60_000);
+		await notice.waitFor({ state: "detached", timeout: 30_000 });
 		await deliveredOnce(a, groupIds.main, text);
 		// And live again after all that.
 		await arrivesLive(a, "Bob after the second restart");

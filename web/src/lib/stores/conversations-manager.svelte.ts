@@ -1,6 +1,8 @@
+import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import { groupsApi } from '#lib/api/client.ts';
-import type { Group, GroupBase, Message, Receipt } from '@scalable-chat/contract';
+import type { Group, GroupBase, Message, Receipt, User } from '@scalable-chat/contract';
+import { isUnreachable, OFFLINE_NOTICE, offlineCache } from '#lib/offline/offline-cache.ts';
 import { mergeGroup, mergeGroupBase, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
@@ -19,7 +21,10 @@ class ConversationsManager {
 	/** Cursor of the next page of the list; null when everything is loaded. */
 	next = $state<string | null>(null);
 	loadingMore = $state(false);
+	/** Why the list could not be loaded, in plain language. */
 	loadError = $state<string | null>(null);
+	/** When the list on screen is the one kept from last time (server unreachable): when it was saved. */
+	staleSince = $state<string | null>(null);
 	/** The conversation on screen, if any. */
 	activeGroupId = $state<string | null>(null);
 	/** Whether the window is visible and focused (then the active conversation counts as seen). */
@@ -57,16 +62,29 @@ class ConversationsManager {
 		try {
 			const { items, next } = await groupsApi.list(PAGE_SIZE);
 			const incoming = new Set(items.map(g => g.id));
-			const current = new Map(this.groups.map(g => [g.id, g]));
+			// What was kept from last time is replaced, not merged: the server knows better.
+			const current = new Map(this.staleSince ? [] : this.groups.map(g => [g.id, g]));
 			this.groups = sortByActivity(items.map(g => mergeGroup(current.get(g.id), g)));
 			for (const id of current.keys()) if (!incoming.has(id)) this.#receipts.delete(id);
 			this.next = next;
 			this.loaded = true;
 			this.loadError = null;
+			this.staleSince = null;
 			this.#lookUpPeople(this.groups);
 		} catch (error) {
-			this.loadError = error instanceof Error ? error.message : String(error);
+			this.loadError = listError(error, this.groups.length > 0 || this.#restore());
 		}
+	}
+
+	/** Show the list kept from last time, if there is one and nothing better is on screen. */
+	#restore(): boolean {
+		if (this.loaded || this.groups.length) return false;
+		const snapshot = offlineCache.read(session.userId);
+		if (!snapshot?.groups.length) return false;
+		for (const person of snapshot.people) if (!users.get(person.id)) users.put(person);
+		this.groups = sortByActivity(snapshot.groups);
+		this.staleSince = snapshot.savedAt;
+		return true;
 	}
 
 	/**
@@ -85,7 +103,7 @@ class ConversationsManager {
 			if (this.next === cursor) this.next = next;
 			this.#lookUpPeople(fresh);
 		} catch (error) {
-			this.loadError = error instanceof Error ? error.message : String(error);
+			this.loadError = listError(error, true);
 		} finally {
 			this.loadingMore = false;
 		}
@@ -198,6 +216,18 @@ class ConversationsManager {
 		window.addEventListener('focus', updateWindow);
 		window.addEventListener('blur', updateWindow);
 		document.addEventListener('visibilitychange', updateWindow);
+		const flushCache = () => offlineCache.flush();
+		window.addEventListener('pagehide', flushCache);
+		const stopRemembering = $effect.root(() => {
+			$effect(() => {
+				// Only a list the server gave (and live events folded into it) is worth keeping.
+				if (!this.loaded || this.staleSince || session.status !== 'authenticated') return;
+				const groups = this.groups;
+				const userId = session.userId;
+				const people = this.#namedPeople(groups);
+				untrack(() => offlineCache.saveList(userId, groups, people));
+			});
+		});
 
 		const offs = [
 			realtime.on('group.created', g => this.upsertBase(g)),
@@ -218,6 +248,8 @@ class ConversationsManager {
 			window.removeEventListener('focus', updateWindow);
 			window.removeEventListener('blur', updateWindow);
 			document.removeEventListener('visibilitychange', updateWindow);
+			window.removeEventListener('pagehide', flushCache);
+			stopRemembering();
 			for (const off of offs) off();
 		};
 	}
@@ -225,6 +257,8 @@ class ConversationsManager {
 	clear(): void {
 		this.groups = [];
 		this.loaded = false;
+		this.loadError = null;
+		this.staleSince = null;
 		this.activeGroupId = null;
 		this.#receipts.clear();
 		this.#seenSent.clear();
@@ -235,12 +269,27 @@ class ConversationsManager {
 		this.groups = this.groups.map(g => (g.id === group.id ? group : g));
 	}
 
+	/** The profiles a cached list needs to read well offline: direct peers and last senders. */
+	#namedPeople(groups: Group[]): User[] {
+		const ids = groups.flatMap(g => [directPeerId(g, session.userId), g.lastMessage?.senderId]);
+		return [...new Set(ids)].map(id => (id ? users.get(id) : undefined)).filter((u): u is User => Boolean(u));
+	}
+
 	#lookUpPeople(groups: Group[]): void {
 		const ids = groups.flatMap(g => g.members.map(m => m.userId));
 		users.ensure(ids);
 		const peers = groups.map(g => directPeerId(g, session.userId)).filter((id): id is string => Boolean(id));
 		void presence.query(peers.filter(id => !presence.get(id)));
 	}
+}
+
+/** A failed list load in plain language; `showingOld` when what the user had stays on screen. */
+function listError(error: unknown, showingOld: boolean): string {
+	if (isUnreachable(error))
+		return showingOld ? OFFLINE_NOTICE : "Can't reach the server. Your conversations will load when it is back.";
+	return showingOld
+		? "Couldn't load your conversations. Showing what you had."
+		: "Couldn't load your conversations. They will load when you reconnect.";
 }
 
 export const conversations = new ConversationsManager();

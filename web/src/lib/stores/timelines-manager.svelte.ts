@@ -1,7 +1,9 @@
+import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
 import { messagesApi } from '#lib/api/client.ts';
 import { errorMessage } from '#lib/api/errors.ts';
-import type { Asset, Message } from '@scalable-chat/contract';
+import type { Asset, Message, User } from '@scalable-chat/contract';
+import { type CachedPage, isUnreachable, OFFLINE_NOTICE, offlineCache } from '#lib/offline/offline-cache.ts';
 import { applyStored, contiguousCursor, emptyTimeline, type Timeline } from '#lib/timeline/merge.ts';
 import { outbox } from '#lib/outbox/outbox-manager.svelte.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
@@ -20,6 +22,8 @@ export class ConversationTimeline {
 	loadingOlder = $state(false);
 	loaded = $state(false);
 	error = $state<string | null>(null);
+	/** Showing the page kept from last time because the latest one could not be loaded. */
+	stale = $state(false);
 
 	constructor(groupId: string) {
 		this.groupId = groupId;
@@ -29,6 +33,8 @@ export class ConversationTimeline {
 /** All message timelines: history paging, live and synced messages; sends go through the outbox. */
 class TimelinesManager {
 	#timelines = new SvelteMap<string, ConversationTimeline>();
+	/** Conversations in the order they were last opened, most recent first (what the cache keeps). */
+	#recent = $state.raw<string[]>([]);
 
 	/** The timeline if it was opened; never creates one (safe inside templates and deriveds). */
 	peek(groupId: string): ConversationTimeline | undefined {
@@ -43,6 +49,8 @@ class TimelinesManager {
 			this.#timelines.set(groupId, t);
 		}
 		if (!t.loaded) void this.#loadLatest(t);
+		if (this.#recent[0] !== groupId)
+			this.#recent = [groupId, ...this.#recent.filter(id => id !== groupId)].slice(0, 10);
 		return t;
 	}
 
@@ -123,25 +131,54 @@ class TimelinesManager {
 			realtime.on('group.member.removed', ({ groupId, userId }) => {
 				if (userId === session.userId) this.drop(groupId);
 			}),
-			outbox.onStored(m => this.receive([m]))
+			outbox.onStored(m => this.receive([m])),
+			$effect.root(() => {
+				$effect(() => {
+					if (session.status !== 'authenticated') return;
+					const pages: CachedPage[] = [];
+					for (const groupId of this.#recent) {
+						const t = this.#timelines.get(groupId);
+						if (t?.loaded && !t.stale) pages.push({ groupId, messages: t.timeline.messages });
+					}
+					if (!pages.length) return;
+					const userId = session.userId;
+					const senders = new Set(pages.flatMap(p => p.messages.slice(-50).map(m => m.senderId)));
+					const people = [...senders].map(id => users.get(id)).filter((u): u is User => Boolean(u));
+					untrack(() => offlineCache.savePages(userId, pages, people));
+				});
+			})
 		];
 		return () => offs.forEach(off => off());
 	}
 
 	clear(): void {
 		this.#timelines.clear();
+		this.#recent = [];
 	}
 
 	async #loadLatest(t: ConversationTimeline): Promise<void> {
 		try {
 			const { items } = await messagesApi.page(t.groupId, { limit: PAGE_SIZE });
 			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
-			t.timeline = applyStored(t.timeline, items);
+			// The page kept from last time is replaced, not merged (messages deleted meanwhile go).
+			t.timeline = applyStored(t.stale ? emptyTimeline() : t.timeline, items);
 			t.loaded = true;
+			t.stale = false;
 			t.error = null;
 			this.receive(items);
 		} catch (error) {
-			t.error = errorMessage(error);
+			const kept = t.timeline.messages.length ? null : offlineCache.page(session.userId, t.groupId);
+			if (kept?.length) {
+				t.timeline = applyStored(t.timeline, kept);
+				t.stale = true;
+				users.ensure(kept.map(m => m.senderId));
+			}
+			const showingOld = t.stale || t.timeline.messages.length > 0;
+			if (isUnreachable(error)) {
+				t.error = showingOld ? OFFLINE_NOTICE : "Can't reach the server. Messages will load when it is back.";
+			} else {
+				t.error = errorMessage(error);
+			}
 		}
 	}
 }
