@@ -5,11 +5,11 @@ import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { conflict, forbidden, invalidField } from "../../lib/errors.ts";
 import { CHAT_METRICS } from "../../lib/metrics.ts";
-import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
+import { OUTBOX_INDEX, outboxFields } from "../../lib/outbox.ts";
 import { clientMessageIdParam, contentParam, idList, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
 import { entityOf, membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
 import { resolveAttachments } from "./attachments.ts";
-import { changesPage, storedLastVersion } from "./changes.ts";
+import { storedLastVersion } from "./changes.ts";
 import { Cursors, RECEIPT_EVENTS, type CursorField } from "./cursors.ts";
 import {
 	clientKeyOf,
@@ -25,11 +25,13 @@ import {
 import { assertEditable, edited, editUpdate, historyOf } from "./edits.ts";
 import { Heads, type ConversationHead } from "./heads.ts";
 import { MessagesOpsActions } from "./ops.ts";
-import { catchUpRange, historyRange, pageOf } from "./pages.ts";
-import { resolveSeq, withReceipts } from "./receipts.ts";
-import { refreshedReply, replyTarget, staleReplies } from "./replies.ts";
-import { Sequencer, type Stamp } from "./sequencer.ts";
-import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
+import { changeMessage } from "./message-change.ts";
+import { historyRange, pageOf } from "./pages.ts";
+import { resolveSeq } from "./receipts.ts";
+import { replyTarget } from "./replies.ts";
+import { Sequencer } from "./sequencer.ts";
+import { syncConversations } from "./sync.ts";
+import { viewsOf } from "./views.ts";
 
 export interface MessagesState extends DbMethods, OutboxMethods {
 	db: { messages: Collection<MessageDoc>; heads: Collection<HeadDoc>; cursors: Collection<CursorDoc> };
@@ -38,23 +40,11 @@ export interface MessagesState extends DbMethods, OutboxMethods {
 	cursors: Cursors;
 	heads: Heads;
 	editWindowSeconds: number | undefined;
-	sinceMarks(token: string, userId: string): VersionMarks;
-	changeMessage(ctx: UserContext<unknown>, found: MessageDoc, change: MessageChange): Promise<MessageDoc>;
 }
-
-/**
- * An edit or a delete, run under the conversation's lock on the message as stored then, at `version`: the
- * message changed, its write (with the outbox operators given) and its event; null when nothing changes.
- */
-export type MessageChange = (
-	doc: MessageDoc,
-	version: number
-) => { next: MessageDoc; write: (outbox: Record<string, unknown>) => Record<string, unknown>; event: "message.updated" | "message.deleted" } | null;
 
 type MessagesThis = Service & MessagesState;
 
 const MAX_CONTENT = 4000;
-const SYNC_PAGE = 200;
 
 /** Send and edit share the rules of what a message may say. */
 function checkedContent(raw: string | undefined, attachmentCount: number): string {
@@ -62,11 +52,6 @@ function checkedContent(raw: string | undefined, attachmentCount: number): strin
 	if (content.length > MAX_CONTENT) throw invalidField("content", `The 'content' field must be at most ${MAX_CONTENT} characters.`, "stringMax");
 	if (content.length === 0 && attachmentCount === 0) throw invalidField("content", "The 'content' field must not be empty.", "stringEmpty");
 	return content;
-}
-
-/** Messages of one conversation as clients see them now. */
-async function viewsOf(svc: MessagesState, docs: MessageDoc[], groupId: string): Promise<Message[]> {
-	return docs.length ? withReceipts(docs, await svc.cursors.receiptsOf(groupId), svc.secret) : [];
 }
 
 /** markDelivered and markSeen: the same receipt, on a different cursor. */
@@ -189,7 +174,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				const found = entityOf<MessageDoc>(ctx);
 				if (found.senderId !== me.id && membershipOf(ctx).role === "member") throw forbidden("Only the author or a group admin can delete this message");
 				const deletedAt = new Date();
-				const doc = await this.changeMessage(ctx, found, (current, version) => {
+				const doc = await changeMessage(this, ctx, found, (current, version) => {
 					if (current.deletedAt) return null;
 					const $set = {
 						deletedAt,
@@ -219,7 +204,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				const now = new Date();
 				assertEditable(found, me.id, { windowSeconds: this.editWindowSeconds }, now);
 				const content = checkedContent(ctx.params.content, found.attachments?.length ?? 0);
-				const doc = await this.changeMessage(ctx, found, (current, version) => {
+				const doc = await changeMessage(this, ctx, found, (current, version) => {
 					// Checked again on the message as it is now: a delete may have come first.
 					assertEditable(current, me.id, { windowSeconds: this.editWindowSeconds }, now);
 					if (current.content === content) return null;
@@ -269,43 +254,8 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				cursors: { type: "record", key: idParam, value: { type: "number", integer: true, min: 0 } },
 				since: { type: "string", max: 32_000, optional: true }
 			}),
-			async handler(ctx: UserContext<SyncRequest>): Promise<SyncResult> {
-				const me = ctx.meta.user.id;
-				const groupIds = Object.keys(ctx.params.cursors);
-				if (groupIds.length > 500) throw invalidField("cursors", "Sync at most 500 conversations at a time.");
-				const earlier = ctx.params.since != null ? this.sinceMarks(ctx.params.since, me) : null;
-				// Not one conversation but many: the caller's own list filters them.
-				const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: me }));
-				const marks: VersionMarks = new Map();
-				const items = await Promise.all(
-					groupIds
-						.filter(id => mine.has(id))
-						.map(async groupId => {
-							const latest = (await this.heads.latestMessages([groupId])).get(groupId);
-							const lastSeq = latest?.seq ?? 0;
-							// Read before the pages: what changes after it is the next sync's.
-							const upTo = await storedLastVersion(this.db.messages, groupId, latest);
-							const cursor = ctx.params.cursors[groupId];
-							const range = catchUpRange(lastSeq, cursor, SYNC_PAGE);
-							const window = { since: earlier?.get(groupId) ?? 0, upTo, maxSeq: Math.min(cursor, lastSeq), limit: SYNC_PAGE };
-							const [docs, changes, receipts] = await Promise.all([
-								pageOf(this.db.messages, groupId, range),
-								earlier ? changesPage(this.db.messages, groupId, window) : null,
-								this.cursors.receiptsOf(groupId)
-							]);
-							marks.set(groupId, changes ? changes.mark : upTo);
-							return {
-								groupId,
-								messages: withReceipts(docs, receipts, this.secret),
-								...(changes ? { changed: withReceipts(changes.docs, receipts, this.secret) } : {}),
-								hasMore: range.to < lastSeq || !!changes?.hasMore,
-								lastSeq,
-								receipts
-							};
-						})
-				);
-				const syncToken = encodeSyncToken(mergeMarks(marks, earlier ?? new Map()), me, this.secret);
-				return { items, syncToken, unknownGroupIds: groupIds.filter(id => !mine.has(id)) };
+			handler(ctx: UserContext<SyncRequest>): Promise<SyncResult> {
+				return syncConversations(this, ctx);
 			}
 		},
 
@@ -335,57 +285,6 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		/** The entity of `delete`, `edit` and `editHistory`, for ConversationAccess. */
 		messageOf(ctx: Context<{ id: string }>): Promise<MessageDoc | null> {
 			return this.db.messages.findById(ctx.params.id);
-		},
-
-		/** 422 for a token this server did not issue to this user (or could not have: altered, truncated). */
-		sinceMarks(token: string, userId: string): VersionMarks {
-			try {
-				return decodeSyncToken(token, userId, this.secret);
-			} catch (err) {
-				if (err instanceof SyncTokenError) throw invalidField("since", "The 'since' field must be a syncToken this server gave you.", "syncToken");
-				throw err;
-			}
-		},
-
-		/**
-		 * Edits and deletes go through the conversation's lock on the node they reach (looked up by message id,
-		 * they cannot be sharded by conversation before the lookup): there they queue behind the sends and changes
-		 * of the conversation, and the unique groupVersion key settles the rare race with the owner node
-		 * (the loser re-reads the counter). Everything announced under the lock goes out in version order.
-		 */
-		async changeMessage(this: MessagesThis, ctx: UserContext<unknown>, found: MessageDoc, change: MessageChange): Promise<MessageDoc> {
-			const actorId = ctx.meta.user.id;
-			const { groupId } = found;
-			return this.sequencer.change(groupId, async (stamp: Stamp) => {
-				const current = await this.db.messages.findById(found._id);
-				if (!current) return found;
-				let event: "message.updated" | "message.deleted" = "message.updated";
-				const changed = await stamp(async version => {
-					const planned = change(current, version);
-					if (!planned) return null;
-					const outbox = outboxUpdate(this.outboxEvent(planned.event, groupId, { message: toEventMessage(planned.next), actorId }));
-					event = planned.event;
-					return (await this.db.messages.updateById(current._id, planned.write(outbox)))!;
-				});
-				if (!changed) return current;
-				const announced: [string, MessageDoc][] = [[event, changed]];
-				for (const reply of await staleReplies(this.db.messages, changed)) {
-					const refreshed = await stamp(async version => {
-						const next = refreshedReply(reply, changed, version);
-						const outbox = outboxUpdate(this.outboxEvent("message.updated", groupId, { message: toEventMessage(next), actorId }));
-						const $set = { replyTo: next.replyTo, version, groupVersion: next.groupVersion };
-						return (await this.db.messages.updateById(reply._id, { $set, ...outbox }))!;
-					});
-					announced.push(["message.updated", refreshed!]);
-				}
-				const views = await viewsOf(
-					this,
-					announced.map(([, doc]) => doc),
-					groupId
-				);
-				announced.forEach(([name], i) => ctx.broadcast(name, { groupId, message: views[i], actorId }));
-				return changed;
-			});
 		}
 	},
 

@@ -1,0 +1,64 @@
+import type { SyncRequest, SyncResult } from "../../contract/messages.ts";
+import { invalidField } from "../../lib/errors.ts";
+import type { UserContext } from "../../lib/session.ts";
+import { changesPage, storedLastVersion } from "./changes.ts";
+import type { MessagesState } from "./messages.service.ts";
+import { catchUpRange, pageOf } from "./pages.ts";
+import { withReceipts } from "./receipts.ts";
+import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
+
+const SYNC_PAGE = 200;
+
+/**
+ * Catch-up after being offline: for each of the caller's conversations, what came after the client's cursor
+ * (up to a page; `hasMore` asks for another round), everybody's receipts, and with `since` (the previous
+ * `syncToken`) the older messages changed since then.
+ */
+export async function syncConversations(svc: MessagesState, ctx: UserContext<SyncRequest>): Promise<SyncResult> {
+	const me = ctx.meta.user.id;
+	const groupIds = Object.keys(ctx.params.cursors);
+	if (groupIds.length > 500) throw invalidField("cursors", "Sync at most 500 conversations at a time.");
+	const earlier = ctx.params.since != null ? sinceMarks(svc, ctx.params.since, me) : null;
+	// Not one conversation but many: the caller's own list filters them.
+	const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: me }));
+	const marks: VersionMarks = new Map();
+	const items = await Promise.all(
+		groupIds
+			.filter(id => mine.has(id))
+			.map(async groupId => {
+				const latest = (await svc.heads.latestMessages([groupId])).get(groupId);
+				const lastSeq = latest?.seq ?? 0;
+				// Read before the pages: what changes after it is the next sync's.
+				const upTo = await storedLastVersion(svc.db.messages, groupId, latest);
+				const cursor = ctx.params.cursors[groupId];
+				const range = catchUpRange(lastSeq, cursor, SYNC_PAGE);
+				const window = { since: earlier?.get(groupId) ?? 0, upTo, maxSeq: Math.min(cursor, lastSeq), limit: SYNC_PAGE };
+				const [docs, changes, receipts] = await Promise.all([
+					pageOf(svc.db.messages, groupId, range),
+					earlier ? changesPage(svc.db.messages, groupId, window) : null,
+					svc.cursors.receiptsOf(groupId)
+				]);
+				marks.set(groupId, changes ? changes.mark : upTo);
+				return {
+					groupId,
+					messages: withReceipts(docs, receipts, svc.secret),
+					...(changes ? { changed: withReceipts(changes.docs, receipts, svc.secret) } : {}),
+					hasMore: range.to < lastSeq || !!changes?.hasMore,
+					lastSeq,
+					receipts
+				};
+			})
+	);
+	const syncToken = encodeSyncToken(mergeMarks(marks, earlier ?? new Map()), me, svc.secret);
+	return { items, syncToken, unknownGroupIds: groupIds.filter(id => !mine.has(id)) };
+}
+
+/** 422 for a token this server did not issue to this user (or could not have: altered, truncated). */
+function sinceMarks(svc: MessagesState, token: string, userId: string): VersionMarks {
+	try {
+		return decodeSyncToken(token, userId, svc.secret);
+	} catch (err) {
+		if (err instanceof SyncTokenError) throw invalidField("since", "The 'since' field must be a syncToken this server gave you.", "syncToken");
+		throw err;
+	}
+}
