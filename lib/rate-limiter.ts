@@ -94,3 +94,11 @@ export class RedisRateLimiter implements RateLimiter {
 		await this.redis.quit().catch(() => this.redis.disconnect());
 	}
 }
+
+/**
+ * Token buckets under `${namespace}:${purpose}:` keys: in Redis (shared by every node) when the node has one,
+ * else in this process.
+ */
+export function tokenBuckets(config: { redisUrl: string | undefined; namespace: string }, purpose: string, options: BucketOptions): RateLimiter {
+	return config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:${purpose}:`, options) : new MemoryRateLimiter(options);
+}

@@ -56,12 +56,15 @@ export function Admission(): Middleware {
 	let delaySampler: NodeJS.Timeout | null = null;
 	let lagging = false;
 
+	/** The one rule, for this middleware and for the gateway's fast path (admissionOf). */
+	const refuses = (pool: Pool) => pool.inFlight >= pool.limit || lagging;
+
 	function poolFor(name: AdmissionPolicy["pool"]): Pool {
 		let pool = pools.get(name);
 		if (!pool) {
 			const created = new Pool(chatConfig(broker).overload.maxSendsInFlight);
 			pools.set(name, created);
-			registerAdmission(broker, name, { full: () => created.inFlight >= created.limit || lagging, retryAfterMs: () => retryAfterMs(created.serviceTime.ms) });
+			registerAdmission(broker, name, { full: () => refuses(created), retryAfterMs: () => retryAfterMs(created.serviceTime.ms) });
 			pool = created;
 			startDelaySampler();
 		}
@@ -87,7 +90,7 @@ export function Admission(): Middleware {
 		const name = action.name!;
 		return function admitted(this: unknown, ctx: Context) {
 			const pool = poolFor(policy.pool);
-			if (pool.inFlight >= pool.limit || lagging) {
+			if (refuses(pool)) {
 				tally.count(name, lagging ? "SERVICE_OVERLOADED (event loop lag)" : "SERVICE_OVERLOADED");
 				return Promise.reject(overloaded(retryAfterMs(pool.serviceTime.ms)));
 			}

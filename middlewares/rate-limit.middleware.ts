@@ -1,7 +1,7 @@
 import type { ActionHandler, ActionSchema, Context, Middleware, ServiceBroker } from "moleculer";
 import { chatConfig } from "../lib/config.ts";
 import { rateLimited } from "../lib/errors.ts";
-import { MemoryRateLimiter, RedisRateLimiter, type BucketOptions, type RateLimiter } from "../lib/rate-limiter.ts";
+import { tokenBuckets, type BucketOptions, type RateLimiter } from "../lib/rate-limiter.ts";
 import type { SessionMeta } from "../lib/session.ts";
 import type { RateLimitPolicy } from "./policies.ts";
 import { verifiedUser } from "./authenticate.middleware.ts";
@@ -19,7 +19,7 @@ export function RateLimits(): Middleware {
 		if (!limiter) {
 			const config = chatConfig(broker);
 			const options: BucketOptions = { perSecond: config.rateLimit.sendPerSecond, burst: config.rateLimit.sendBurst };
-			limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:rate:`, options) : new MemoryRateLimiter(options);
+			limiter = tokenBuckets(config, "rate", options);
 			limiters.set(bucket, limiter);
 		}
 		return limiter;

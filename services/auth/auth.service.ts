@@ -6,7 +6,7 @@ import { chatConfig } from "../../lib/config.ts";
 import { unauthorized } from "../../lib/errors.ts";
 import { LoginThrottle, rememberAddress } from "../../lib/login-throttle.ts";
 import { displayNameParam, idParam, params, USERNAME_PATTERN } from "../../lib/params.ts";
-import { MemoryRateLimiter, RedisRateLimiter, type BucketOptions } from "../../lib/rate-limiter.ts";
+import { tokenBuckets, type BucketOptions } from "../../lib/rate-limiter.ts";
 import type { ResponseMeta, SessionUser } from "../../lib/session.ts";
 import { DbCollections, type Collection } from "../../mixins/db.mixin.ts";
 import { AccessTokens, type VerifiedAccess } from "./access-tokens.ts";
@@ -163,7 +163,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		const { login } = config;
 		const limiter = (attempts: number, windowSeconds: number) => {
 			const options: BucketOptions = { perSecond: attempts / windowSeconds, burst: attempts };
-			return config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:login:`, options) : new MemoryRateLimiter(options);
+			return tokenBuckets(config, "login", options);
 		};
 		this.loginThrottle = new LoginThrottle(
 			{ byAddress: limiter(login.attemptsPerAddress, login.addressWindowSeconds), byAccount: limiter(login.attemptsPerAccount, login.accountWindowSeconds) },

@@ -4,6 +4,7 @@ import { Server, type Socket } from "socket.io";
 import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { ClientEventName, ServerEvents } from "../../contract/socket.ts";
 import type { ChatConfig } from "../../lib/config.ts";
+import { sameOrigin } from "../../lib/http.ts";
 import type { SessionUser } from "../../lib/session.ts";
 import type { RejectionWindow } from "./event-budget.ts";
 
@@ -64,7 +65,7 @@ export function originAllowed(req: Pick<IncomingMessage, "headers">, config: Pic
 	const origin = req.headers.origin;
 	if (origins === "*" || !origin || origins.includes(origin)) return true;
 	// The web app served by this same origin.
-	return URL.canParse(origin) && new URL(origin).host === req.headers.host;
+	return sameOrigin(req);
 }
 
 export function listeningPort(httpServer: HttpServer | undefined): number {

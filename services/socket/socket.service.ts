@@ -9,7 +9,7 @@ import { CHAT_METRICS } from "../../lib/metrics.ts";
 import { idParam, params } from "../../lib/params.ts";
 import { probeResponder } from "../../lib/probes.ts";
 import { admissionOf, rejectionTally } from "../../lib/overload.ts";
-import { MemoryRateLimiter, RedisRateLimiter } from "../../lib/rate-limiter.ts";
+import { tokenBuckets } from "../../lib/rate-limiter.ts";
 import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
 import { createChatServer, listeningPort, type ChatServer, type ChatSocket, type SocketStats } from "./chat-socket.ts";
 import { clientEventHandlers, listenClientEvents, type ClientEventHandlers, type SocketBudget } from "./client-events.ts";
@@ -196,7 +196,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		const limits = config.socketLimits;
 		const bucket = { perSecond: limits.eventsPerSecond, burst: limits.eventBurst };
 		// With Redis a user's budget is one bucket across every gateway node.
-		const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, `${config.namespace}:socket-rate:`, bucket) : new MemoryRateLimiter(bucket);
+		const limiter = tokenBuckets(config, "socket-rate", bucket);
 		this.budget = {
 			limits,
 			budget: new EventBudget({ limiter, limits, onLimiterError: err => this.logger.warn("Socket event budget unavailable", err) }),

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { test } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 /** Debian's chromium (playwright cannot download its own here); CHROMIUM_PATH overrides. */
@@ -110,4 +111,24 @@ export function composer(page: Page) {
 export async function screenshotFailure(testName: string, pages: [who: string, page: Page][]): Promise<void> {
 	const slug = testName.replace(/\W+/g, "-").slice(0, 40);
 	for (const [who, page] of pages) await screenshot(page, `FAILED-${slug}-${who}`).catch(() => undefined);
+}
+
+/**
+ * A test whose failure leaves a screenshot of every page `pages()` names behind, to see why; `onFailure` may
+ * add to the error (a server log) or clean up for the next test, and returns the error to throw.
+ */
+export function testInBrowser(
+	name: string,
+	pages: () => [who: string, page: Page][],
+	body: () => Promise<void>,
+	onFailure?: (err: unknown) => Promise<unknown>
+): void {
+	test(name, async () => {
+		try {
+			await body();
+		} catch (err) {
+			await screenshotFailure(name, pages());
+			throw onFailure ? await onFailure(err) : err;
+		}
+	});
 }

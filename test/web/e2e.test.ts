@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
 import { announce } from "../../repl-commands/announce.ts";
@@ -15,7 +15,7 @@ import {
 	openUserPage,
 	PASSWORD,
 	screenshot,
-	screenshotFailure,
+	testInBrowser,
 	until,
 	type UserPage
 } from "../helpers/browser.ts";
@@ -82,20 +82,9 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		browser = await launchBrowser();
 	});
 
-	/** A test whose failure leaves a screenshot of every open page behind, to see why. */
-	function browserTest(name: string, body: () => Promise<void>): void {
-		test(name, async () => {
-			try {
-				await body();
-			} catch (err) {
-				await screenshotFailure(
-					name,
-					Object.entries({ alice, bob, carol }).flatMap(([who, user]) => (user?.context.pages() ?? []).map((page): [string, Page] => [who, page]))
-				);
-				throw err;
-			}
-		});
-	}
+	const openPages = () =>
+		Object.entries({ alice, bob, carol }).flatMap(([who, user]) => (user?.context.pages() ?? []).map((page): [string, Page] => [who, page]));
+	const browserTest = (name: string, body: () => Promise<void>) => testInBrowser(name, openPages, body);
 
 	after(async () => {
 		await closeAll(alice?.context, bob?.context, carol?.context);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { client, registerUser, type TestUser } from "../helpers/app.ts";
 import {
@@ -12,7 +12,7 @@ import {
 	messageTexts,
 	openUserPage,
 	screenshot,
-	screenshotFailure,
+	testInBrowser,
 	until,
 	type UserPage
 } from "../helpers/browser.ts";
@@ -149,23 +149,18 @@ describe("web client through server restarts", { skip, timeout: 300_000 }, () =>
 		await cluster.stop();
 	});
 
-	/** A test whose failure leaves a screenshot and the server's log behind, to see why. */
-	function browserTest(name: string, body: () => Promise<void>): void {
-		test(name, async () => {
-			try {
-				await body();
-			} catch (err) {
-				await screenshotFailure(
-					name,
-					(alice?.context.pages() ?? []).map((page): [string, Page] => ["alice", page])
-				);
+	/** A failure also leaves the server's log behind, and a running server for the next test. */
+	const browserTest = (name: string, body: () => Promise<void>) =>
+		testInBrowser(
+			name,
+			() => (alice?.context.pages() ?? []).map((page): [string, Page] => ["alice", page]),
+			body,
+			async err => {
 				const logs = cluster.logs();
-				// The next test needs a server, whatever this one left behind.
 				if (node.process.exitCode != null || node.process.signalCode != null) await startServer().catch(() => undefined);
-				throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+				return new Error(`${(err as Error).message}\n${logs}`, { cause: err });
 			}
-		});
-	}
+		);
 
 	browserTest("after a graceful restart the page recovers by itself, and a message written meanwhile is delivered once", async () => {
 		const a = alice.page;

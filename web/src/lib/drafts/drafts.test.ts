@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DraftStore, type DraftStorage } from './drafts';
-
-function memoryStorage(): DraftStorage & { data: Map<string, string> } {
-	const data = new Map<string, string>();
-	return {
-		data,
-		getItem: key => data.get(key) ?? null,
-		setItem: (key, value) => void data.set(key, value),
-		removeItem: key => void data.delete(key)
-	};
-}
+import { failingStorage, memoryStorage } from '#lib/storage/test-storage.ts';
+import { DraftStore } from './drafts';
 
 describe('DraftStore', () => {
 	it('keeps one draft per conversation', () => {
@@ -54,17 +45,7 @@ describe('DraftStore', () => {
 		const none = new DraftStore(() => null);
 		none.set('u1', 'g1', 'x');
 		expect(none.get('u1', 'g1')).toBe('');
-		const throwing = new DraftStore(() => ({
-			getItem: () => {
-				throw new Error('denied');
-			},
-			setItem: () => {
-				throw new Error('quota');
-			},
-			removeItem: () => {
-				throw new Error('denied');
-			}
-		}));
+		const throwing = new DraftStore(failingStorage);
 		expect(() => throwing.set('u1', 'g1', 'x')).not.toThrow();
 		expect(throwing.get('u1', 'g1')).toBe('');
 	});

@@ -1,5 +1,4 @@
-/** The browser storage drafts live in (localStorage; a fake one in tests). */
-export type DraftStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+import { browserStorage, type KeyValueStorage } from '#lib/storage/browser-storage.ts';
 
 const keyOf = (userId: string) => `chat.drafts.${userId}`;
 
@@ -8,9 +7,9 @@ const keyOf = (userId: string) => `chat.drafts.${userId}`;
  * One entry per user, so people sharing a browser never see each other's drafts; it goes at logout.
  */
 export class DraftStore {
-	readonly #storage: () => DraftStorage | null;
+	readonly #storage: () => KeyValueStorage | null;
 
-	constructor(storage: () => DraftStorage | null) {
+	constructor(storage: () => KeyValueStorage | null) {
 		this.#storage = storage;
 	}
 
@@ -53,4 +52,4 @@ export class DraftStore {
 	}
 }
 
-export const drafts = new DraftStore(() => (typeof localStorage === 'undefined' ? null : localStorage));
+export const drafts = new DraftStore(browserStorage);

@@ -9,19 +9,10 @@ import {
 	OfflineCache,
 	parseSnapshot,
 	serializeSnapshot,
-	type CacheStorage,
 	type OfflineSnapshot
 } from './offline-cache';
-
-function memoryStorage(): CacheStorage & { data: Map<string, string> } {
-	const data = new Map<string, string>();
-	return {
-		data,
-		getItem: key => data.get(key) ?? null,
-		setItem: (key, value) => void data.set(key, value),
-		removeItem: key => void data.delete(key)
-	};
-}
+import { failingStorage, memoryStorage } from '#lib/storage/test-storage.ts';
+import type { KeyValueStorage } from '#lib/storage/browser-storage.ts';
 
 function group(id: string): Group {
 	return {
@@ -43,7 +34,7 @@ function group(id: string): Group {
 const user = (id: string): User => ({ id, username: id, displayName: `Person ${id}`, avatarUrl: null, statusText: '' });
 
 /** Writes happen when the test says so, like the batching timer firing. */
-function manualCache(storage: CacheStorage, limits = DEFAULT_LIMITS) {
+function manualCache(storage: KeyValueStorage, limits = DEFAULT_LIMITS) {
 	const flushes: (() => void)[] = [];
 	const cache = new OfflineCache(() => storage, {
 		limits,
@@ -176,20 +167,7 @@ describe('OfflineCache', () => {
 		none.saveList('u1', [group('g1')]);
 		expect(new OfflineCache(() => null).read('u1')).toBeNull();
 
-		const throwing = new OfflineCache(
-			() => ({
-				getItem: () => {
-					throw new Error('denied');
-				},
-				setItem: () => {
-					throw new Error('quota');
-				},
-				removeItem: () => {
-					throw new Error('denied');
-				}
-			}),
-			{ schedule: f => (f(), () => undefined) }
-		);
+		const throwing = new OfflineCache(failingStorage, { schedule: f => (f(), () => undefined) });
 		expect(() => throwing.saveList('u1', [group('g1')])).not.toThrow();
 		expect(() => throwing.forget('u1')).not.toThrow();
 		expect(throwing.read('u1')).toBeNull();

@@ -1,8 +1,6 @@
+import { browserStorage, type KeyValueStorage } from '#lib/storage/browser-storage.ts';
 import type { Group, Message, User } from '@scalable-chat/contract';
 import { ApiError } from '#lib/api/errors.ts';
-
-/** The browser storage the cache lives in (localStorage; a fake one in tests). */
-export type CacheStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** The latest messages of one conversation, ascending by seq. */
 export interface CachedPage {
@@ -140,13 +138,13 @@ const defaultSchedule: Schedule = flush => {
  * user, which goes at logout.
  */
 export class OfflineCache {
-	readonly #storage: () => CacheStorage | null;
+	readonly #storage: () => KeyValueStorage | null;
 	readonly #limits: CacheLimits;
 	readonly #schedule: Schedule;
 	#pending = new Map<string, OfflineSnapshot>();
 	#cancel: (() => void) | null = null;
 
-	constructor(storage: () => CacheStorage | null, options: { limits?: CacheLimits; schedule?: Schedule } = {}) {
+	constructor(storage: () => KeyValueStorage | null, options: { limits?: CacheLimits; schedule?: Schedule } = {}) {
 		this.#storage = storage;
 		this.#limits = options.limits ?? DEFAULT_LIMITS;
 		this.#schedule = options.schedule ?? defaultSchedule;
@@ -213,4 +211,4 @@ export class OfflineCache {
 	}
 }
 
-export const offlineCache = new OfflineCache(() => (typeof localStorage === 'undefined' ? null : localStorage));
+export const offlineCache = new OfflineCache(browserStorage);
