@@ -5,8 +5,11 @@ import AssetsService from "../services/assets/assets.service.ts";
 import AuthService from "../services/auth/auth.service.ts";
 import GroupsService from "../services/groups/groups.service.ts";
 import KafkaBridgeService from "../services/kafka-bridge/kafka-bridge.service.ts";
+import LinkPreviewsService from "../services/link-previews/link-previews.service.ts";
 import MessagesService from "../services/messages/messages.service.ts";
 import PresenceService from "../services/presence/presence.service.ts";
+import SearchService from "../services/search/search.service.ts";
+import PushService from "../services/push/push.service.ts";
 import SocketService from "../services/socket/socket.service.ts";
 import UsersService from "../services/users.service.ts";
 import { expectServices } from "../lib/probes.ts";
@@ -18,9 +21,12 @@ export const serviceSchemas: Record<ServiceName, ServiceSchema<any, any, any>> =
 	auth: AuthService,
 	groups: GroupsService,
 	messages: MessagesService,
+	search: SearchService,
 	assets: AssetsService,
 	"kafka-bridge": KafkaBridgeService,
+	"link-previews": LinkPreviewsService,
 	presence: PresenceService,
+	push: PushService,
 	api: ApiService,
 	socket: SocketService
 };
@@ -35,13 +41,17 @@ export const serviceNeeds: Partial<Record<ServiceName, ServiceName[]>> = {
 	auth: ["users"],
 	groups: ["users", "messages"],
 	messages: ["groups"],
+	search: ["groups", "messages"],
 	presence: ["groups"],
-	"kafka-bridge": ["messages", "groups"]
+	push: ["groups", "presence", "users"],
+	"kafka-bridge": ["messages", "groups"],
+	"link-previews": ["messages", "assets"]
 };
 
 /** Services that run only when their configuration asks for them. */
 function wanted(name: ServiceName, config: ChatConfig): boolean {
 	if (name === "kafka-bridge") return config.kafka.brokers.length > 0;
+	if (name === "link-previews") return config.linkPreviews.enabled;
 	return true;
 }
 

@@ -11,7 +11,8 @@ const TITLES: Record<ScenarioId, string> = {
 	S3: "S3 groups of 1,000",
 	S4: "S4 history page of 50 while S1 runs",
 	S5: "S5 reconnect storm (20% of clients dropped)",
-	S6: "S6 overload: 3× the sustained maximum, open loop"
+	S6: "S6 overload: 3× the sustained maximum, open loop",
+	S7: "S7 handshakes (valid token, rooms joined, presence online)"
 };
 
 const LADDER: [string, string][] = [
@@ -23,6 +24,8 @@ const LADDER: [string, string][] = [
 	["p99AtHalfMs", "p99 at half rate ms"],
 	["p99AtSustainedMs", "p99 at kept-up rate ms"],
 	["ackP99AtSustainedMs", "ack p99 ms"],
+	["cpuMsPerMessage", "CPU ms/msg"],
+	["cpuUsPerDelivery", "CPU µs/delivery"],
 	["lost", "lost"],
 	["duplicates", "dup"],
 	["outOfOrder", "out of order"]
@@ -39,7 +42,7 @@ export const COLUMNS: Record<ScenarioId, [string, string][]> = {
 		["connectP99Ms", "connect p99 ms"],
 		["failed", "errors"]
 	],
-	S1: [...LADDER.slice(0, 8), ["maxRateWithP99Under50Ms", "max msg/s with p99 < 50 ms"], ...LADDER.slice(8)],
+	S1: [...LADDER.slice(0, 10), ["maxRateWithP99Under50Ms", "max msg/s with p99 < 50 ms"], ...LADDER.slice(10)],
 	S2: LADDER,
 	S3: LADDER,
 	S4: [
@@ -74,6 +77,14 @@ export const COLUMNS: Record<ScenarioId, [string, string][]> = {
 		["recoveryRatio", "after / max"],
 		["lost", "lost"],
 		["duplicates", "dup"]
+	],
+	S7: [
+		["handshakes", "handshakes"],
+		["handshakesPerSec", "handshakes/s"],
+		["cpuMsPerHandshake", "server CPU ms/handshake"],
+		["connectP50Ms", "connect p50 ms"],
+		["connectP99Ms", "connect p99 ms"],
+		["failed", "errors"]
 	]
 };
 

@@ -10,6 +10,7 @@ import { renderRun } from "./report.ts";
 import type { BenchOptions } from "./scenarios/common.ts";
 import { runConnections } from "./scenarios/connections.ts";
 import { runFanout, type FanoutPlan } from "./scenarios/fanout.ts";
+import { runHandshakes } from "./scenarios/handshakes.ts";
 import { runHistory } from "./scenarios/history.ts";
 import { runOverload } from "./scenarios/overload.ts";
 import { runReconnect } from "./scenarios/reconnect.ts";
@@ -18,7 +19,7 @@ const USAGE = `npm run bench -- [options]
 
   (no options)          quick run: every scenario, small sizes, 4 s steps, embedded mode (a few minutes)
   --full                the full sizes of docs/BENCHMARKS.md (10k/25k/50k sockets, 1M stored messages, 20 s steps)
-  --scenarios S1,S2     which scenarios (S0 connections, S1 direct, S2 groups of 100, S3 groups of 1,000, S4 history, S5 reconnect storm, S6 overload)
+  --scenarios S1,S2     which scenarios (S0 connections, S1 direct, S2 groups of 100, S3 groups of 1,000, S4 history, S5 reconnect storm, S6 overload, S7 handshakes)
   --targets ours,b2,b1  which servers (ours; B2 bare socket.io; B1 bare ws)
   --mode embedded|cluster|both   our server as one process, or core + two socket nodes over RabbitMQ/Redis (S1–S3, S5)
   --runs N              repeat the whole selection N times (one result file per run)
@@ -26,6 +27,8 @@ const USAGE = `npm run bench -- [options]
   --workers N           load-generator worker threads
   --payload BYTES       message content size
   --rates S2=100,200    override a scenario's rate ladder (total messages/s); repeatable
+  --groups S1=500       override how many conversations S1–S3 have (S1: pairs); repeatable
+  --handshakes N        S7 clients (default 2,000; a process holds at most ~20,000 open files here)
   --levels 1000,5000    S0 connection levels
   --history-messages N  S4 store size
   --transporter URL     cluster mode transporter (default amqp://guest:guest@127.0.0.1:5672)
@@ -46,6 +49,8 @@ const { values } = parseArgs({
 		workers: { type: "string" },
 		payload: { type: "string", default: "100" },
 		rates: { type: "string", multiple: true, default: [] },
+		groups: { type: "string", multiple: true, default: [] },
+		handshakes: { type: "string", default: "2000" },
 		levels: { type: "string" },
 		"history-messages": { type: "string" },
 		"cpu-prof": { type: "boolean", default: false },
@@ -107,6 +112,8 @@ const plans: Record<"S1" | "S2" | "S3", FanoutPlan> = {
 	}
 };
 for (const [id, plan] of Object.entries(plans)) if (rateOverrides.has(id)) plan.rates = rateOverrides.get(id)!;
+for (const [id, count] of values.groups.map(g => g.split("=")))
+	if (id.toUpperCase() in plans) plans[id.toUpperCase() as keyof typeof plans].groups = Number(count);
 const levels = values.levels ? values.levels.split(",").map(Number) : quick ? [1000, 2000] : [10_000, 25_000, 50_000];
 const historyMessages = Number(values["history-messages"] ?? (quick ? 100_000 : 1_000_000));
 
@@ -142,6 +149,8 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 				if (mode === "embedded" && kinds.includes("ours")) results.push(await runHistory(historyMessages, plans.S1, options));
 			} else if (scenario === "S6") {
 				if (mode === "embedded" && kinds.includes("ours")) results.push(await runOverload(options));
+			} else if (scenario === "S7") {
+				if (mode === "embedded") for (const k of kinds.filter(k => k !== "b1")) results.push(await runHandshakes(k, Number(values.handshakes), options));
 			} else if (scenario === "S5") {
 				if (kinds.includes("ours")) results.push(await runReconnect(mode, options));
 			} else {

@@ -15,6 +15,8 @@ export interface GroupBase {
 	name: string;
 	members: Member[];
 	memberCount: number;
+	/** The group's image (owners and admins set it, as a profile avatar is set); null for none and for direct conversations. */
+	avatarUrl: string | null;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -24,6 +26,12 @@ export interface Group extends GroupBase {
 	lastSeq: number;
 	readSeq: number;
 	unreadCount: number;
+	/** Unread messages that mention the caller (by name, `@here` while online, or `@all`). */
+	mentionCount: number;
+	/** Set by "mark as unread": the seq from which the caller wants it unread again (the read cursor does not move back). */
+	unreadFrom: number | null;
+	/** The caller's notification setting for this conversation. */
+	notifications: NotificationSettings;
 	lastMessage: Message | null;
 	lastActivityAt: string;
 }
@@ -48,4 +56,12 @@ export interface MembersAdded extends GroupChange {
 
 export interface MemberRemoved extends GroupChange {
 	userId: string;
+}
+
+export type NotificationLevel = "all" | "mentions" | "nothing";
+
+export interface NotificationSettings {
+	level: NotificationLevel;
+	/** ISO time until which the conversation is muted (nothing notifies), or null. */
+	mutedUntil: string | null;
 }

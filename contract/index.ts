@@ -4,5 +4,7 @@ export type * from "./errors.ts";
 export type * from "./groups.ts";
 export type * from "./messages.ts";
 export type * from "./presence.ts";
+export type * from "./push.ts";
+export type * from "./search.ts";
 export type * from "./socket.ts";
 export type * from "./users.ts";

@@ -54,11 +54,59 @@ export interface EventMessage {
 	version: number;
 	editedAt: string | null;
 	replyTo: ReplyRef | null;
+	/** Who reacted with what, as stored (no `me`: the stream has no viewer). */
+	reactions: EventReaction[];
+	/** Members this message mentions (`@username` resolved on send and on every edit; `@here` adds the members online then). */
+	mentions: string[];
+	/** `@all` by someone allowed to use it: every member counts it as a mention. */
+	mentionsAll: boolean;
+	/** Set for a system line ("Alice added Bob"): `senderId` is whoever did it, `content` is empty. */
+	system: SystemLine | null;
+	/** The first link's preview, attached by the server after the send (a change with its own version). */
+	preview: StoredLinkPreview | null;
+}
+
+/** One emoji on a message: how many, and the first few who chose it (oldest first). */
+export interface EventReaction {
+	emoji: string;
+	count: number;
+	/** The first `REACTION_USERS_SHOWN` (10) users who chose it. */
+	userIds: string[];
+}
+
+export interface Reaction extends EventReaction {
+	/** The caller chose this emoji. */
+	me: boolean;
+}
+
+/** A change of a group after its creation, shown in its timeline and ordered with its messages (it takes a seq like one). */
+export type SystemLine =
+	| { type: "members.added"; userIds: string[] }
+	| { type: "member.removed"; userId: string }
+	| { type: "member.left" }
+	| { type: "group.renamed"; name: string; previousName: string }
+	| { type: "group.avatar"; avatarUrl: string | null }
+	| { type: "role.changed"; userId: string; role: "owner" | "admin" | "member" };
+
+export interface LinkPreview {
+	url: string;
+	title: string | null;
+	description: string | null;
+	siteName: string | null;
+	/** Re-served through the asset pipeline (a signed URL for clients), or null when the page had none or it was dropped. */
+	image: string | null;
+}
+
+/** A preview as stored and streamed: its image is our asset (clients get a signed URL instead). */
+export interface StoredLinkPreview extends Omit<LinkPreview, "image"> {
+	image: { id: string; width: number | null; height: number | null; hasThumbnail: boolean } | null;
 }
 
 /** A message as clients see it: the stored facts, attachments with signed URLs, and receipts from the sender's view. */
-export interface Message extends Omit<EventMessage, "attachments"> {
+export interface Message extends Omit<EventMessage, "attachments" | "reactions" | "preview"> {
 	attachments: Attachment[];
+	preview: LinkPreview | null;
+	reactions: Reaction[];
 	status: DeliveryStatus;
 	deliveredCount: number;
 	seenCount: number;
@@ -148,4 +196,46 @@ export interface ReceiptRequest {
 	groupId: string;
 	seq?: number;
 	messageId?: string;
+}
+
+/** "Mark as unread" from message `seq` on: the caller's own marker, the read cursor others see stays. */
+export interface MarkUnreadRequest {
+	groupId: string;
+	seq: number;
+}
+
+/** The caller's read state of one conversation (the answer to mark-unread, and `group.read-state` to their devices). */
+export interface ReadState {
+	groupId: string;
+	readSeq: number;
+	/** Unread again from this seq (mark as unread), or null. */
+	unreadFrom: number | null;
+}
+
+/** Toggle one emoji of the caller on a message (`on: false` takes it back). */
+export interface ReactRequest {
+	messageId: string;
+	/** One emoji (a single grapheme that is an emoji, skin tones and ZWJ sequences included). */
+	emoji: string;
+	on: boolean;
+}
+
+/** Members receive this when a message's reactions change; `actorId`/`emoji`/`on` say what changed, so each client can keep its own `me`. */
+export interface ReactionsEvent {
+	groupId: string;
+	messageId: string;
+	version: number;
+	reactions: EventReaction[];
+	actorId: string;
+	emoji: string;
+	on: boolean;
+}
+
+/** Who has seen a message and who has it only delivered, from the members' cursors (the sender excluded). */
+export interface MessageReceipts {
+	messageId: string;
+	seenBy: string[];
+	deliveredTo: string[];
+	/** Members who have neither yet. */
+	pending: string[];
 }

@@ -1,7 +1,21 @@
 import type { ErrorBody } from "./errors.ts";
-import type { GroupBase, MemberRemoved, MembersAdded } from "./groups.ts";
+import type { GroupBase, MemberRemoved, MembersAdded, NotificationSettings } from "./groups.ts";
 import type { ConnectionStatus, Presence, PresenceList, TypingEvent } from "./presence.ts";
-import type { EditMessageRequest, Message, ReceiptEvent, ReceiptMove, ReceiptRequest, SendMessageRequest, SyncRequest, SyncResult } from "./messages.ts";
+import type { SearchRequest, SearchResult } from "./search.ts";
+import type {
+	EditMessageRequest,
+	MarkUnreadRequest,
+	Message,
+	ReactRequest,
+	ReactionsEvent,
+	ReadState,
+	ReceiptEvent,
+	ReceiptMove,
+	ReceiptRequest,
+	SendMessageRequest,
+	SyncRequest,
+	SyncResult
+} from "./messages.ts";
 import type { User } from "./users.ts";
 
 /** Every client request is acknowledged with its result, or with the error. */
@@ -12,10 +26,16 @@ export interface ClientEvents {
 	"chat.message.send": { payload: SendMessageRequest; result: { message: Message } };
 	/** The author replaces the text of a message. */
 	"chat.message.edit": { payload: EditMessageRequest; result: { message: Message } };
+	/** Toggle one of the caller's reactions on a message. */
+	"chat.message.react": { payload: ReactRequest; result: ReactionsEvent };
 	"chat.message.delivered": { payload: ReceiptRequest; result: ReceiptMove };
 	"chat.message.seen": { payload: ReceiptRequest; result: ReceiptMove };
+	/** Mark the conversation unread from `seq` on (the caller's own marker; receipts others see stay). */
+	"chat.message.unread": { payload: MarkUnreadRequest; result: ReadState };
 	"chat.sync": { payload: SyncRequest; result: SyncResult };
 	"presence.query": { payload: { userIds: string[] }; result: PresenceList };
+	/** The same search as `GET /api/search` (and the same rate limit). */
+	"search.query": { payload: SearchRequest; result: SearchResult };
 	"typing.start": { payload: { groupId: string }; result: { groupId: string } };
 	"typing.stop": { payload: { groupId: string }; result: { groupId: string } };
 	"user.heartbeat": { payload: { status?: ConnectionStatus }; result: { status: ConnectionStatus } };
@@ -42,8 +62,11 @@ export interface ServerEvents {
 	"chat.message.deleted": Message;
 	/** A message changed (edited, or the excerpt of the message it replies to changed): replace it by id. */
 	"chat.message.updated": Message;
+	"chat.message.reactions": ReactionsEvent;
 	"chat.message.delivered": ReceiptEvent;
 	"chat.message.seen": ReceiptEvent;
+	/** The user's own read state of a conversation changed on one of their devices (marked unread, or read again): to their sockets only. */
+	"group.read-state": ReadState;
 	typing: TypingEvent;
 	"user.presence": Presence;
 	"user.updated": User;
@@ -51,6 +74,8 @@ export interface ServerEvents {
 	"group.updated": GroupBase;
 	"group.member.added": Pick<MembersAdded, "groupId" | "userIds" | "group">;
 	"group.member.removed": Pick<MemberRemoved, "groupId" | "userId" | "group">;
+	/** The caller changed a conversation's notification setting (on any device): every device of theirs applies it. */
+	"group.notifications": { groupId: string; notifications: NotificationSettings };
 	"system.announcement": Announcement;
 	"server.shutdown": { reconnect: boolean };
 	"auth.expired": void;

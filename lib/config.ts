@@ -3,9 +3,23 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
+import { checkVapidKeys, resolveVapidKeys, type VapidKeys } from "./vapid.ts";
 
 /** Every service this code base knows, in start order; `SERVICES` picks a subset per node. */
-export const ALL_SERVICES = ["users", "auth", "groups", "messages", "presence", "assets", "kafka-bridge", "api", "socket"] as const;
+export const ALL_SERVICES = [
+	"users",
+	"auth",
+	"groups",
+	"messages",
+	"search",
+	"presence",
+	"assets",
+	"kafka-bridge",
+	"push",
+	"link-previews",
+	"api",
+	"socket"
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type StorageConfig = { kind: "mongo"; uri: string } | { kind: "nedb"; dir: string } | { kind: "memory" };
@@ -33,6 +47,8 @@ export interface ChatConfig {
 	bcryptCost: number;
 	http: { bodyLimit: string; corsOrigins: string[] | "*"; trustProxy: boolean };
 	rateLimit: { restPerMinute: number; sendPerSecond: number; sendBurst: number };
+	/** Full-text searches per user: a token bucket (SEARCH_RATE_PER_SECOND / SEARCH_RATE_BURST). */
+	search: { perSecond: number; burst: number };
 	/** Sign-in attempts: per account and address (every attempt), and per account from addresses it never signed in from. */
 	login: { attemptsPerAddress: number; addressWindowSeconds: number; attemptsPerAccount: number; accountWindowSeconds: number };
 	/** Socket gateway budgets: every client event costs tokens of its user's bucket; sockets per user per gateway node. */
@@ -43,6 +59,12 @@ export interface ChatConfig {
 	overload: { maxSendsInFlight: number; maxQueuedPerConversation: number; maxEventLoopDelayMs: number };
 	/** How long after sending its author may edit a message (MESSAGE_EDIT_WINDOW; unset: always). */
 	messages: { editWindowSeconds: number | undefined };
+	/** Link previews (LINK_PREVIEWS=off turns them off); `allowHosts`: `host:port` pairs the fetcher may reach although they are private (tests, development only). */
+	linkPreviews: { enabled: boolean; allowHosts: string[] };
+	/** Reactions: distinct emoji per message (MESSAGE_REACTION_LIMIT), and each user's toggles (a token bucket shared by every entry point). */
+	reactions: { perMessage: number; perSecond: number; burst: number };
+	/** Who may use `@all` / `@here` (MENTION_ALL): owners and admins of groups, every member, or nobody. */
+	mentions: { all: MentionAllPolicy };
 	uploads: UploadsConfig;
 	kafka: {
 		brokers: string[];
@@ -56,9 +78,12 @@ export interface ChatConfig {
 		idempotent: boolean;
 	};
 	presence: { heartbeatSeconds: number; graceSeconds: number };
+	push: PushConfig;
 	/** Operations: Prometheus metrics (Moleculer's and ours) and the /health + /ready listener of nodes without the API. */
 	ops: { metricsPort: number | undefined; probePort: number | undefined; shutdownTimeoutMs: number };
 }
+
+export type MentionAllPolicy = "admins" | "everyone" | "off";
 
 export interface SocketLimitsConfig {
 	eventsPerSecond: number;
@@ -70,6 +95,23 @@ export interface SocketLimitsConfig {
 	floodRejections: number;
 	floodWindowMs: number;
 }
+
+/** Web Push (services/push/): who we are to the push services, and where subscriptions may point. */
+export interface PushConfig {
+	/** WEB_PUSH=on|off; default on, except in production without VAPID keys. */
+	enabled: boolean;
+	vapid: VapidKeys;
+	/** Subscription endpoints must be https on one of these hosts or their subdomains (the browsers' push services). */
+	endpointHosts: string[];
+	/** Origins allowed besides, http and loopback included (PUSH_TEST_ENDPOINTS): only for a push service stand-in in tests. */
+	testEndpoints: string[];
+	/** Pushes in flight at once per node, and how long one may take. */
+	concurrency: number;
+	timeoutMs: number;
+}
+
+/** The browsers' push services: Chrome/Edge (FCM), Firefox (Mozilla autopush), Edge legacy (WNS), Safari (Apple). */
+const PUSH_SERVICE_HOSTS = ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"];
 
 export interface UploadsConfig {
 	maxBytes: number;
@@ -122,6 +164,12 @@ function parseCosts(value: string | undefined, fallback: Record<string, number>,
 			return [key, parseInteger(cost, 1, `${name} (${key})`, 1)];
 		})
 	);
+}
+
+function parseMentionAll(value: string | undefined): MentionAllPolicy {
+	if (value == null || value === "") return "admins";
+	if (value === "admins" || value === "everyone" || value === "off") return value;
+	throw new ConfigError(`MENTION_ALL must be admins, everyone or off (got "${value}")`);
 }
 
 function parseServices(value: string | undefined): ServiceName[] {
@@ -230,6 +278,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			sendPerSecond: parseInteger(env.SEND_RATE_PER_SECOND, 20, "SEND_RATE_PER_SECOND", 1),
 			sendBurst: parseInteger(env.SEND_RATE_BURST, 40, "SEND_RATE_BURST", 1)
 		},
+		search: {
+			perSecond: parseInteger(env.SEARCH_RATE_PER_SECOND, 2, "SEARCH_RATE_PER_SECOND", 1),
+			burst: parseInteger(env.SEARCH_RATE_BURST, 20, "SEARCH_RATE_BURST", 1)
+		},
 		login: {
 			attemptsPerAddress: parseInteger(env.LOGIN_ATTEMPTS_PER_ADDRESS, 10, "LOGIN_ATTEMPTS_PER_ADDRESS", 1),
 			addressWindowSeconds: 15 * 60,
@@ -253,9 +305,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			maxQueuedPerConversation: parseInteger(env.SEND_MAX_QUEUED_PER_CONVERSATION, 64, "SEND_MAX_QUEUED_PER_CONVERSATION", 1),
 			maxEventLoopDelayMs: parseInteger(env.SEND_MAX_EVENT_LOOP_DELAY_MS, 0, "SEND_MAX_EVENT_LOOP_DELAY_MS", 0)
 		},
+		linkPreviews: linkPreviewsFrom(env, nodeEnv),
 		messages: {
 			editWindowSeconds: env.MESSAGE_EDIT_WINDOW ? parseDuration(env.MESSAGE_EDIT_WINDOW, 0, "MESSAGE_EDIT_WINDOW") : undefined
 		},
+		reactions: {
+			perMessage: parseInteger(env.MESSAGE_REACTION_LIMIT, 20, "MESSAGE_REACTION_LIMIT", 1),
+			perSecond: parseInteger(env.REACTION_RATE_PER_SECOND, 10, "REACTION_RATE_PER_SECOND", 1),
+			burst: parseInteger(env.REACTION_RATE_BURST, 30, "REACTION_RATE_BURST", 1)
+		},
+		mentions: { all: parseMentionAll(env.MENTION_ALL) },
 		uploads: {
 			maxBytes: parseInteger(env.UPLOAD_MAX_BYTES, 25 * 1024 * 1024, "UPLOAD_MAX_BYTES", 1),
 			quotaBytes: parseInteger(env.UPLOAD_QUOTA_BYTES, 1024 * 1024 * 1024, "UPLOAD_QUOTA_BYTES", 0),
@@ -277,12 +336,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			heartbeatSeconds: parseInteger(env.PRESENCE_HEARTBEAT_SECONDS, 25, "PRESENCE_HEARTBEAT_SECONDS", 1),
 			graceSeconds: parseInteger(env.PRESENCE_GRACE_SECONDS, 5, "PRESENCE_GRACE_SECONDS", 0)
 		},
+		push: pushConfigFrom(env, nodeEnv, storage.kind === "nedb" ? dataDir : null),
 		ops: {
 			metricsPort: env.METRICS_PORT ? parseInteger(env.METRICS_PORT, 0, "METRICS_PORT", 1) : undefined,
 			probePort: env.PROBE_PORT ? parseInteger(env.PROBE_PORT, 0, "PROBE_PORT", 1) : undefined,
 			shutdownTimeoutMs: parseDuration(env.SHUTDOWN_TIMEOUT, 15, "SHUTDOWN_TIMEOUT") * 1000
 		}
 	};
+}
+
+function pushConfigFrom(env: NodeJS.ProcessEnv, nodeEnv: ChatConfig["env"], keepUnder: string | null): PushConfig {
+	const given = { publicKey: env.VAPID_PUBLIC_KEY || undefined, privateKey: env.VAPID_PRIVATE_KEY || undefined, subject: env.VAPID_SUBJECT || undefined };
+	const switched = env.WEB_PUSH === "on" || env.WEB_PUSH === "true" ? true : env.WEB_PUSH === "off" || env.WEB_PUSH === "false" ? false : undefined;
+	// Production never invents keys: browsers' subscriptions are bound to the public key, so it must stay the same.
+	const enabled = switched ?? (nodeEnv !== "production" || !!(given.publicKey && given.privateKey));
+	if (enabled && nodeEnv === "production" && !(given.publicKey && given.privateKey && given.subject))
+		throw new ConfigError("Web Push needs VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT when NODE_ENV=production (or WEB_PUSH=off)");
+	if (given.publicKey && given.privateKey) {
+		const problem = checkVapidKeys({ publicKey: given.publicKey, privateKey: given.privateKey });
+		if (problem) throw new ConfigError(problem);
+	}
+	if (given.subject && !/^(mailto:|https:\/\/)/.test(given.subject)) throw new ConfigError("VAPID_SUBJECT must be a mailto: or https:// URL");
+	const testEndpoints = parseList(env.PUSH_TEST_ENDPOINTS);
+	// It lets subscriptions point at http and private addresses: for a push service stand-in in tests only.
+	if (testEndpoints.length && nodeEnv === "production") throw new ConfigError("PUSH_TEST_ENDPOINTS is for tests only; unset it when NODE_ENV=production");
+	const hosts = parseList(env.PUSH_ENDPOINT_HOSTS).map(h => h.toLowerCase());
+	return {
+		enabled,
+		vapid: resolveVapidKeys(given, enabled ? keepUnder : null),
+		endpointHosts: hosts.length ? hosts : PUSH_SERVICE_HOSTS,
+		testEndpoints,
+		concurrency: parseInteger(env.PUSH_CONCURRENCY, 16, "PUSH_CONCURRENCY", 1),
+		timeoutMs: parseDuration(env.PUSH_TIMEOUT, 10, "PUSH_TIMEOUT") * 1000
+	};
+}
+
+/** The allow list opens the fetcher to addresses it refuses otherwise (loopback, the private network): never in production. */
+function linkPreviewsFrom(env: NodeJS.ProcessEnv, nodeEnv: ChatConfig["env"]): ChatConfig["linkPreviews"] {
+	const switchValue = (env.LINK_PREVIEWS ?? "on").trim().toLowerCase();
+	if (!["on", "off", "true", "false", "1", "0", ""].includes(switchValue))
+		throw new ConfigError(`LINK_PREVIEWS must be on or off (got "${env.LINK_PREVIEWS}")`);
+	const allowHosts = parseList(env.LINK_PREVIEW_ALLOW_HOSTS).map(h => h.toLowerCase());
+	for (const entry of allowHosts) {
+		if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/.test(entry)) throw new ConfigError(`LINK_PREVIEW_ALLOW_HOSTS entries must be host:port (got "${entry}")`);
+	}
+	if (allowHosts.length && nodeEnv === "production")
+		throw new ConfigError("LINK_PREVIEW_ALLOW_HOSTS is a test and development setting: it lets previews reach private addresses, so production refuses it");
+	return { enabled: !["off", "false", "0"].includes(switchValue), allowHosts: allowHosts.map(h => h.replace(/^\[(.*)\]:/, "$1:")) };
 }
 
 function cloudinaryUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
@@ -302,6 +402,10 @@ export function testConfig(overrides: Partial<ChatConfig> = {}): ChatConfig {
 		PORT: "0",
 		SEND_RATE_PER_SECOND: "1000",
 		SEND_RATE_BURST: "1000",
+		SEARCH_RATE_PER_SECOND: "1000",
+		SEARCH_RATE_BURST: "1000",
+		REACTION_RATE_PER_SECOND: "1000",
+		REACTION_RATE_BURST: "1000",
 		SOCKET_EVENT_RATE_PER_SECOND: "10000",
 		SOCKET_EVENT_BURST: "10000",
 		LOGIN_ATTEMPTS_PER_ADDRESS: "10000",

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import jwt from "jsonwebtoken";
 
@@ -23,11 +24,19 @@ export function rateLimitKey(req: IncomingMessage, trustProxy: boolean, jwtSecre
 	return userId ? `user:${userId}` : `ip:${clientAddress(req, trustProxy)}`;
 }
 
+/** Given a string, jsonwebtoken first tries it as a PEM public key and throws on every verify: one KeyObject per secret. */
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+	let key = keys.get(secret);
+	if (!key) keys.set(secret, (key = createSecretKey(Buffer.from(secret, "utf8"))));
+	return key;
+}
+
 function verifiedUserId(header: string | undefined, secret: string): string | null {
 	const token = header && /^Bearer\s+(\S{1,4096})\s*$/i.exec(header)?.[1];
 	if (!token) return null;
 	try {
-		const claims = jwt.verify(token, secret, { algorithms: ["HS256"] }) as jwt.JwtPayload;
+		const claims = jwt.verify(token, keyOf(secret), { algorithms: ["HS256"] }) as jwt.JwtPayload;
 		return claims.typ === "access" && typeof claims.sub === "string" ? claims.sub : null;
 	} catch {
 		return null;

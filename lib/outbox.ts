@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { GroupBase } from "../contract/groups.ts";
-import type { EventMessage } from "../contract/messages.ts";
+import type { EventMessage, EventReaction } from "../contract/messages.ts";
 
 /**
  * The transactional outbox: an event that must reach the stream is stored inside the document whose
@@ -15,6 +15,7 @@ export type StreamEventType =
 	| "message.created"
 	| "message.deleted"
 	| "message.updated"
+	| "message.reactions"
 	| "message.delivered"
 	| "message.seen"
 	| "group.created"
@@ -32,6 +33,8 @@ export interface EventPayloads {
 	"message.created": { message: EventMessage };
 	"message.deleted": { message: EventMessage; actorId: string };
 	"message.updated": { message: EventMessage; actorId: string };
+	/** A message's reactions after `actorId` put `emoji` on (`on`) or took it off; `version` orders it with the message's other changes. */
+	"message.reactions": { messageId: string; seq: number; version: number; reactions: EventReaction[]; actorId: string; emoji: string; on: boolean };
 	"message.delivered": { userId: string; seq: number };
 	"message.seen": { userId: string; seq: number };
 	"group.created": GroupEventPayload;

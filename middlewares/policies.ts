@@ -18,7 +18,8 @@ export interface ConversationPolicy {
 }
 
 export interface RateLimitPolicy {
-	bucket: "send";
+	/** "send": messages (sends and edits); "react": reaction toggles, a bucket of their own so that reacting never eats into sending; "search": full-text searches. */
+	bucket: "send" | "react" | "search";
 	cost?: number;
 }
 

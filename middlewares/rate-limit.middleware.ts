@@ -18,7 +18,12 @@ export function RateLimits(): Middleware {
 		let limiter = limiters.get(bucket);
 		if (!limiter) {
 			const config = chatConfig(broker);
-			const options: BucketOptions = { perSecond: config.rateLimit.sendPerSecond, burst: config.rateLimit.sendBurst };
+			const options: BucketOptions =
+				bucket === "react"
+					? { perSecond: config.reactions.perSecond, burst: config.reactions.burst }
+					: bucket === "search"
+						? config.search
+						: { perSecond: config.rateLimit.sendPerSecond, burst: config.rateLimit.sendBurst };
 			limiter = tokenBuckets(config, "rate", options);
 			limiters.set(bucket, limiter);
 		}

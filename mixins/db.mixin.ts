@@ -1,6 +1,4 @@
 import { mkdirSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type { Context, ServiceSchema } from "moleculer";
 import DbService from "moleculer-db";
@@ -8,11 +6,18 @@ import MongooseAdapter from "moleculer-db-adapter-mongoose";
 import mongoose from "mongoose";
 import { chatConfig, type StorageConfig } from "../lib/config.ts";
 import { lockDataDir, unlockDataDir } from "../lib/storage/data-dir-lock.ts";
+import { GroupCommit, type NedbFile } from "../lib/storage/group-commit.ts";
+import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../lib/storage/nedb-load.ts";
+
+useFastDeserialize();
 
 export interface IndexSpec {
-	fields: Record<string, 1 | -1>;
+	/** `"text"`: MongoDB's full-text index (one a collection); NeDB has none and skips it. */
+	fields: Record<string, 1 | -1 | "text">;
 	unique?: boolean;
 	sparse?: boolean;
+	/** More MongoDB index options, e.g. `default_language` of a text index. */
+	mongo?: Record<string, unknown>;
 }
 
 export interface CollectionSpec {
@@ -59,6 +64,8 @@ interface Adapter {
 	removeMany(query: Query): Promise<number>;
 	removeById(id: string): Promise<unknown>;
 	entityToObject(doc: unknown): unknown;
+	/** NeDB files: the batched appends whose write every answer waits for. */
+	commit?: GroupCommit;
 	db?: {
 		ensureIndex(o: object): Promise<void>;
 		setAutocompactionInterval?(ms: number): void;
@@ -67,20 +74,73 @@ interface Adapter {
 	};
 }
 
+/** NeDB's own promise API: moleculer-db's NeDB adapter goes through its deprecated callback API (util.callbackify and a warning per update). */
+interface NedbApi {
+	insertAsync(doc: object): Promise<unknown>;
+	findOneAsync(query: Query): Promise<unknown>;
+	findAsync(query: Query): NedbCursor;
+	countAsync(query: Query): PromiseLike<number>;
+	updateAsync(
+		query: Query,
+		update: Update,
+		options: { multi?: boolean; returnUpdatedDocs?: boolean }
+	): Promise<{ numAffected: number; affectedDocuments: unknown }>;
+	removeAsync(query: Query, options: { multi?: boolean }): Promise<number>;
+}
+
+interface NedbCursor extends PromiseLike<unknown[]> {
+	sort(fields: Record<string, 1 | -1>): NedbCursor;
+	skip(n: number): NedbCursor;
+	limit(n: number): NedbCursor;
+}
+
+/** moleculer-db's operations over NeDB's promise API, same semantics. */
+function nedbOperations(
+	db: NedbApi
+): Pick<Adapter, "insert" | "findOne" | "findById" | "findByIds" | "find" | "updateMany" | "updateById" | "removeMany" | "removeById"> {
+	return {
+		insert: doc => db.insertAsync(doc as object),
+		findOne: query => db.findOneAsync(query),
+		findById: id => db.findOneAsync({ _id: id }),
+		findByIds: async ids => db.findAsync({ _id: { $in: ids } }),
+		async find({ query, sort, limit, offset }) {
+			let cursor = db.findAsync(query ?? {});
+			if (sort) cursor = cursor.sort(Object.fromEntries(sort.map(f => (f.startsWith("-") ? [f.slice(1), -1] : [f, 1]))));
+			if (limit && limit > 0) cursor = cursor.limit(limit);
+			if (offset && offset > 0) cursor = cursor.skip(offset);
+			return cursor;
+		},
+		updateMany: async (query, update) => (await db.updateAsync(query, update, { multi: true })).numAffected,
+		updateById: async (id, update) => (await db.updateAsync({ _id: id }, update, { returnUpdatedDocs: true })).affectedDocuments,
+		removeMany: query => db.removeAsync(query, { multi: true }),
+		removeById: id => db.removeAsync({ _id: id }, {})
+	};
+}
+
 /**
  * One collection of a service, over a moleculer-db adapter: NeDB (files under DATA_DIR, or memory)
  * or MongoDB through moleculer-db-adapter-mongoose. Documents carry string `_id`s we generate.
  * Updates take Mongo operators ($set, $inc, $max, $push, $pull, $unset), which both stores implement.
+ * Over NeDB files every answer, read or write, waits for the group commit of what was queued before it.
  */
 export class Collection<T extends { _id: string }> {
 	readonly name: string;
 	private readonly adapter: Adapter;
 	private readonly mongo: boolean;
+	/** The adapter's operations (NeDB: straight to the datastore). */
+	private readonly ops: Pick<Adapter, "insert" | "findOne" | "findById" | "findByIds" | "find" | "updateMany" | "updateById" | "removeMany" | "removeById">;
 
 	constructor(name: string, adapter: Adapter, mongo: boolean) {
 		this.name = name;
 		this.adapter = adapter;
 		this.mongo = mongo;
+		this.ops = mongo || !adapter.db ? adapter : nedbOperations(adapter.db as unknown as NedbApi);
+	}
+
+	/** Resolves once what the store holds is on its way to disk (see GroupCommit); at once without a file. */
+	private written<R>(result: R): R | Promise<R> {
+		const pending = this.adapter.commit?.pending();
+		return pending ? pending.then(() => result) : result;
 	}
 
 	private plain(doc: unknown): T | null {
@@ -94,7 +154,22 @@ export class Collection<T extends { _id: string }> {
 
 	async insert(doc: T): Promise<T> {
 		try {
-			return (await this.plain(await this.adapter.insert(doc))) as T;
+			return this.plain(await this.written(await this.ops.insert(doc))) as T;
+		} catch (err) {
+			if (isDuplicateKey(err)) throw new DuplicateKeyError(this.name, err);
+			throw err;
+		}
+	}
+
+	/**
+	 * Stores `doc` and answers as soon as the store holds it, before its line is written: `written` settles once
+	 * it is (see GroupCommit; at once where the store's own answer already means that). For a writer that hands
+	 * the next write its turn meanwhile and answers its own caller only after `written`.
+	 */
+	async insertQueued(doc: T): Promise<{ doc: T; written: Promise<void> }> {
+		try {
+			const stored = this.plain(await this.ops.insert(doc)) as T;
+			return { doc: stored, written: this.adapter.commit?.pending() ?? Promise.resolve() };
 		} catch (err) {
 			if (isDuplicateKey(err)) throw new DuplicateKeyError(this.name, err);
 			throw err;
@@ -102,47 +177,73 @@ export class Collection<T extends { _id: string }> {
 	}
 
 	async findById(id: string): Promise<T | null> {
-		return this.plain(await this.adapter.findById(id));
+		return this.plain(await this.written(await this.ops.findById(id)));
 	}
 
 	async findByIds(ids: string[]): Promise<T[]> {
 		if (ids.length === 0) return [];
-		return this.plainAll(await this.adapter.findByIds(ids));
+		return this.plainAll(await this.written(await this.ops.findByIds(ids)));
 	}
 
 	async findOne(query: Query): Promise<T | null> {
-		return this.plain(await this.adapter.findOne(query));
+		return this.plain(await this.written(await this.ops.findOne(query)));
 	}
 
 	async find(query: Query, options: FindOptions = {}): Promise<T[]> {
-		return this.plainAll(await this.adapter.find({ query, ...options }));
+		return this.plainAll(await this.written(await this.ops.find({ query, ...options })));
 	}
 
 	async count(query: Query = {}): Promise<number> {
 		// moleculer-db's NeDB adapter counts by loading every document; NeDB's own count does not.
-		if (!this.mongo && this.adapter.db?.count) return this.adapter.db.count(query);
+		if (!this.mongo && this.adapter.db) return this.written(await (this.adapter.db as unknown as NedbApi).countAsync(query));
 		return this.adapter.count({ query });
 	}
 
 	async updateById(id: string, update: Update): Promise<T | null> {
 		try {
-			return this.plain(await this.adapter.updateById(id, update));
+			return this.plain(await this.written(await this.ops.updateById(id, update)));
 		} catch (err) {
 			if (isDuplicateKey(err)) throw new DuplicateKeyError(this.name, err);
 			throw err;
 		}
 	}
 
-	updateMany(query: Query, update: Update): Promise<number> {
-		return this.adapter.updateMany(query, update);
+	async updateMany(query: Query, update: Update): Promise<number> {
+		return this.written(await this.ops.updateMany(query, update));
 	}
 
 	async removeById(id: string): Promise<void> {
-		await this.adapter.removeById(id);
+		await this.written(await this.ops.removeById(id));
 	}
 
-	removeMany(query: Query): Promise<number> {
-		return this.adapter.removeMany(query);
+	async removeMany(query: Query): Promise<number> {
+		return this.written(await this.ops.removeMany(query));
+	}
+
+	/**
+	 * Up to `limit` documents matching `query` whose `_id` comes after `afterId`, in `_id` order: a whole
+	 * collection read in pages. NeDB answers an `_id` range (or no range) from its `_id` index in key order;
+	 * asking it to sort would sort every remaining document again for each page.
+	 */
+	pageById(query: Query, afterId: string | undefined, limit: number): Promise<T[]> {
+		const range = afterId ? { ...query, _id: { $gt: afterId } } : query;
+		return this.find(range, this.mongo ? { sort: ["_id"], limit } : { limit });
+	}
+
+	/**
+	 * MongoDB only: documents matching `query` and the `$text` search of the collection's text index, best
+	 * textScore first (then newest), `offset` skipped.
+	 */
+	async searchText(search: string, query: Query, { offset, limit }: { offset: number; limit: number }): Promise<T[]> {
+		if (!this.mongo) throw new Error(`${this.name}: text search needs MongoDB's text index`);
+		const model = (this.adapter as unknown as { model: mongoose.Model<unknown> }).model;
+		const docs = await model
+			.find({ ...query, $text: { $search: search } }, { score: { $meta: "textScore" } })
+			.sort({ score: { $meta: "textScore" }, createdAt: -1, _id: 1 })
+			.skip(offset)
+			.limit(limit)
+			.lean<(T & { score?: number })[]>();
+		return docs.map(({ score: _score, ...doc }) => doc as unknown as T);
 	}
 
 	/** Inserts `doc` unless `_id` exists; returns the stored document either way. */
@@ -158,41 +259,6 @@ export class Collection<T extends { _id: string }> {
 	}
 }
 
-interface NedbDatastore {
-	persistence: { filename: string; inMemoryOnly: boolean; afterSerialization(line: string): string; persistNewStateAsync(docs: object[]): Promise<void> };
-	on(event: "compaction.done", listener: () => void): void;
-	closeAppendFile?(): Promise<void>;
-}
-
-const nedbModel = createRequire(import.meta.url)("@seald-io/nedb/lib/model.js") as { serialize(doc: object): string };
-
-/**
- * NeDB opens, appends to and closes its file on every write; at chat rates that syscall churn is
- * most of the cost of a send. Same bytes, same order (NeDB runs one write at a time per datastore),
- * through a file handle kept open, reopened after each compaction replaces the file.
- */
-function appendThroughOpenFile(db: NedbDatastore): void {
-	const persistence = db.persistence;
-	if (persistence.inMemoryOnly) return;
-	let handle: Promise<FileHandle> | null = null;
-	const release = () => {
-		const old = handle;
-		handle = null;
-		return old?.then(h => h.close()).catch(() => undefined);
-	};
-	db.on("compaction.done", () => void release());
-	db.closeAppendFile = async () => {
-		await release();
-	};
-	persistence.persistNewStateAsync = async (docs: object[]) => {
-		let lines = "";
-		for (const doc of docs) lines += persistence.afterSerialization(nedbModel.serialize(doc)) + "\n";
-		if (!lines) return;
-		handle ??= open(persistence.filename, "a", 0o644);
-		await (await handle).write(lines);
-	};
-}
-
 let mongoUsers = 0;
 
 async function openAdapter(
@@ -206,7 +272,7 @@ async function openAdapter(
 		// Documents are shaped by the services; the adapter's global strictQuery would otherwise drop
 		// every filter on a field the schema does not declare (and match everything).
 		const schema = new mongoose.Schema({ _id: String }, { strict: false, strictQuery: false, versionKey: false, minimize: false });
-		for (const index of spec.indexes ?? []) schema.index(index.fields, { unique: !!index.unique, sparse: !!index.sparse });
+		for (const index of spec.indexes ?? []) schema.index(index.fields, { unique: !!index.unique, sparse: !!index.sparse, ...index.mongo });
 		const model = mongoose.models[name] ?? mongoose.model(name, schema, name);
 		const adapter = new MongooseAdapter(storage.uri, { maxPoolSize: 20 }) as unknown as Adapter;
 		adapter.init(broker, { ...service, schema: { model } });
@@ -215,7 +281,7 @@ async function openAdapter(
 		await model.init();
 		return adapter;
 	}
-	const options = storage.kind === "nedb" ? { filename: path.join(storage.dir, `${name}.db`), autoload: false } : { inMemoryOnly: true };
+	const options = storage.kind === "nedb" ? datastoreWithoutLoadRewrite(path.join(storage.dir, `${name}.db`)) : { inMemoryOnly: true };
 	if (storage.kind === "nedb") {
 		mkdirSync(storage.dir, { recursive: true });
 		// Before NeDB touches a file: loading rewrites it (`<file>~`, then a rename), which two processes must not do at once.
@@ -225,12 +291,13 @@ async function openAdapter(
 	adapter.init(broker, service);
 	await adapter.connect();
 	for (const index of spec.indexes ?? []) {
+		if (Object.values(index.fields).includes("text")) continue;
 		// NeDB indexes one field; compound Mongo indexes index their first field here.
 		const [fieldName] = Object.keys(index.fields);
 		await adapter.db!.ensureIndex({ fieldName, unique: !!index.unique, sparse: !!index.sparse });
 	}
 	if (storage.kind === "nedb") {
-		appendThroughOpenFile(adapter.db as unknown as NedbDatastore);
+		adapter.commit = new GroupCommit(adapter.db as unknown as NedbFile);
 		// NeDB appends every write to its file; compacting keeps the file and the next load small.
 		adapter.db!.setAutocompactionInterval?.(10 * 60_000);
 	}
@@ -240,7 +307,7 @@ async function openAdapter(
 async function closeAdapter(storage: StorageConfig, adapter: Adapter): Promise<void> {
 	if (storage.kind !== "mongo") {
 		adapter.db?.stopAutocompaction?.();
-		await (adapter.db as unknown as NedbDatastore | undefined)?.closeAppendFile?.();
+		adapter.commit?.close();
 		if (storage.kind === "nedb") unlockDataDir(storage.dir);
 		return;
 	}

@@ -42,17 +42,28 @@ const REST_ALIASES = {
 	"POST groups/:id/members": "groups.addMembers",
 	"DELETE groups/:id/members/:userId": "groups.removeMember",
 	"PUT groups/:id/members/:userId": "groups.setRole",
+	"PUT groups/:id/notifications": "groups.setNotifications",
 
 	"POST messages": "messages.send",
 	"GET messages/:groupId": "messages.history",
 	"DELETE messages/:id": "messages.delete",
 	"PATCH messages/:id": "messages.edit",
+	"DELETE messages/:id/preview": "messages.removePreview",
 	"GET messages/:id/history": "messages.editHistory",
-	"GET messages/:groupId/receipts": "messages.receipts",
+	"PUT messages/:id/reactions/:emoji": "messages.addReaction",
+	"DELETE messages/:id/reactions/:emoji": "messages.removeReaction",
+	"GET messages/:id/receipts": "messages.receipts",
 	"POST messages/:groupId/delivered": "messages.markDelivered",
 	"POST messages/:groupId/seen": "messages.markSeen",
+	"POST messages/:groupId/unread": "messages.markUnread",
+
+	"GET search": "search.query",
 
 	"GET presence": "presence.query",
+
+	"GET push/key": "push.key",
+	"POST push/subscriptions": "push.subscribe",
+	"DELETE push/subscriptions/:id": "push.unsubscribe",
 
 	"GET assets/limits": "assets.limits",
 	"POST assets/uploads": "assets.createUpload",

@@ -1,7 +1,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { GroupAddPolicy, Profile, User } from "../contract/users.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
-import { signedAssetUrl } from "../lib/asset-urls.ts";
+import { assertOwnImage, avatarUrlOf } from "../lib/avatars.ts";
 import { cachedBy, cacheKey } from "../lib/cache-keys.ts";
 import { chatConfig } from "../lib/config.ts";
 import { conflict, invalidField, notFound } from "../lib/errors.ts";
@@ -93,6 +93,18 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 			async handler(ctx: Context<{ username: string }>): Promise<User | null> {
 				const doc = await this.db.users.findOne({ username: ctx.params.username.toLowerCase() });
 				return doc ? this.toUser(doc) : null;
+			}
+		},
+
+		/** Ids of the users with these usernames (mentions resolve through it); unknown names are left out. */
+		idsByUsernames: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ usernames: { type: "array", max: 100, items: { type: "string", max: 64 } } }),
+			async handler(ctx: Context<{ usernames: string[] }>): Promise<string[]> {
+				if (ctx.params.usernames.length === 0) return [];
+				const docs = await this.db.users.find({ username: { $in: ctx.params.usernames.map(u => u.toLowerCase()) } });
+				return docs.map(d => d._id);
 			}
 		},
 
@@ -193,12 +205,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 				if (p.statusText != null) set.statusText = p.statusText;
 				if (p.allowGroupAddsFrom != null) set.allowGroupAddsFrom = p.allowGroupAddsFrom;
 				if (p.avatarAssetId !== undefined) {
-					if (p.avatarAssetId !== null) {
-						// Only an image the user uploaded can become their avatar.
-						const asset = await ctx.call<{ ownerId: string; mimeType: string } | null, { id: string }>("assets.describe", { id: p.avatarAssetId });
-						if (!asset || asset.ownerId !== me.id || !asset.mimeType.startsWith("image/"))
-							throw invalidField("avatarAssetId", "The 'avatarAssetId' field must be an image you uploaded.");
-					}
+					if (p.avatarAssetId !== null) await assertOwnImage(ctx, p.avatarAssetId, me.id);
 					Object.assign(set, { avatarAssetId: p.avatarAssetId, avatarUrl: null });
 				} else if (p.avatarUrl !== undefined) {
 					if (p.avatarUrl !== null && !isHttpsUrl(p.avatarUrl))
@@ -217,7 +224,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 
 	methods: {
 		toUser(doc: UserDoc): User {
-			const avatarUrl = doc.avatarAssetId ? signedAssetUrl(chatConfig(this.broker).jwt.secret, doc.avatarAssetId, "thumb", null) : doc.avatarUrl;
+			const avatarUrl = doc.avatarAssetId ? avatarUrlOf(chatConfig(this.broker).jwt.secret, doc.avatarAssetId) : doc.avatarUrl;
 			return { id: doc._id, username: doc.username, displayName: doc.displayName, avatarUrl: avatarUrl ?? null, statusText: doc.statusText ?? "" };
 		},
 		toProfile(doc: UserDoc): Profile {

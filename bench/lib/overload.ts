@@ -203,7 +203,7 @@ async function openLoop(clients: Client[], ratePerSec: number, ms: number, text:
 		sent,
 		unanswered: pending.size,
 		maxAnswerMs: answers.at(-1) ?? 0,
-		maxRefusalMs: Math.max(0, ...refusalMs),
+		maxRefusalMs: refusalMs.reduce((max, ms) => Math.max(max, ms), 0),
 		answerP99Ms: answers[Math.floor(answers.length * 0.99)] ?? 0,
 		rejectedTypes,
 		retryAfter

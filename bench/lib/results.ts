@@ -2,7 +2,7 @@ import type { TargetKind } from "../generator/protocol.ts";
 import type { ConnectResult, StepResult } from "../generator/pool.ts";
 import type { Mode } from "./targets.ts";
 
-export type ScenarioId = "S0" | "S1" | "S2" | "S3" | "S4" | "S5" | "S6";
+export type ScenarioId = "S0" | "S1" | "S2" | "S3" | "S4" | "S5" | "S6" | "S7";
 
 export interface StepRecord extends StepResult {
 	/** Cores used by each server process over the step. */

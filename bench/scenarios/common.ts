@@ -72,6 +72,9 @@ export function ladderSummary(steps: StepRecord[], recipientsPerMessage: number,
 		atHalf = steps.reduce((best, s) => (Math.abs(s.offeredPerSec - sustained / 2) < Math.abs(best.offeredPerSec - sustained / 2) ? s : best), steps[0]);
 	const top = sustained != null ? steps.find(s => s.offeredPerSec === sustained) : undefined;
 	const fast = kept.filter(s => latencyOf(s).p99 < 50);
+	// Server CPU (all server processes) per stored message and per delivery at the kept-up step: a regression shows as a number.
+	const cpuMs = top ? top.serverCores.reduce((a, b) => a + b, 0) * 1000 : 0;
+	const perUnit = (count: number, scale: number) => (top && count > 0 ? Math.round((cpuMs / count) * scale * 1000) / 1000 : null);
 	return {
 		sustainedMsgsPerSec: sustained,
 		/** 1 when the ladder found the limit; 0 when the target kept up with every step (its maximum is higher). */
@@ -83,6 +86,8 @@ export function ladderSummary(steps: StepRecord[], recipientsPerMessage: number,
 		p99AtSustainedMs: top ? latencyOf(top).p99 : null,
 		ackP99AtSustainedMs: top ? top.ack.p99 : null,
 		maxRateWithP99Under50Ms: fast.length ? Math.max(...fast.map(s => s.offeredPerSec)) : null,
+		cpuMsPerMessage: perUnit(top?.storedPerSec ?? 0, 1),
+		cpuUsPerDelivery: perUnit(top?.deliveriesPerSec ?? 0, 1000),
 		lost: steps.reduce((n, s) => n + s.lost, 0),
 		duplicates: steps.reduce((n, s) => n + s.duplicates, 0),
 		outOfOrder: steps.reduce((n, s) => n + s.outOfOrder, 0)

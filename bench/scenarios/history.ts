@@ -21,7 +21,7 @@ const SYNTHETIC_GROUPS = 999;
  * the rest over other conversation ids, in the on-disk format of services/messages/documents.ts MessageDoc (NeDB
  * writes dates as {"$$date": ms}), plus the reader's conversation head. Far faster than sending them.
  */
-async function seedMessages(dataDir: string, groupId: string, senderId: string, count: number): Promise<number> {
+export async function seedMessages(dataDir: string, groupId: string, senderId: string, count: number): Promise<number> {
 	const inGroup = Math.floor(count / 2);
 	const prefix = randomBytes(6).toString("hex");
 	const id = (n: number) => prefix + n.toString(16).padStart(12, "0");

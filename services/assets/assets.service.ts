@@ -38,6 +38,9 @@ function created(ctx: Context<unknown, ResponseMeta>, doc: AssetDoc, secret: str
 	return toAsset(doc, secret);
 }
 
+/** The owner of images the server fetched itself: no user (not an id), so nobody's quota or asset list. */
+const FETCHED_IMAGES_OWNER = "server:link-previews";
+
 const purposeParam = { type: "enum", values: ASSET_PURPOSES, optional: true, default: "attachment" } as const;
 // Chunks of one upload wait on one node's disk: every call about an upload goes to the node its id shards to.
 const byUpload = { strategy: "Shard", strategyOptions: { shardKey: "uploadId" } } as const;
@@ -193,6 +196,28 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 			async handler(ctx: Context<{ ids: string[] }>): Promise<AssetDescription[]> {
 				const docs = await this.db.assets.findByIds(ctx.params.ids);
 				return docs.filter(d => !d.hiddenAt).map(describeAsset);
+			}
+		},
+
+		/**
+		 * For link-previews: a page's image, fetched by the server (through its guard) and handed over as
+		 * ctx.stream; kept only if its bytes are an image that can be shown inline (else 415).
+		 */
+		storeFetchedImage: {
+			visibility: "public",
+			params: params({ name: { type: "string", max: 255 }, mimeType: { type: "string", max: 255, optional: true } }),
+			async handler(ctx: Context<{ name: string; mimeType?: string }>): Promise<AssetDescription> {
+				const body = bodyOf(ctx);
+				if (!body) throw invalidField("file", "The image is missing.", "required");
+				const staged = await this.ingest.receive(body);
+				const request = {
+					ownerId: FETCHED_IMAGES_OWNER,
+					name: ctx.params.name,
+					claimedType: ctx.params.mimeType,
+					purpose: "attachment" as const,
+					fetchedImage: true
+				};
+				return describeAsset(await this.ingest.store(staged, request));
 			}
 		},
 

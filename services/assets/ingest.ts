@@ -8,13 +8,15 @@ import type { AssetStorage } from "../../lib/storage/index.ts";
 import type { StagedFile, StagingArea } from "../../lib/storage/staging.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { AssetDoc } from "./documents.ts";
-import { resolveFileType, sanitizeFileName, SNIFF_BYTES } from "./file-types.ts";
+import { INLINE_IMAGE_TYPES, resolveFileType, sanitizeFileName, SNIFF_BYTES } from "./file-types.ts";
 
 export interface IngestRequest {
 	ownerId: string;
 	name: string;
 	claimedType: string | undefined;
 	purpose: AssetPurpose;
+	/** Stored by the server itself (a link preview's image): no user's quota, and it must be an image the server can read. */
+	fetchedImage?: boolean;
 }
 
 const ALLOWED = "Only images, PDF, text, office documents, archives, audio and video can be shared.";
@@ -80,7 +82,7 @@ export class Ingest {
 		try {
 			if (staged.size === 0) throw invalidField("file", "The file is empty.", "empty");
 			// Checked again last: two uploads of one user may have been received side by side.
-			await this.assertFits(request.ownerId, staged.size);
+			if (!request.fetchedImage) await this.assertFits(request.ownerId, staged.size);
 			const name = sanitizeFileName(request.name);
 			const verdict = resolveFileType(staged.head, request.claimedType, name);
 			if (!verdict.ok) {
@@ -94,6 +96,7 @@ export class Ingest {
 			if (avatar && !image) throw unsupportedMediaType("An avatar must be an image.");
 			const info = image ? await readImageInfo(staged.path) : null;
 			if (avatar && !info) throw unsupportedMediaType("The avatar image could not be read.");
+			if (request.fetchedImage && (!info || !INLINE_IMAGE_TYPES.has(mimeType))) throw unsupportedMediaType("Not an image that can be shown inline.");
 			if (info && this.storage.rendersThumbnails) {
 				const target = this.staging.tempPath(".webp");
 				thumbnail = target;

@@ -1,4 +1,5 @@
 import type { GroupBase, GroupType, MemberRole } from "../../contract/groups.ts";
+import type { StoredNotifications } from "./notifications.ts";
 
 /** What the groups service stores, and how it becomes the conversation clients and events see. */
 
@@ -11,6 +12,9 @@ export interface GroupDoc {
 	createdBy: string;
 	createdAt: Date;
 	updatedAt: Date;
+	/** The group's picture (an image an owner or admin uploaded) and its URL, signed when it was set; absent: none. */
+	avatarAssetId?: string | null;
+	avatarUrl?: string | null;
 }
 
 export interface MembershipDoc {
@@ -21,6 +25,8 @@ export interface MembershipDoc {
 	joinedAt: Date;
 	/** Who put the user in (themselves when they created it); missing on memberships from before it was kept. */
 	addedBy?: string;
+	/** The member's notification setting for this conversation (notifications.ts); absent: the default. */
+	notifications?: StoredNotifications;
 }
 
 export type MemberEntry = Pick<MembershipDoc, "userId" | "role" | "joinedAt">;
@@ -40,6 +46,7 @@ export function toGroupBase(group: GroupDoc, memberships: MemberEntry[]): GroupB
 		name: group.name,
 		members,
 		memberCount: members.length,
+		avatarUrl: group.avatarUrl ?? null,
 		createdAt: new Date(group.createdAt).toISOString(),
 		updatedAt: new Date(group.updatedAt).toISOString()
 	};

@@ -1,8 +1,9 @@
 import type { Context, ServiceSchema } from "moleculer";
-import type { Group, GroupBase, GroupList, GroupType, MemberRole } from "../../contract/groups.ts";
+import type { Group, GroupBase, GroupList, GroupType, MemberRole, NotificationLevel } from "../../contract/groups.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
 import { cachedBy, cacheKey } from "../../lib/cache-keys.ts";
+import { assertOwnImage } from "../../lib/avatars.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { forbidden, invalidField, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
@@ -15,11 +16,16 @@ import { groupChange, streamedChange, type ChangeDetails, type GroupChanges, typ
 import { directKeyOf, type GroupDoc, type MembershipDoc } from "./documents.ts";
 import { assertUsersExist, Memberships } from "./memberships.ts";
 import { headsOf, viewsOf } from "./views.ts";
+import { groupUpdate } from "./group-update.ts";
+import { noteInTimeline } from "./system-lines.ts";
+import { NOTIFICATION_LEVELS, parseMutedUntil, toNotificationSettings, type NotificationTargets } from "./notifications.ts";
 
 interface GroupsState extends DbMethods, OutboxMethods {
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	memberships: Memberships;
 	admission: Admission;
+	/** Signs group picture URLs. */
+	secret: string;
 }
 
 const groupNameParam = nameParam(100);
@@ -43,6 +49,7 @@ function membersMoved(svc: GroupsState, groupId: string, userIds: string[]): Pro
 	return svc.cleanCache(
 		cacheKey("groups.membership", groupId, "*"),
 		cacheKey("groups.memberIds", groupId),
+		cacheKey("groups.notificationTargets", groupId),
 		...userIds.map(u => cacheKey("groups.idsForUser", u))
 	);
 }
@@ -58,13 +65,14 @@ async function commitChange<T extends Exclude<GroupChangeType, "group.created">>
 	type: T,
 	details: ChangeDetails<T>,
 	moved: string[],
-	set: { name?: string } = {}
+	set: Partial<Pick<GroupDoc, "name" | "avatarAssetId" | "avatarUrl">> = {}
 ): Promise<{ updated: GroupDoc; change: GroupChanges[T] }> {
 	const $set = { ...set, updatedAt: new Date() };
 	const change = groupChange<T>({ ...group, ...$set }, await svc.memberships.inGroup(group._id), ctx.meta.user.id, details);
 	const event = svc.outboxEvent(type, group._id, streamedChange<T>(change), $set.updatedAt);
 	const updated = (await svc.db.groups.updateById(group._id, { $set, ...outboxUpdate(event) }))!;
 	if (moved.length) await membersMoved(svc, group._id, moved);
+	else await svc.cleanCache(cacheKey("groups.notificationTargets", group._id));
 	ctx.broadcast(type, change);
 	return { updated, change };
 }
@@ -173,14 +181,21 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			}
 		},
 
+		/** Renames the group and/or sets its picture (`avatarAssetId`: an image the caller uploaded, or null to clear it). */
 		update: {
 			auth: "required",
-			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can rename the group" },
-			params: params({ id: idParam, name: groupNameParam }),
-			async handler(ctx: MemberContext<{ id: string; name: string }>): Promise<Group> {
-				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name to change");
+			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can change the group's name or picture" },
+			params: params({ id: idParam, name: { ...groupNameParam, optional: true }, avatarAssetId: { ...idParam, optional: true, nullable: true } }),
+			async handler(ctx: MemberContext<{ id: string; name?: string; avatarAssetId?: string | null }>): Promise<Group> {
+				const { name, avatarAssetId } = ctx.params;
+				if (name === undefined && avatarAssetId === undefined) throw invalidField("name", "Give 'name', 'avatarAssetId' or both.", "required");
+				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name or picture to change");
+				if (avatarAssetId) await assertOwnImage(ctx, avatarAssetId, ctx.meta.user.id);
 				const group = await groupOf(this, ctx.params.id);
-				const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], { name: ctx.params.name });
+				const { set, lines } = groupUpdate(group, { name, avatarAssetId }, this.secret);
+				if (!lines.length) return viewOf(this, ctx, group);
+				const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], set);
+				for (const line of lines) await noteInTimeline(ctx, this.logger, group._id, line);
 				return viewOf(this, ctx, updated);
 			}
 		},
@@ -199,6 +214,8 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				await this.admission.check(ctx, ctx.meta.user.id, joining, current.length);
 				const added = await this.memberships.add(group._id, joining, "member", ctx.meta.user.id);
 				if (added.length) {
+					// The line first: the new members' cursors then start after it, so they join caught up.
+					await noteInTimeline(ctx, this.logger, group._id, { type: "members.added", userIds: added });
 					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
 					await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
 				}
@@ -228,6 +245,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				await this.memberships.remove(group._id, userId, removedRole);
 				await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
 				const { change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
+				await noteInTimeline(ctx, this.logger, group._id, leaving ? { type: "member.left" } : { type: "member.removed", userId });
 				return leaving ? change.group : viewOf(this, ctx, group);
 			}
 		},
@@ -242,10 +260,56 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no roles");
 				if (ctx.params.userId === me.id) throw forbidden("Hand ownership to another member instead of changing your own role");
 				const group = await groupOf(this, ctx.params.id);
-				if (!(await this.memberships.of(group._id, ctx.params.userId))) throw notFound("Member");
+				const target = await this.memberships.of(group._id, ctx.params.userId);
+				if (!target) throw notFound("Member");
 				await this.memberships.setRole(group._id, ctx.params.userId, ctx.params.role, me.id);
 				await commitChange(this, ctx, group, "group.updated", {}, [me.id, ctx.params.userId]);
+				if (target.role !== ctx.params.role)
+					await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId: target.userId, role: ctx.params.role });
 				return viewOf(this, ctx, group);
+			}
+		},
+
+		/** The caller's notification level and mute here (every device of theirs hears it); `mutedUntil` left out keeps the mute. */
+		setNotifications: {
+			auth: "required",
+			conversation: { param: "id" },
+			params: params({
+				id: idParam,
+				level: { type: "enum", values: [...NOTIFICATION_LEVELS] },
+				mutedUntil: { type: "string", max: 40, nullable: true, optional: true }
+			}),
+			async handler(ctx: MemberContext<{ id: string; level: NotificationLevel; mutedUntil?: string | null }>): Promise<Group> {
+				const { id: groupId, level } = ctx.params;
+				const userId = ctx.meta.user.id;
+				const kept = ctx.params.mutedUntil === undefined ? (await this.memberships.of(groupId, userId))?.notifications?.mutedUntil : undefined;
+				const mutedUntil = kept !== undefined ? kept && new Date(kept) : parseMutedUntil(ctx.params.mutedUntil);
+				await this.memberships.setNotifications(groupId, userId, { level, mutedUntil });
+				await this.cleanCache(cacheKey("groups.notificationTargets", groupId));
+				ctx.broadcast("group.notifications.changed", { groupId, userId, notifications: toNotificationSettings({ level, mutedUntil }) });
+				return viewOf(this, ctx, await groupOf(this, groupId));
+			}
+		},
+
+		/** Who may hear of a message here and how each member wants to (services/push/); cached, cleaned on every change. */
+		notificationTargets: {
+			visibility: "public",
+			readOnly: true,
+			params: params({ groupId: idParam }),
+			cache: cachedBy("groupId"),
+			async handler(ctx: Context<{ groupId: string }>): Promise<NotificationTargets | null> {
+				const [group, members] = await Promise.all([this.db.groups.findById(ctx.params.groupId), this.memberships.inGroup(ctx.params.groupId)]);
+				if (!group) return null;
+				return {
+					groupId: group._id,
+					type: group.type,
+					name: group.name,
+					members: members.map(m => ({
+						userId: m.userId,
+						level: m.notifications?.level ?? "all",
+						mutedUntil: m.notifications?.mutedUntil ? new Date(m.notifications.mutedUntil).toISOString() : null
+					}))
+				};
 			}
 		},
 
@@ -285,6 +349,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	},
 
 	started() {
+		this.secret = chatConfig(this.broker).jwt.secret;
 		this.memberships = new Memberships(this.db.memberships);
 		this.admission = new Admission({ groups: this.db.groups, memberships: this.db.memberships, limits: chatConfig(this.broker).groupLimits });
 	}

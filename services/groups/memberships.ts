@@ -4,6 +4,7 @@ import type { User } from "../../contract/users.ts";
 import { DuplicateKeyError, type Collection } from "../../mixins/db.mixin.ts";
 import { invalidField } from "../../lib/errors.ts";
 import { membershipId, type MembershipDoc } from "./documents.ts";
+import type { StoredNotifications } from "./notifications.ts";
 
 /** Only existing users can become members; `field` names the param that listed them. */
 export async function assertUsersExist(ctx: Context, userIds: string[], field: string): Promise<void> {
@@ -63,6 +64,10 @@ export class Memberships {
 		if (role !== "owner" || (await this.memberships.count({ groupId, role: "owner" })) > 0) return;
 		const heir = heirOf(await this.inGroup(groupId));
 		if (heir) await this.memberships.updateById(heir._id, { $set: { role: "owner" } });
+	}
+
+	setNotifications(groupId: string, userId: string, notifications: StoredNotifications): Promise<MembershipDoc | null> {
+		return this.memberships.updateById(membershipId(groupId, userId), { $set: { notifications } });
 	}
 
 	/** Handing ownership on makes the previous owner an admin. */

@@ -1,18 +1,24 @@
 import type { Context } from "moleculer";
-import type { Group, GroupBase } from "../../contract/groups.ts";
+import type { Group, GroupBase, NotificationSettings } from "../../contract/groups.ts";
 import type { ConversationHead } from "../messages/heads.ts";
+import { effectiveUnreadFrom, unreadCountOf } from "../messages/unread.ts";
 import { toGroupBase, type GroupDoc } from "./documents.ts";
 import type { Memberships } from "./memberships.ts";
+import { DEFAULT_NOTIFICATIONS, toNotificationSettings } from "./notifications.ts";
 
 /** The conversation as one member sees it: their head from the messages service (none yet: nothing sent). */
-export function toGroup(base: GroupBase, head: ConversationHead | undefined): Group {
+export function toGroup(base: GroupBase, head: ConversationHead | undefined, notifications: NotificationSettings = DEFAULT_NOTIFICATIONS): Group {
 	const lastSeq = head?.lastSeq ?? 0;
 	const readSeq = Math.min(head?.readSeq ?? 0, lastSeq);
+	const unreadFrom = effectiveUnreadFrom(head?.unreadFrom, readSeq);
 	return {
 		...base,
 		lastSeq,
 		readSeq,
-		unreadCount: lastSeq - readSeq,
+		unreadCount: unreadCountOf(lastSeq, readSeq, unreadFrom),
+		mentionCount: head?.mentionCount ?? 0,
+		unreadFrom,
+		notifications,
 		lastMessage: head?.lastMessage ?? null,
 		lastActivityAt: head?.lastActivityAt ?? base.createdAt
 	};
@@ -35,7 +41,8 @@ export async function viewsOf(memberships: Memberships, ctx: Context, groups: Gr
 				group,
 				members.filter(m => m.groupId === group._id)
 			),
-			headOf.get(group._id)
+			headOf.get(group._id),
+			toNotificationSettings(members.find(m => m.groupId === group._id && m.userId === userId)?.notifications)
 		)
 	);
 }

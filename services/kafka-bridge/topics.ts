@@ -10,6 +10,7 @@ const TOPIC_OF: Record<StreamEventType, Topic> = {
 	"message.created": TOPICS.messages,
 	"message.deleted": TOPICS.messages,
 	"message.updated": TOPICS.messages,
+	"message.reactions": TOPICS.messages,
 	"message.delivered": TOPICS.receipts,
 	"message.seen": TOPICS.receipts,
 	"group.created": TOPICS.groups,

@@ -1,4 +1,14 @@
-import type { Attachment, EventMessage, Message, ReplyRef, StoredAttachment } from "../../contract/messages.ts";
+import type {
+	Attachment,
+	EventMessage,
+	EventReaction,
+	LinkPreview,
+	Message,
+	ReplyRef,
+	StoredAttachment,
+	StoredLinkPreview,
+	SystemLine
+} from "../../contract/messages.ts";
 import { ATTACHMENT_URL_TTL_SECONDS, signedAssetUrl } from "../../lib/asset-urls.ts";
 import { newId } from "../../lib/ids.ts";
 
@@ -30,6 +40,18 @@ export interface MessageDoc {
 	edits?: StoredEdit[];
 	/** Absent when the message answers none. */
 	replyTo?: ReplyRef;
+	/** Summary kept with the message (the reactions service of record is its own collection); absent: none. */
+	reactions?: EventReaction[];
+	mentions?: string[];
+	mentionsAll?: boolean;
+	/** `${groupId}:${userId}` per mention and `${groupId}:@all`: what a member's unread mentions are counted by (mention-counts.ts). */
+	mentionKeys?: string[];
+	system?: SystemLine;
+	preview?: StoredLinkPreview | null;
+	/** The link whose preview was settled (being fetched, attached, failed or removed): it is not fetched again (link-previews). */
+	previewFor?: string;
+	/** The author removed the preview of `previewFor`. */
+	previewRemoved?: boolean;
 }
 
 export interface StoredEdit {
@@ -44,6 +66,8 @@ export interface CursorDoc {
 	userId: string;
 	deliveredSeq: number;
 	readSeq: number;
+	/** "Mark as unread" from this seq (unread.ts); absent or null: none. */
+	unreadFrom?: number | null;
 }
 
 /** The conversation's last seq as of the last deferred write: a hint, see Heads.latestMessages. */
@@ -78,6 +102,10 @@ export interface MessageDraft {
 	attachments: StoredAttachment[];
 	createdAt: Date;
 	replyTo?: ReplyRef;
+	/** A group change as a line of the timeline (system-lines.ts); its content is "". */
+	system?: SystemLine;
+	/** Absent when the text mentions nobody (mention-counts.ts mentionFields). */
+	mentions?: Pick<MessageDoc, "mentions" | "mentionsAll" | "mentionKeys">;
 }
 
 export function storedMessage(draft: MessageDraft, seq: number, version: number): MessageDoc {
@@ -98,7 +126,9 @@ export function storedMessage(draft: MessageDraft, seq: number, version: number)
 		createdVersion: version,
 		groupVersion: groupVersionKey(groupId, version),
 		editedAt: null,
-		...(draft.replyTo ? { replyTo: draft.replyTo } : {})
+		...(draft.replyTo ? { replyTo: draft.replyTo } : {}),
+		...(draft.system ? { system: draft.system } : {}),
+		...draft.mentions
 	};
 }
 
@@ -132,12 +162,37 @@ export function toEventMessage(doc: MessageDoc): EventMessage {
 		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null,
 		version: versionOf(doc),
 		editedAt: doc.editedAt ? new Date(doc.editedAt).toISOString() : null,
-		replyTo: doc.replyTo ?? null
+		replyTo: doc.replyTo ?? null,
+		reactions: deleted ? [] : (doc.reactions ?? []),
+		mentions: deleted ? [] : (doc.mentions ?? []),
+		mentionsAll: deleted ? false : (doc.mentionsAll ?? false),
+		system: doc.system ?? null,
+		preview: deleted ? null : (doc.preview ?? null)
 	};
 }
 
-export function toMessage(doc: MessageDoc, secret: string, receipts: MessageReceipts = { status: "sent", deliveredCount: 0, seenCount: 0 }): Message {
+/** `mine`: the viewer's emoji on this message (reactions.ts viewerReactions); without a viewer (a broadcast) every `me` is false. */
+export function toMessage(
+	doc: MessageDoc,
+	secret: string,
+	receipts: MessageReceipts = { status: "sent", deliveredCount: 0, seenCount: 0 },
+	mine?: ReadonlySet<string>
+): Message {
 	const stored = toEventMessage(doc);
 	const now = Date.now();
-	return { ...stored, attachments: stored.attachments.map(a => toAttachment(secret, a, now)), ...receipts };
+	const reactions = stored.reactions.map(r => ({ ...r, me: mine?.has(r.emoji) ?? false }));
+	return {
+		...stored,
+		attachments: stored.attachments.map(a => toAttachment(secret, a, now)),
+		reactions,
+		preview: stored.preview && toLinkPreview(secret, stored.preview, now),
+		...receipts
+	};
+}
+
+/** The preview's image is served like an attachment: a signed URL, its thumbnail when there is one. */
+function toLinkPreview(secret: string, stored: StoredLinkPreview, now: number): LinkPreview {
+	const { image, ...text } = stored;
+	const url = image && signedAssetUrl(secret, image.id, image.hasThumbnail ? "thumb" : "original", ATTACHMENT_URL_TTL_SECONDS, now);
+	return { ...text, image: url };
 }

@@ -9,8 +9,12 @@ export interface ConversationHead {
 	lastSeq: number;
 	readSeq: number;
 	deliveredSeq: number;
+	/** The viewer's "mark as unread" marker as stored (see unread.ts). */
+	unreadFrom: number | null;
 	lastMessage: Message | null;
 	lastActivityAt: string | null;
+	/** Unread messages that mention the viewer: filled in by `messages.heads` (mention-counts.ts), not by Heads. */
+	mentionCount?: number;
 }
 
 export interface HeadsOptions {
@@ -19,20 +23,35 @@ export interface HeadsOptions {
 	cursors: Pick<Cursors, "advance" | "ofViewer">;
 	/** A deferred write failed: the log stays authoritative, so it is only worth a warning. */
 	onFlushError(reason: unknown): void;
+	/** How long sender-cursor writes are coalesced (default 1 s). */
 	flushDelayMs?: number;
+	/** The stored head is rewritten once it lags the log by this many seqs (default 64), and on stop. */
+	headStride?: number;
 }
+
+/** Deferred writes issued per event-loop turn. */
+const FLUSH_CHUNK = 64;
+
+/** Conversations whose last seq this node keeps in memory. */
+const KNOWN_HEADS = 20_000;
 
 /**
  * The read model of conversation heads (last message, and the sender's own read position) over the
  * gapless log, with its writes deferred: a send leaves a head write and a sender-cursor write that need
- * not hold up its answer. They are coalesced per conversation and per sender and written a moment
- * later, so a busy conversation costs one head write per flush, not per message.
+ * not hold up its answer. The head is only a hint (readers read on from it through the log, a batch of
+ * seqs per query), so it is written once per `headStride` messages of a conversation, not per message,
+ * and this node reads on from the last seq it stored itself. Sender cursors are coalesced per conversation
+ * and sender over `flushDelayMs`, so writes grow with active senders, not with messages.
  */
 export class Heads {
 	private readonly options: HeadsOptions;
 	private pendingHeads = new Map<string, number>();
 	private pendingReads = new Map<string, { groupId: string; userId: string; seq: number }>();
+	/** Reads a flush is writing now: still what forViewer counts until they are stored. */
+	private flushingReads = new Map<string, { groupId: string; userId: string; seq: number }>();
 	private flushTimer: NodeJS.Timeout | null = null;
+	/** Last seq this node stored per conversation, and the stored head as this node last wrote or read it. */
+	private readonly known = new Map<string, { seq: number; stored: number | null }>();
 
 	constructor(options: HeadsOptions) {
 		this.options = options;
@@ -44,24 +63,47 @@ export class Heads {
 	 */
 	async latestMessages(groupIds: string[]): Promise<Map<string, MessageDoc>> {
 		const { log, heads } = this.options;
-		const hint = new Map((await heads.findByIds(groupIds)).map(h => [h._id, h.lastSeq]));
+		const stored = await heads.findByIds(groupIds);
+		for (const h of stored) {
+			const known = this.known.get(h._id);
+			if (known) known.stored = Math.max(known.stored ?? 0, h.lastSeq);
+		}
+		const hint = new Map(stored.map(h => [h._id, Math.max(h.lastSeq, this.known.get(h._id)?.seq ?? 0)]));
+		for (const g of groupIds) if (!hint.has(g) && this.known.has(g)) hint.set(g, this.known.get(g)!.seq);
 		const keys = groupIds.flatMap(g => {
 			const seq = hint.get(g) ?? 0;
 			return seq > 0 ? [groupSeqKey(g, seq), groupSeqKey(g, seq + 1)] : [groupSeqKey(g, 1)];
 		});
 		const found = new Map((await log.find({ groupSeq: { $in: keys } })).map(m => [m.groupSeq, m]));
 		const latest = new Map<string, MessageDoc>();
+		const behind: MessageDoc[] = [];
 		for (const groupId of groupIds) {
 			const seq = hint.get(groupId) ?? 0;
-			let doc = found.get(groupSeqKey(groupId, seq + 1)) ?? (seq > 0 ? found.get(groupSeqKey(groupId, seq)) : undefined);
-			while (doc && doc.seq > seq) {
-				const next = await log.findOne({ groupSeq: groupSeqKey(groupId, doc.seq + 1) });
-				if (!next) break;
-				doc = next;
-			}
+			const ahead = found.get(groupSeqKey(groupId, seq + 1));
+			const doc = ahead ?? (seq > 0 ? found.get(groupSeqKey(groupId, seq)) : undefined);
 			if (doc) latest.set(groupId, doc);
+			if (ahead) behind.push(ahead);
 		}
+		await this.readOn(latest, behind);
 		return latest;
+	}
+
+	/** The hint lagged: reads on through the log, `headStride` seqs of every lagging conversation per query. */
+	private async readOn(latest: Map<string, MessageDoc>, behind: MessageDoc[]): Promise<void> {
+		const stride = this.options.headStride ?? 64;
+		let lagging = behind;
+		for (let batch = 1; lagging.length > 0; batch = Math.min(batch * 4, stride)) {
+			const keys = lagging.flatMap(doc => Array.from({ length: batch }, (_, i) => groupSeqKey(doc.groupId, doc.seq + 1 + i)));
+			const found = new Map((await this.options.log.find({ groupSeq: { $in: keys } })).map(m => [m.groupSeq, m]));
+			const next: MessageDoc[] = [];
+			for (const doc of lagging) {
+				let last = doc;
+				for (let seq = doc.seq + 1; found.has(groupSeqKey(doc.groupId, seq)); seq++) last = found.get(groupSeqKey(doc.groupId, seq))!;
+				latest.set(doc.groupId, last);
+				if (last.seq === doc.seq + batch) next.push(last);
+			}
+			lagging = next;
+		}
 	}
 
 	/** What readers on any node see: the seq of the conversation's last stored message. */
@@ -78,50 +120,90 @@ export class Heads {
 			const cursor = cursorByGroup.get(groupId);
 			// Own messages are read: the sender's cursor write may still be pending (or lost in a crash).
 			const ownLast = last?.senderId === userId ? last.seq : 0;
-			const pendingRead = this.pendingReads.get(cursorId(groupId, userId))?.seq ?? 0;
+			const key = cursorId(groupId, userId);
+			const pendingRead = Math.max(this.pendingReads.get(key)?.seq ?? 0, this.flushingReads.get(key)?.seq ?? 0);
 			const readSeq = Math.max(cursor?.readSeq ?? 0, pendingRead, ownLast);
 			return {
 				groupId,
 				lastSeq: last?.seq ?? 0,
 				readSeq,
 				deliveredSeq: Math.max(cursor?.deliveredSeq ?? 0, readSeq),
+				unreadFrom: cursor?.unreadFrom ?? null,
 				lastMessage: last ? toMessage(last, secret) : null,
 				lastActivityAt: last ? new Date(last.createdAt).toISOString() : null
 			};
 		});
 	}
 
-	/** The conversation's head moves and the sender has read what they wrote: both written behind. */
-	deferAfterSend(doc: MessageDoc): void {
-		const head = this.pendingHeads.get(doc.groupId);
-		if (head == null || head < doc.seq) this.pendingHeads.set(doc.groupId, doc.seq);
+	/** The conversation's head moves and the sender has read what they wrote (unless `senderReads` is false): both written behind. */
+	deferAfterSend(doc: MessageDoc, senderReads = true): void {
+		const known = this.know(doc.groupId, doc.seq);
+		if (known.stored == null || doc.seq - known.stored >= (this.options.headStride ?? 64)) this.pendHead(doc.groupId, doc.seq);
+		this.flushTimer ??= setTimeout(() => void this.flush(false), this.options.flushDelayMs ?? 1000);
+		if (!senderReads) return;
 		const key = cursorId(doc.groupId, doc.senderId);
 		const read = this.pendingReads.get(key);
 		if (!read || read.seq < doc.seq) this.pendingReads.set(key, { groupId: doc.groupId, userId: doc.senderId, seq: doc.seq });
-		this.flushTimer ??= setTimeout(() => void this.flush(), this.options.flushDelayMs ?? 200);
 	}
 
-	async flush(): Promise<void> {
+	/** Writes what is pending; `all` (on stop) also brings every stored head this node lags up to date. */
+	async flush(all = true): Promise<void> {
 		if (this.flushTimer) clearTimeout(this.flushTimer);
 		this.flushTimer = null;
+		if (all) for (const [groupId, known] of this.known) if (known.seq > (known.stored ?? 0)) this.pendHead(groupId, known.seq);
 		const heads = this.pendingHeads;
 		const reads = this.pendingReads;
 		this.pendingHeads = new Map();
 		this.pendingReads = new Map();
-		const results = await Promise.allSettled([
-			...[...heads].map(([groupId, seq]) => this.writeHead(groupId, seq)),
-			...[...reads.values()].map(r => this.options.cursors.advance(r.groupId, r.userId, "readSeq", r.seq))
-		]);
-		for (const r of results) if (r.status === "rejected") this.options.onFlushError(r.reason);
+		for (const [key, read] of reads) this.flushingReads.set(key, read);
+		const writes = [
+			...[...heads].map(
+				([groupId, seq]) =>
+					() =>
+						this.writeHead(groupId, seq)
+			),
+			...[...reads.values()].map(r => () => this.options.cursors.advance(r.groupId, r.userId, "readSeq", r.seq))
+		];
+		// NeDB's writes chain on promises alone: a thousand of them in one go would hold the event loop (and every send) meanwhile.
+		for (let at = 0; at < writes.length; at += FLUSH_CHUNK) {
+			if (at > 0) await new Promise(resolve => setImmediate(resolve));
+			const results = await Promise.allSettled(writes.slice(at, at + FLUSH_CHUNK).map(write => write()));
+			for (const r of results) if (r.status === "rejected") this.options.onFlushError(r.reason);
+		}
+		for (const [key, read] of reads) if (this.flushingReads.get(key) === read) this.flushingReads.delete(key);
 	}
 
 	/** Monotonic: a late write never moves the head backwards. */
 	private async writeHead(groupId: string, seq: number): Promise<void> {
 		const { heads } = this.options;
 		const update = { $set: { lastSeq: seq } };
-		if ((await heads.updateMany({ _id: groupId, lastSeq: { $lt: seq } }, update)) > 0) return;
-		if (await heads.findById(groupId)) return;
-		await heads.insertIfAbsent({ _id: groupId, lastSeq: 0 });
-		await heads.updateMany({ _id: groupId, lastSeq: { $lt: seq } }, update);
+		if ((await heads.updateMany({ _id: groupId, lastSeq: { $lt: seq } }, update)) === 0 && !(await heads.findById(groupId))) {
+			await heads.insertIfAbsent({ _id: groupId, lastSeq: 0 });
+			await heads.updateMany({ _id: groupId, lastSeq: { $lt: seq } }, update);
+		}
+		const known = this.known.get(groupId);
+		if (known) known.stored = Math.max(known.stored ?? 0, seq);
+	}
+
+	private pendHead(groupId: string, seq: number): void {
+		const head = this.pendingHeads.get(groupId);
+		if (head == null || head < seq) this.pendingHeads.set(groupId, seq);
+	}
+
+	/** Bounded: a conversation that falls out has its head written with the next flush, so no stored head lags far. */
+	private know(groupId: string, seq: number): { seq: number; stored: number | null } {
+		let known = this.known.get(groupId);
+		if (known) {
+			known.seq = Math.max(known.seq, seq);
+			return known;
+		}
+		if (this.known.size >= KNOWN_HEADS) {
+			const [oldest, evicted] = this.known.entries().next().value!;
+			this.known.delete(oldest);
+			if (evicted.seq > (evicted.stored ?? 0)) this.pendHead(oldest, evicted.seq);
+		}
+		known = { seq, stored: null };
+		this.known.set(groupId, known);
+		return known;
 	}
 }

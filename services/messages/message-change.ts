@@ -21,8 +21,14 @@ export type MessageChange = (
  * of the conversation, and the unique groupVersion key settles the rare race with the owner node
  * (the loser re-reads the counter). Everything announced under the lock goes out in version order.
  */
-export async function changeMessage(svc: MessagesState, ctx: UserContext<unknown>, found: MessageDoc, change: MessageChange): Promise<MessageDoc> {
-	const actorId = ctx.meta.user.id;
+export async function changeMessage(
+	svc: MessagesState,
+	ctx: UserContext<unknown>,
+	found: MessageDoc,
+	change: MessageChange,
+	/** Who the events name: the caller unless a service changes the message itself (a link preview: its author). */
+	actorId: string = ctx.meta.user.id
+): Promise<MessageDoc> {
 	const { groupId } = found;
 	return svc.sequencer.change(groupId, async (stamp: Stamp) => {
 		const current = await svc.db.messages.findById(found._id);

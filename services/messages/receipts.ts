@@ -1,7 +1,8 @@
-import type { DeliveryStatus, Message, Receipt } from "../../contract/messages.ts";
+import type { DeliveryStatus, Message, Receipt, MessageReceipts as ReceiptLists } from "../../contract/messages.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import { invalidField, notFound } from "../../lib/errors.ts";
 import { toMessage, type MessageDoc, type MessageReceipts } from "./documents.ts";
+import type { ViewerReactions } from "./reactions.ts";
 
 function countAtLeast(sorted: number[], seq: number): number {
 	let lo = 0;
@@ -39,11 +40,25 @@ export class ReceiptIndex {
 	}
 }
 
-/** Messages of one conversation as clients see them now, with the receipts of its members. */
-export function withReceipts(docs: MessageDoc[], receipts: Receipt[], secret: string): Message[] {
+/**
+ * Who has seen one message, who has it only delivered and who neither, from every member's cursors (the
+ * sender left out), each list by user id. One pass over the members: bounded by the group size limit.
+ */
+export function receiptListsOf(doc: Pick<MessageDoc, "_id" | "seq" | "senderId">, receipts: Receipt[]): ReceiptLists {
+	const lists: ReceiptLists = { messageId: doc._id, seenBy: [], deliveredTo: [], pending: [] };
+	for (const r of [...receipts].sort((a, b) => (a.userId < b.userId ? -1 : 1))) {
+		if (r.userId === doc.senderId) continue;
+		const list = r.readSeq >= doc.seq ? lists.seenBy : Math.max(r.deliveredSeq, r.readSeq) >= doc.seq ? lists.deliveredTo : lists.pending;
+		list.push(r.userId);
+	}
+	return lists;
+}
+
+/** Messages of one conversation as clients see them now, with the receipts of its members (and `me` of the viewer's reactions). */
+export function withReceipts(docs: MessageDoc[], receipts: Receipt[], secret: string, mine?: ViewerReactions): Message[] {
 	if (docs.length === 0) return [];
 	const index = new ReceiptIndex(receipts);
-	return docs.map(doc => toMessage(doc, secret, index.statusOf(doc.senderId, doc.seq)));
+	return docs.map(doc => toMessage(doc, secret, index.statusOf(doc.senderId, doc.seq), mine?.get(doc._id)));
 }
 
 /** A receipt names a seq, or a message by id; either must exist in that conversation. */

@@ -23,11 +23,12 @@ export function replyRefOf(original: MessageDoc): ReplyRef {
 	return { id: original._id, seq: original.seq, senderId: original.senderId, excerpt: excerptOf(original) };
 }
 
-/** The original a send answers: 422 naming replyTo when it is unknown or in another conversation. */
+/** The original a send answers: 422 naming replyTo when it is unknown, in another conversation or a system line. */
 export async function replyTarget(log: Pick<Collection<MessageDoc>, "findById">, groupId: string, replyTo: string): Promise<ReplyRef> {
 	const original = await log.findById(replyTo);
 	if (!original) throw invalidField("replyTo", "The 'replyTo' field must name a message of this conversation; this one does not exist.", "unknownMessage");
 	if (original.groupId !== groupId) throw invalidField("replyTo", "The 'replyTo' field must name a message of the same conversation.", "otherConversation");
+	if (original.system) throw invalidField("replyTo", "The 'replyTo' field must name a message, not a system line.", "systemLine");
 	return replyRefOf(original);
 }
 

@@ -4,7 +4,7 @@ import { retryAfterMs, ServiceTime } from "../../lib/overload.ts";
 import { DuplicateKeyError, type Collection } from "../../mixins/db.mixin.ts";
 import type { MessageDoc } from "./documents.ts";
 
-export type SequencedLog = Pick<Collection<MessageDoc>, "insert" | "findOne">;
+export type SequencedLog = Pick<Collection<MessageDoc>, "insert" | "findOne"> & Partial<Pick<Collection<MessageDoc>, "insertQueued">>;
 
 export interface Sequenced {
 	doc: MessageDoc;
@@ -73,7 +73,12 @@ export class Sequencer {
 		return this.log.findOne({ clientKey });
 	}
 
-	/** `build` makes the document for a seq and version; `onStored` runs under the lock, so whatever it announces goes out in seq order. */
+	/**
+	 * `build` makes the document for a seq and version; `onStored` runs once the message is written, in seq order, so
+	 * whatever it announces goes out in seq order. The lock is held only until the store holds the message: the next
+	 * send of the conversation takes its seq while this one's line is still being written (group commit), so a busy
+	 * conversation is not held to one send per disk write.
+	 */
 	store(groupId: string, build: (seq: number, version: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
 		try {
 			this.admit(groupId);
@@ -87,6 +92,9 @@ export class Sequencer {
 			} finally {
 				this.storeTime.record(performance.now() - started);
 			}
+		}).then(async ({ announced, ...sequenced }) => {
+			await announced;
+			return sequenced;
 		});
 	}
 
@@ -119,17 +127,24 @@ export class Sequencer {
 		return this.withGroupLock(groupId, () => work(stamp));
 	}
 
-	private async assign(groupId: string, build: (seq: number, version: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
+	private async assign(
+		groupId: string,
+		build: (seq: number, version: number) => MessageDoc,
+		onStored: (doc: MessageDoc) => void
+	): Promise<Sequenced & { announced?: Promise<void> }> {
 		for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 			const seq = (await this.lastSeqOf(groupId)) + 1;
 			// Versions count seqs too (a send is a change), so a conversation from before versions starts past its last seq.
 			const doc = build(seq, Math.max(await this.lastVersionOf(groupId), seq - 1) + 1);
 			try {
-				await this.log.insert(doc);
+				const written = this.log.insertQueued ? (await this.log.insertQueued(doc)).written : this.log.insert(doc).then(() => undefined);
+				if (!this.log.insertQueued) await written;
 				this.lastSeqs.set(groupId, doc.seq);
 				if (doc.version != null) this.lastVersions.set(groupId, doc.version);
-				onStored(doc);
-				return { doc, duplicate: false };
+				// Registered under the lock, in seq order, on writes that complete in the same order.
+				const announced = written.then(() => onStored(doc));
+				announced.catch(() => undefined);
+				return { doc, duplicate: false, announced };
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 				if (doc.clientKey) {

@@ -4,6 +4,7 @@ import type { UserContext } from "../../lib/session.ts";
 import { changesPage, storedLastVersion } from "./changes.ts";
 import type { MessagesState } from "./messages.service.ts";
 import { catchUpRange, pageOf } from "./pages.ts";
+import { viewerReactions } from "./reactions.ts";
 import { withReceipts } from "./receipts.ts";
 import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
 
@@ -39,10 +40,11 @@ export async function syncConversations(svc: MessagesState, ctx: UserContext<Syn
 					svc.cursors.receiptsOf(groupId)
 				]);
 				marks.set(groupId, changes ? changes.mark : upTo);
+				const reacted = await viewerReactions(svc.db.reactions, changes ? [...docs, ...changes.docs] : docs, me);
 				return {
 					groupId,
-					messages: withReceipts(docs, receipts, svc.secret),
-					...(changes ? { changed: withReceipts(changes.docs, receipts, svc.secret) } : {}),
+					messages: withReceipts(docs, receipts, svc.secret, reacted),
+					...(changes ? { changed: withReceipts(changes.docs, receipts, svc.secret, reacted) } : {}),
 					hasMore: range.to < lastSeq || !!changes?.hasMore,
 					lastSeq,
 					receipts

@@ -84,6 +84,15 @@ const PresenceService: ServiceSchema<{}, {}, PresenceThis> = {
 			}
 		},
 
+		/** Which of these users have a visible app open now (status "online": away tabs and the grace period do not count as away). */
+		activeUsers: {
+			visibility: "public",
+			params: params({ userIds: { type: "array", max: 10_000, items: { type: "string", pattern: ID_PATTERN } } }),
+			async handler(ctx: Context<{ userIds: string[] }>): Promise<string[]> {
+				return (await this.store.query([...new Set(ctx.params.userIds)])).filter(p => p.status === "online").map(p => p.userId);
+			}
+		},
+
 		/** `GET /api/presence?userIds=a,b` or the socket's `presence.query`: ids as an array or a comma list. */
 		query: {
 			auth: "required",

@@ -1,6 +1,6 @@
 import type { Logger, ServiceBroker } from "moleculer";
 import { Errors } from "moleculer";
-import type { Message } from "../../contract/messages.ts";
+import type { Message, ReactionsEvent } from "../../contract/messages.ts";
 import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { Ack, ClientEventName, ClientEvents } from "../../contract/socket.ts";
 import { invalidField, notFound, overloadedBody, toClientError } from "../../lib/errors.ts";
@@ -42,7 +42,8 @@ const PAYLOAD_SCHEMAS = {
 		}
 	}),
 	refresh: params({ token: { type: "string", min: 1, max: 4096 } }),
-	edit: params({ messageId: idParam })
+	edit: params({ messageId: idParam }),
+	react: params({ messageId: idParam, on: { type: "boolean" } })
 };
 
 type PayloadCheck = (payload: Payload) => true | unknown[];
@@ -73,10 +74,18 @@ export function clientEventHandlers({ broker, typing, presence }: ClientEventDep
 			check("edit", payload);
 			return { message: await callAs<Message>(socket, "messages.edit", { id: payload.messageId, content }) };
 		},
+		async "chat.message.react"(socket, payload) {
+			// The check keeps only the fields it names; the action checks the emoji.
+			const { emoji } = payload;
+			check("react", payload);
+			return callAs<ReactionsEvent>(socket, payload.on ? "messages.addReaction" : "messages.removeReaction", { id: payload.messageId, emoji });
+		},
 		"chat.message.delivered": forward("messages.markDelivered"),
 		"chat.message.seen": forward("messages.markSeen"),
+		"chat.message.unread": forward("messages.markUnread"),
 		"chat.sync": forward("messages.sync"),
 		"presence.query": forward("presence.query"),
+		"search.query": forward("search.query"),
 
 		async "typing.start"(socket, payload) {
 			check("typing", payload);

@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
-import type { GroupBase } from "../../contract/groups.ts";
-import type { Message, ReceiptEvent } from "../../contract/messages.ts";
+import type { GroupBase, NotificationSettings } from "../../contract/groups.ts";
+import type { Message, ReactionsEvent, ReceiptEvent } from "../../contract/messages.ts";
 import type { Presence, TypingEvent } from "../../contract/presence.ts";
 import type { User } from "../../contract/users.ts";
 import { chatConfig } from "../../lib/config.ts";
@@ -11,10 +11,11 @@ import { probeResponder } from "../../lib/probes.ts";
 import { admissionOf, rejectionTally } from "../../lib/overload.ts";
 import { tokenBuckets } from "../../lib/rate-limiter.ts";
 import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
+import type { ReadStateEvent } from "../messages/unread.ts";
 import { createChatServer, listeningPort, type ChatServer, type ChatSocket, type SocketStats } from "./chat-socket.ts";
 import { clientEventHandlers, listenClientEvents, type ClientEventHandlers, type SocketBudget } from "./client-events.ts";
 import { EventBudget } from "./event-budget.ts";
-import { FanOut } from "./fan-out.ts";
+import { FanOut, systemLineAudience } from "./fan-out.ts";
 import { PresenceReporter } from "./presence-reporter.ts";
 import { conversationsOf, Rooms, userRoom } from "./rooms.ts";
 import { authenticate, cancelExpiry, ConnectionCap, scheduleExpiry, sessionsOf } from "./session.ts";
@@ -91,7 +92,9 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 
 	events: {
 		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {
-			this.stats.messagesDelivered += this.fanOut.emitTo(ctx.params.groupId, "chat.message.incoming", ctx.params.message);
+			const { groupId, message } = ctx.params;
+			const { also, except } = systemLineAudience(message.system, message.senderId);
+			this.stats.messagesDelivered += this.fanOut.emitExcept([groupId, ...also.map(userRoom)], except.map(userRoom), "chat.message.incoming", message);
 			if (this.broker.isMetricsEnabled()) this.broker.metrics.observe(CHAT_METRICS.FANOUT_LATENCY, Date.now() - Date.parse(ctx.params.message.createdAt));
 		},
 
@@ -103,6 +106,10 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			this.fanOut.emitTo(ctx.params.groupId, "chat.message.updated", ctx.params.message);
 		},
 
+		"message.reactions"(ctx: Context<ReactionsEvent>) {
+			this.fanOut.emitTo(ctx.params.groupId, "chat.message.reactions", ctx.params);
+		},
+
 		"message.delivered"(ctx: Context<ReceiptEvent>) {
 			const { groupId, userId, seq } = ctx.params;
 			this.fanOut.emitTo(groupId, "chat.message.delivered", { groupId, userId, seq });
@@ -111,6 +118,12 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		"message.seen"(ctx: Context<ReceiptEvent>) {
 			const { groupId, userId, seq } = ctx.params;
 			this.fanOut.emitTo(groupId, "chat.message.seen", { groupId, userId, seq });
+		},
+
+		/** The user's own read state: their sockets only (no receipt others see changed). */
+		"conversation.read-state"(ctx: Context<ReadStateEvent>) {
+			const { userId, groupId, readSeq, unreadFrom } = ctx.params;
+			this.fanOut.emitTo(userRoom(userId), "group.read-state", { groupId, readSeq, unreadFrom });
 		},
 
 		"group.created"(ctx: Context<{ groupId: string; group: GroupBase; memberIds: string[] }>) {
@@ -134,6 +147,12 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			const { groupId, userId, group } = ctx.params;
 			this.fanOut.emitTo([groupId, userRoom(userId)], "group.member.removed", { groupId, userId, group });
 			this.rooms.left(groupId, userId);
+		},
+
+		/** Only the member's own devices: a notification setting is nobody else's business. */
+		"group.notifications.changed"(ctx: Context<{ groupId: string; userId: string; notifications: NotificationSettings }>) {
+			const { groupId, userId, notifications } = ctx.params;
+			this.fanOut.emitTo(userRoom(userId), "group.notifications", { groupId, notifications });
 		},
 
 		async "user.updated"(ctx: Context<{ user: User }>) {

@@ -88,7 +88,7 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			await waitFor("all events of the conversation on Kafka", () => {
 				const types = ofGroup().map(r => r.event.type);
 				return (
-					types.filter(t => t === "message.created").length === 20 &&
+					types.filter(t => t === "message.created").length === 21 &&
 					types.includes("message.deleted") &&
 					types.includes("message.seen") &&
 					types.includes("group.updated")
@@ -104,7 +104,12 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			assert.equal(new Set(records.map(r => r.event.id)).size, records.length, "no event id is delivered twice");
 
 			const messages = records.filter(r => r.topic === "chat.messages");
-			assert.deepEqual(createdSeqs(messages, groupId), range(20));
+			assert.deepEqual(createdSeqs(messages, groupId), range(21), "the rename's system line takes seq 21");
+			const renameLine = (messages.findLast(r => r.event.type === "message.created")!.event.payload as unknown as { message: Record<string, unknown> }).message;
+			assert.deepEqual(
+				[renameLine.senderId, renameLine.content, renameLine.system],
+				[alice.user.id, "", { type: "group.renamed", name: "Stream 2", previousName: "Stream" }]
+			);
 			const created = messages.find(r => r.event.type === "message.created")!.event.payload as unknown as { message: Record<string, unknown> };
 			assert.equal(created.message.content, "m1");
 			assert.equal(created.message.senderId, alice.user.id);
@@ -200,12 +205,21 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			assert.equal(added.status, 200, JSON.stringify(added.body));
 			const removed = await client(app, alice.accessToken).del(`/api/groups/${groupId}/members/${carol.user.id}`);
 			assert.equal(removed.status, 200, JSON.stringify(removed.body));
+			const ofTopic = (topic: string) => collector.records.filter(r => r.event.groupId === groupId && r.topic === topic);
 			const types = await waitFor("member events", () => {
-				const t = collector.records.filter(r => r.event.groupId === groupId).map(r => r.event.type);
-				return t.length >= 3 ? t : null;
+				const t = ofTopic("chat.groups").map(r => r.event.type);
+				return t.length >= 3 && ofTopic("chat.messages").length >= 2 ? t : null;
 			});
 			assert.deepEqual(types, ["group.created", "group.member.added", "group.member.removed"]);
-			const events = collector.records.filter(r => r.event.groupId === groupId).map(r => r.event.payload as any);
+			assert.deepEqual(
+				ofTopic("chat.messages").map(r => [r.event.type, (r.event.payload as any).message.seq, (r.event.payload as any).message.system]),
+				[
+					["message.created", 1, { type: "members.added", userIds: [carol.user.id] }],
+					["message.created", 2, { type: "member.removed", userId: carol.user.id }]
+				],
+				"each change's system line streams as a message"
+			);
+			const events = ofTopic("chat.groups").map(r => r.event.payload as any);
 			assert.deepEqual(events[1].userIds, [carol.user.id]);
 			assert.deepEqual(events[1].memberIds, [alice.user.id, carol.user.id]);
 			assert.equal(events[2].userId, carol.user.id);

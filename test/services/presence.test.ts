@@ -166,6 +166,12 @@ function presenceSuite(name: string, overrides: () => Parameters<typeof startTes
 				["offline", "online"]
 			);
 			assert.equal(rest.body.items[0].lastSeen, event.lastSeen, "REST says the same ISO lastSeen");
+			const asked = await emitWithAck(a, "presence.query", { userIds: [bob.user.id] });
+			assert.deepEqual(
+				asked.items,
+				[{ userId: bob.user.id, status: "offline", lastSeen: event.lastSeen }],
+				"so does the socket (what a DM header shows as last seen)"
+			);
 			assert.equal(daveSees.filter(p => p.userId === bob.user.id).length, 0, "dave shares nothing with bob");
 			closeAll(a, d);
 		});

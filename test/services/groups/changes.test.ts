@@ -31,6 +31,7 @@ describe("group changes", () => {
 					{ userId: "carol", role: "member" }
 				],
 				memberCount: 3,
+				avatarUrl: null,
 				createdAt: at(0).toISOString(),
 				updatedAt: at(5000).toISOString()
 			},

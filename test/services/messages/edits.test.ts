@@ -2,17 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { assertEditable, edited, historyOf, MAX_EDITS } from "../../../services/messages/edits.ts";
 import { EXCERPT_LENGTH, excerptOf } from "../../../services/messages/replies.ts";
-import { messageDoc } from "./fixtures.ts";
-
-const refusal = (fn: () => void) => {
-	try {
-		fn();
-	} catch (err) {
-		const e = err as { code: number; type: string };
-		return [e.code, e.type];
-	}
-	return null;
-};
+import { messageDoc, refusal } from "./fixtures.ts";
 
 describe("edits", () => {
 	const sentAt = new Date("2026-01-01T12:00:00Z");

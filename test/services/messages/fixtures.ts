@@ -33,3 +33,14 @@ export async function maxSeq(log: Collection<MessageDoc>, groupId: string): Prom
 	const [last] = await log.find({ groupId }, { sort: ["-seq"], limit: 1 });
 	return last?.seq ?? 0;
 }
+
+/** What a check threw, as [code, type], or null when it passed. */
+export function refusal(fn: () => void): [number, string] | null {
+	try {
+		fn();
+	} catch (err) {
+		const e = err as { code: number; type: string };
+		return [e.code, e.type];
+	}
+	return null;
+}

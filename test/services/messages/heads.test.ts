@@ -68,6 +68,62 @@ describe("Heads", () => {
 		assert.equal((await heads.findById("g"))?.lastSeq, 3, "a late write never moves the head back");
 	});
 
+	test("a busy conversation writes its head once per stride; the node that stored the messages reads no further", async () => {
+		const { log, heads } = await setup();
+		let headWrites = 0;
+		const counting: Pick<Collection<HeadDoc>, "findByIds" | "findById" | "updateMany" | "insertIfAbsent"> = {
+			findByIds: ids => heads.findByIds(ids),
+			findById: id => heads.findById(id),
+			updateMany: (q, u) => (headWrites++, heads.updateMany(q, u)),
+			insertIfAbsent: doc => heads.insertIfAbsent(doc)
+		};
+		let logReads = 0;
+		const model = new Heads({
+			log: { find: (q, o) => (logReads++, log.find(q, o)), findOne: q => log.findOne(q) },
+			heads: counting,
+			cursors: { advance: async () => false, ofViewer: async () => [] },
+			onFlushError: () => undefined,
+			flushDelayMs: 60_000,
+			headStride: 10
+		});
+		for (let seq = 1; seq <= 35; seq++) {
+			await log.insert(messageDoc("g", seq));
+			model.deferAfterSend(messageDoc("g", seq));
+			if (seq % 5 === 0) await model.flush(false);
+		}
+		assert.equal((await heads.findById("g"))?.lastSeq, 35);
+		assert.equal(headWrites, 5, "written at flushes after seqs 1, 15, 25 and 35 (the first one creates the head)");
+		logReads = 0;
+		assert.equal(await model.lastSeq("g"), 35);
+		assert.equal(logReads, 1, "this node knows its last seq: one probe");
+		for (let seq = 36; seq <= 38; seq++) {
+			await log.insert(messageDoc("g", seq));
+			model.deferAfterSend(messageDoc("g", seq));
+		}
+		await model.flush(false);
+		assert.equal((await heads.findById("g"))?.lastSeq, 35, "within the stride the head is not rewritten");
+		await model.flush();
+		assert.equal((await heads.findById("g"))?.lastSeq, 38, "stopping writes every head up to date");
+	});
+
+	test("another node reads on from a head that lags by many seqs, a batch of seqs per query", async () => {
+		const { log, heads } = await setup();
+		await append(log, "a", 1, 150);
+		await append(log, "b", 1, 3);
+		await heads.insert({ _id: "a", lastSeq: 2 });
+		let logReads = 0;
+		const other = new Heads({
+			log: { find: (q, o) => (logReads++, log.find(q, o)), findOne: q => log.findOne(q) },
+			heads,
+			cursors: { advance: async () => false, ofViewer: async () => [] },
+			onFlushError: () => undefined,
+			headStride: 64
+		});
+		const latest = await other.latestMessages(["a", "b", "none"]);
+		assert.deepEqual([latest.get("a")?.seq, latest.get("b")?.seq, latest.has("none")], [150, 3, false]);
+		assert.ok(logReads <= 6, `${logReads} queries to read on 148 seqs`);
+	});
+
 	test("a viewer has read their own messages, even while the cursor write is pending", async () => {
 		const { log, cursors, model } = await setup();
 		await append(log, "g", 1, 2, "alice");
@@ -80,7 +136,7 @@ describe("Heads", () => {
 		const [bob] = await model.forViewer(["g"], "bob", "secret");
 		assert.deepEqual([bob.lastSeq, bob.readSeq, bob.deliveredSeq], [3, 3, 3], "the last message is bob's own");
 		const [nothing] = await model.forViewer(["none"], "bob", "secret");
-		assert.deepEqual(nothing, { groupId: "none", lastSeq: 0, readSeq: 0, deliveredSeq: 0, lastMessage: null, lastActivityAt: null });
+		assert.deepEqual(nothing, { groupId: "none", lastSeq: 0, readSeq: 0, deliveredSeq: 0, unreadFrom: null, lastMessage: null, lastActivityAt: null });
 		await model.flush();
 	});
 });

@@ -14,6 +14,18 @@ describe("pages", () => {
 		assert.deepEqual(historyRange(0, { limit: 5 }), { from: 1, to: 0 }, "empty");
 	});
 
+	test("a page around a seq is centred on it, and moved inwards at either end so it stays full", () => {
+		assert.deepEqual(historyRange(30, { around: 15, limit: 10 }), { from: 11, to: 20 });
+		assert.deepEqual(historyRange(30, { around: 15, limit: 5 }), { from: 13, to: 17 });
+		assert.deepEqual(historyRange(30, { around: 15, limit: 1 }), { from: 15, to: 15 });
+		assert.deepEqual(historyRange(30, { around: 2, limit: 10 }), { from: 1, to: 10 });
+		assert.deepEqual(historyRange(30, { around: 29, limit: 10 }), { from: 21, to: 30 });
+		assert.deepEqual(historyRange(30, { around: 99, limit: 10 }), { from: 21, to: 30 }, "past the end: the latest page");
+		assert.deepEqual(historyRange(4, { around: 2, limit: 10 }), { from: 1, to: 4 }, "a conversation shorter than a page");
+		const empty = historyRange(0, { around: 1, limit: 10 });
+		assert.ok(empty.to < empty.from, "an empty conversation has no page");
+	});
+
 	test("catching up reads at most a page after the client's cursor", () => {
 		assert.deepEqual(catchUpRange(500, 10, 200), { from: 11, to: 210 });
 		assert.deepEqual(catchUpRange(50, 10, 200), { from: 11, to: 50 });

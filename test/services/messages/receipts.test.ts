@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ReceiptIndex, resolveSeq, withReceipts } from "../../../services/messages/receipts.ts";
+import { ReceiptIndex, receiptListsOf, resolveSeq, withReceipts } from "../../../services/messages/receipts.ts";
 import { messageDoc, messageLog } from "./fixtures.ts";
 
 const receipt = (userId: string, deliveredSeq: number, readSeq: number) => ({ userId, deliveredSeq, readSeq });
@@ -57,5 +57,20 @@ describe("resolveSeq", () => {
 			resolveSeq(log, lastSeq, "g", undefined, other._id),
 			(err: { code: number; message: string }) => err.code === 404 && err.message === "Message not found"
 		);
+	});
+});
+
+describe("receiptListsOf", () => {
+	test("seen, delivered only, or neither, the sender left out, each list by user id", () => {
+		const doc = messageDoc("g", 5, { senderId: "a" });
+		const lists = receiptListsOf(doc, [
+			{ userId: "e", deliveredSeq: 9, readSeq: 5 },
+			{ userId: "a", deliveredSeq: 0, readSeq: 0 },
+			{ userId: "d", deliveredSeq: 5, readSeq: 4 },
+			{ userId: "b", deliveredSeq: 7, readSeq: 7 },
+			{ userId: "c", deliveredSeq: 4, readSeq: 4 },
+			{ userId: "f", deliveredSeq: 0, readSeq: 6 }
+		]);
+		assert.deepEqual(lists, { messageId: doc._id, seenBy: ["b", "e", "f"], deliveredTo: ["d"], pending: ["c"] });
 	});
 });

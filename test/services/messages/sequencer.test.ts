@@ -136,4 +136,26 @@ describe("Sequencer", () => {
 		sequencer.admit("busy");
 		assert.equal((await send(sequencer, "busy")).doc.seq, 4, "the refused send consumed no seq");
 	});
+	test("the next send takes its seq while the previous one is being written; each is announced and answered after its write, in seq order", async () => {
+		const log = await messageLog();
+		const writes: (() => void)[] = [];
+		const pipelined: SequencedLog = {
+			findOne: q => log.findOne(q),
+			insert: doc => log.insert(doc),
+			insertQueued: async doc => {
+				await log.insert(doc);
+				return { doc, written: new Promise<void>(resolve => writes.push(resolve)) };
+			}
+		};
+		const sequencer = new Sequencer(pipelined, g => maxSeq(log, g));
+		const events: string[] = [];
+		const sends = [1, 2, 3].map(() =>
+			send(sequencer, "g", { onStored: doc => events.push(`announced ${doc.seq}`) }).then(r => events.push(`answered ${r.doc.seq}`))
+		);
+		while (writes.length < 3) await new Promise(resolve => setImmediate(resolve));
+		assert.deepEqual(events, [], "all three hold their seqs, none is announced before its write");
+		for (const write of writes) write();
+		await Promise.all(sends);
+		assert.deepEqual(events, ["announced 1", "announced 2", "announced 3", "answered 1", "answered 2", "answered 3"]);
+	});
 });

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Server } from "socket.io";
 import type { ChatServer, SocketStats } from "../../../services/socket/chat-socket.ts";
-import { FanOut } from "../../../services/socket/fan-out.ts";
+import { FanOut, systemLineAudience } from "../../../services/socket/fan-out.ts";
 
 describe("FanOut", () => {
 	// Not attached to an HTTP server: only its rooms are used; the sockets exist in the adapter alone.
@@ -32,5 +32,15 @@ describe("FanOut", () => {
 		assert.equal(fanOut.emitTo(["g-elsewhere", "user:u9"], "typing", event), 0);
 		assert.equal(fanOut.emitTo("g-elsewhere", "typing", event), 0);
 		assert.deepEqual({ emits: emitted.length, delivered: stats.eventsDelivered }, before);
+	});
+});
+
+describe("systemLineAudience", () => {
+	test("a line reaches the members after the change: added users too, the removed or leaving one not", () => {
+		assert.deepEqual(systemLineAudience({ type: "members.added", userIds: ["u2", "u3"] }, "u1"), { also: ["u2", "u3"], except: [] });
+		assert.deepEqual(systemLineAudience({ type: "member.removed", userId: "u2" }, "u1"), { also: [], except: ["u2"] });
+		assert.deepEqual(systemLineAudience({ type: "member.left" }, "u1"), { also: [], except: ["u1"] });
+		assert.deepEqual(systemLineAudience({ type: "group.renamed", name: "b", previousName: "a" }, "u1"), { also: [], except: [] });
+		assert.deepEqual(systemLineAudience(null, "u1"), { also: [], except: [] }, "a message goes to the room as it is");
 	});
 });

@@ -1,6 +1,7 @@
 import { request } from './http';
 import type {
 	AuthResult,
+	EditHistory,
 	Group,
 	GroupAddPolicy,
 	GroupBase,
@@ -9,8 +10,16 @@ import type {
 	HistoryPage,
 	MemberRole,
 	Message,
+	MessageReceipts,
+	NotificationLevel,
 	PresenceList,
+	PushKey,
+	PushSubscriptionRequest,
 	Profile,
+	ReadState,
+	ReactionsEvent,
+	SearchRequest,
+	SearchResult,
 	SendMessageRequest,
 	TokenPair,
 	UploadLimits,
@@ -52,6 +61,9 @@ export const groupsApi = {
 	create: (body: { name: string; memberIds: string[]; type?: GroupType }) =>
 		request<Group>('POST', '/groups', { body }),
 	rename: (id: string, name: string) => request<Group>('PUT', `/groups/${encodeURIComponent(id)}`, { body: { name } }),
+	/** An image the caller uploaded (purpose avatar) as the group's picture, or null to remove it. */
+	setAvatar: (id: string, avatarAssetId: string | null) =>
+		request<Group>('PUT', `/groups/${encodeURIComponent(id)}`, { body: { avatarAssetId } }),
 	addMembers: (id: string, userIds: string[]) =>
 		request<Group>('POST', `/groups/${encodeURIComponent(id)}/members`, { body: { userIds } }),
 	removeMember: (id: string, userId: string) => request<Group>('DELETE', memberPath(id, userId)),
@@ -62,10 +74,42 @@ export const groupsApi = {
 };
 
 export const messagesApi = {
-	page: (groupId: string, query: { before?: number; after?: number; limit?: number } = {}) =>
+	page: (groupId: string, query: { before?: number; after?: number; around?: number; limit?: number } = {}) =>
 		request<HistoryPage>('GET', `/messages/${encodeURIComponent(groupId)}`, { query }),
 	send: (body: SendMessageRequest) => request<Message>('POST', '/messages', { body }),
-	remove: (id: string) => request<Message>('DELETE', `/messages/${encodeURIComponent(id)}`)
+	remove: (id: string) => request<Message>('DELETE', `/messages/${encodeURIComponent(id)}`),
+	edit: (id: string, content: string) =>
+		request<Message>('PATCH', `/messages/${encodeURIComponent(id)}`, { body: { content } }),
+	history: (id: string) => request<EditHistory>('GET', `/messages/${encodeURIComponent(id)}/history`),
+	/** The author takes the link preview off; it does not come back for the same link. */
+	removePreview: (id: string) => request<Message>('DELETE', `/messages/${encodeURIComponent(id)}/preview`),
+	receipts: (id: string) => request<MessageReceipts>('GET', `/messages/${encodeURIComponent(id)}/receipts`),
+	react: (id: string, emoji: string, on: boolean) =>
+		request<ReactionsEvent>(
+			on ? 'PUT' : 'DELETE',
+			`/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`
+		),
+	/** Mark as unread from `seq` (the socket's `chat.message.unread` when connected). */
+	markUnread: (groupId: string, seq: number) =>
+		request<ReadState>('POST', `/messages/${encodeURIComponent(groupId)}/unread`, { body: { seq } })
+};
+
+export const searchApi = {
+	/** Ranked messages of the caller's conversations; `cursor` is the previous page's `next`. */
+	messages: (query: SearchRequest, signal?: AbortSignal) =>
+		request<SearchResult>('GET', '/search', { query: { ...query }, signal })
+};
+
+export const notificationsApi = {
+	/** The caller's level and mute for one conversation; `mutedUntil` left out keeps the mute. */
+	set: (groupId: string, body: { level: NotificationLevel; mutedUntil?: string | null }) =>
+		request<Group>('PUT', `/groups/${encodeURIComponent(groupId)}/notifications`, { body })
+};
+
+export const pushApi = {
+	key: () => request<PushKey>('GET', '/push/key'),
+	subscribe: (body: PushSubscriptionRequest) => request<{ id: string }>('POST', '/push/subscriptions', { body }),
+	unsubscribe: (id: string) => request<{ id: string }>('DELETE', `/push/subscriptions/${encodeURIComponent(id)}`)
 };
 
 export const presenceApi = {

@@ -1,25 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Group } from '@scalable-chat/contract';
 import { mergeGroup, mergeGroupBase, sortByActivity, unreadCount, withMessage, withReadSeq } from './summary';
 import { message } from '#lib/timeline/fixtures.ts';
-
-function group(id: string, overrides: Partial<Group> = {}): Group {
-	return {
-		id,
-		type: 'group',
-		name: id,
-		members: [],
-		memberCount: 0,
-		lastSeq: 0,
-		unreadCount: 0,
-		readSeq: 0,
-		lastMessage: null,
-		createdAt: '2025-01-01T00:00:00.000Z',
-		updatedAt: '2025-01-01T00:00:00.000Z',
-		lastActivityAt: '2025-01-01T00:00:00.000Z',
-		...overrides
-	};
-}
+import { group } from './fixtures';
 
 describe('conversation summary', () => {
 	it('counts unread as lastSeq - readSeq', () => {
@@ -71,6 +53,7 @@ describe('conversation summary', () => {
 			name: 'Renamed',
 			members: [{ userId: 'me', role: 'owner' as const }],
 			memberCount: 1,
+			avatarUrl: null,
 			createdAt: 'c',
 			updatedAt: 'u'
 		};
@@ -83,5 +66,30 @@ describe('conversation summary', () => {
 		// A conversation first heard of through an event starts empty, so later messages count as unread.
 		const fresh = withMessage(mergeGroupBase(undefined, base), message(1), { myUserId: 'me', visible: false });
 		expect(fresh).toMatchObject({ lastSeq: 1, readSeq: 0, unreadCount: 1 });
+	});
+});
+
+describe('mentions in the summary', () => {
+	it('counts a new message that mentions me while unread, and clears it once read to the end', () => {
+		const g = group('g1', { lastSeq: 4, readSeq: 4 });
+		const mentioned = withMessage(g, message(5, { senderId: 'bob', mentions: ['me'] }), {
+			myUserId: 'me',
+			visible: false
+		});
+		expect(mentioned.mentionCount).toBe(1);
+		// The same message again (a page, a sync) is not a second mention.
+		expect(
+			withMessage(mentioned, message(5, { senderId: 'bob', mentions: ['me'] }), { myUserId: 'me', visible: false })
+				.mentionCount
+		).toBe(1);
+		const everyone = withMessage(mentioned, message(6, { senderId: 'bob', mentionsAll: true }), {
+			myUserId: 'me',
+			visible: false
+		});
+		expect(everyone.mentionCount).toBe(2);
+		expect(
+			withMessage(g, message(5, { senderId: 'bob', mentions: ['me'] }), { myUserId: 'me', visible: true }).mentionCount
+		).toBe(0);
+		expect(withReadSeq(everyone, 6).mentionCount).toBe(0);
 	});
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDay, initials, typingText } from './format';
+import { formatBytes, formatDay, formatLastSeen, initials, typingText } from './format';
 
 describe('format', () => {
 	it('formats sizes', () => {
@@ -20,5 +20,17 @@ describe('format', () => {
 	it('makes initials', () => {
 		expect(initials('Alice Liddell')).toBe('AL');
 		expect(initials('bob')).toBe('B');
+	});
+});
+
+describe('formatLastSeen', () => {
+	const now = new Date(2026, 2, 10, 15, 0);
+	it('is relative while recent, then a day and time, then a date', () => {
+		expect(formatLastSeen(new Date(2026, 2, 10, 14, 59, 40), now)).toBe('last seen just now');
+		expect(formatLastSeen(new Date(2026, 2, 10, 14, 55), now)).toBe('last seen 5 minutes ago');
+		expect(formatLastSeen(new Date(2026, 2, 10, 14, 59), now)).toBe('last seen 1 minute ago');
+		expect(formatLastSeen(new Date(2026, 2, 10, 9, 5), now)).toMatch(/^last seen today at /);
+		expect(formatLastSeen(new Date(2026, 2, 9, 9, 5), now)).toMatch(/^last seen yesterday at /);
+		expect(formatLastSeen(new Date(2026, 0, 3), now)).toMatch(/^last seen on /);
 	});
 });

@@ -56,3 +56,19 @@ export function initials(name: string): string {
 	if (parts.length === 0) return '?';
 	return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
 }
+
+/** "last seen just now", "… 5 minutes ago", "… today at 14:05", "… yesterday at 09:10", "… on 3 March". */
+export function formatLastSeen(date: Date | string, now = new Date()): string {
+	const d = new Date(date);
+	const minutes = Math.floor((now.getTime() - d.getTime()) / 60_000);
+	if (minutes < 1) return 'last seen just now';
+	if (minutes < 60) return `last seen ${minutes} minute${minutes === 1 ? '' : 's'} ago`;
+	const days = Math.round((startOfDay(now) - startOfDay(d)) / 86_400_000);
+	if (days === 0) return `last seen today at ${formatTime(d)}`;
+	if (days === 1) return `last seen yesterday at ${formatTime(d)}`;
+	return `last seen on ${d.toLocaleDateString(undefined, {
+		day: 'numeric',
+		month: 'long',
+		year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric'
+	})}`;
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Group, User } from '@scalable-chat/contract';
 import { ApiError } from '#lib/api/errors.ts';
 import { message } from '#lib/timeline/fixtures.ts';
+import { group as groupFixture } from '#lib/conversations/fixtures.ts';
 import {
 	DEFAULT_LIMITS,
 	emptySnapshot,
@@ -14,10 +15,8 @@ import {
 import { failingStorage, memoryStorage } from '#lib/storage/test-storage.ts';
 import type { KeyValueStorage } from '#lib/storage/browser-storage.ts';
 
-function group(id: string): Group {
-	return {
-		id,
-		type: 'group',
+const group = (id: string): Group =>
+	groupFixture(id, {
 		name: `Room ${id}`,
 		members: [{ userId: 'u1', role: 'owner' }],
 		memberCount: 1,
@@ -28,8 +27,7 @@ function group(id: string): Group {
 		unreadCount: 2,
 		lastMessage: message(3, { groupId: id }),
 		lastActivityAt: '2026-01-01T00:00:00.000Z'
-	};
-}
+	});
 
 const user = (id: string): User => ({ id, username: id, displayName: `Person ${id}`, avatarUrl: null, statusText: '' });
 
@@ -60,6 +58,36 @@ describe('OfflineCache', () => {
 		expect(snapshot?.people.map(u => u.id)).toEqual(['u2']);
 		expect(reloaded.page('u1', 'g1')?.map(m => m.seq)).toEqual([1, 2]);
 		expect(reloaded.page('u1', 'g9')).toBeNull();
+	});
+
+	it('keeps the sync token per user across a reload, beside the list', () => {
+		const storage = memoryStorage();
+		const { cache, fire } = manualCache(storage);
+		cache.saveList('u1', [group('g1')]);
+		cache.saveSyncToken('u1', 'token-1');
+		cache.saveSyncToken('u1', 'token-2');
+		fire();
+		const reloaded = new OfflineCache(() => storage);
+		expect(reloaded.syncToken('u1')).toBe('token-2');
+		expect(reloaded.syncToken('u2')).toBeNull();
+		expect(reloaded.read('u1')?.groups).toHaveLength(1);
+	});
+
+	it('fills in the fields a snapshot saved by an earlier version lacks', () => {
+		const { reactions: _r, mentions: _m, system: _s, ...oldMessage } = message(3);
+		const { mentionCount: _c, avatarUrl: _a, ...oldGroup } = group('g1');
+		const text = JSON.stringify({
+			version: 1,
+			savedAt: 'x',
+			groups: [{ ...oldGroup, lastMessage: oldMessage }],
+			pages: [{ groupId: 'g1', messages: [oldMessage] }],
+			people: []
+		});
+		const snapshot = parseSnapshot(text);
+		expect(snapshot?.groups[0]).toMatchObject({ mentionCount: 0, avatarUrl: null });
+		expect(snapshot?.groups[0].lastMessage).toMatchObject({ reactions: [], mentions: [], system: null });
+		expect(snapshot?.pages[0].messages[0]).toMatchObject({ reactions: [], mentions: [], system: null });
+		expect(snapshot?.syncToken).toBeUndefined();
 	});
 
 	it('reads what is batched before it is written', () => {

@@ -18,6 +18,8 @@ export interface OfflineSnapshot {
 	pages: CachedPage[];
 	/** Profiles the cached conversations name (direct peers, senders). */
 	people: User[];
+	/** The latest chat.sync token: a reload asks for the changes since it (absent: none kept yet). */
+	syncToken?: string;
 }
 
 export interface CacheLimits {
@@ -96,21 +98,50 @@ export function parseSnapshot(text: string | null): OfflineSnapshot | null {
 		return null;
 	}
 	if (!isObject(parsed) || parsed.version !== 1 || typeof parsed.savedAt !== 'string') return null;
-	const { groups, pages, people } = parsed;
+	const { groups, pages, people, syncToken } = parsed;
 	if (!Array.isArray(groups) || !Array.isArray(pages) || !Array.isArray(people)) return null;
 	return {
 		version: 1,
 		savedAt: parsed.savedAt,
-		groups: groups.filter((g): g is Group => isObject(g) && typeof g.id === 'string' && Array.isArray(g.members)),
-		pages: pages.filter(
-			(p): p is CachedPage =>
-				isObject(p) &&
-				typeof p.groupId === 'string' &&
-				Array.isArray(p.messages) &&
-				p.messages.every(m => isObject(m) && typeof m.seq === 'number')
-		),
-		people: people.filter((u): u is User => isObject(u) && typeof u.id === 'string')
+		groups: groups
+			.filter((g): g is Group => isObject(g) && typeof g.id === 'string' && Array.isArray(g.members))
+			.map(withGroupDefaults),
+		pages: pages
+			.filter(
+				(p): p is CachedPage =>
+					isObject(p) &&
+					typeof p.groupId === 'string' &&
+					Array.isArray(p.messages) &&
+					p.messages.every(m => isObject(m) && typeof m.seq === 'number')
+			)
+			.map(p => ({ groupId: p.groupId, messages: p.messages.map(withMessageDefaults) })),
+		people: people.filter((u): u is User => isObject(u) && typeof u.id === 'string'),
+		...(typeof syncToken === 'string' ? { syncToken } : {})
 	};
+}
+
+/** A message saved by an earlier version of the app lacks the fields added since. */
+function withMessageDefaults(m: Partial<Message>): Message {
+	return {
+		reactions: [],
+		mentions: [],
+		mentionsAll: false,
+		system: null,
+		preview: null,
+		replyTo: null,
+		...m
+	} as Message;
+}
+
+function withGroupDefaults(g: Partial<Group>): Group {
+	const group = {
+		avatarUrl: null,
+		mentionCount: 0,
+		unreadFrom: null,
+		notifications: { level: 'all', mutedUntil: null },
+		...g
+	} as Group;
+	return { ...group, lastMessage: group.lastMessage ? withMessageDefaults(group.lastMessage) : null };
 }
 
 /** Newest first, one page per conversation, the most recently opened in front. */
@@ -168,6 +199,15 @@ export class OfflineCache {
 	/** Remember the conversation list (and the profiles it names). */
 	saveList(userId: string, groups: Group[], people: User[] = []): void {
 		this.#update(userId, s => ({ ...s, groups, people: withPeople(s.people, people) }));
+	}
+
+	/** The token of the last chat.sync, to continue from after a reload. */
+	syncToken(userId: string): string | null {
+		return this.read(userId)?.syncToken ?? null;
+	}
+
+	saveSyncToken(userId: string, syncToken: string): void {
+		this.#update(userId, s => ({ ...s, syncToken }));
 	}
 
 	/** Remember the latest messages of conversations, the most recently opened first. */

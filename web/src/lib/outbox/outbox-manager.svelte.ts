@@ -1,4 +1,4 @@
-import type { Asset, Message } from '@scalable-chat/contract';
+import type { Asset, Message, ReplyRef } from '@scalable-chat/contract';
 import { messagesApi } from '#lib/api/client.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { newClientMessageId } from '#lib/timeline/client-message-id.ts';
@@ -74,7 +74,7 @@ class OutboxManager {
 		};
 	}
 
-	enqueue(groupId: string, content: string, attachments: Asset[]): void {
+	enqueue(groupId: string, content: string, attachments: Asset[], replyTo: ReplyRef | null = null): void {
 		this.#lastOrder = Math.max(Date.now(), this.#lastOrder + 1);
 		const entry = newEntry(
 			{
@@ -83,7 +83,8 @@ class OutboxManager {
 				senderId: this.#senderId,
 				content,
 				attachments,
-				createdAt: new Date().toISOString()
+				createdAt: new Date().toISOString(),
+				replyTo
 			},
 			this.#lastOrder
 		);
@@ -154,7 +155,8 @@ class OutboxManager {
 			groupId: entry.groupId,
 			content: entry.content,
 			clientMessageId: entry.clientMessageId,
-			attachments: entry.attachments.length ? entry.attachments.map(a => ({ assetId: a.id })) : undefined
+			attachments: entry.attachments.length ? entry.attachments.map(a => ({ assetId: a.id })) : undefined,
+			replyTo: entry.replyTo?.id
 		};
 		try {
 			const message = realtime.connected

@@ -1,4 +1,4 @@
-import type { Asset, Message } from '@scalable-chat/contract';
+import type { Asset, Message, ReplyRef } from '@scalable-chat/contract';
 import { ApiError, errorMessage } from '#lib/api/errors.ts';
 import { backoffDelay, type BackoffPolicy } from '#lib/retry/backoff.ts';
 
@@ -19,12 +19,14 @@ export interface OutboxEntry extends Pick<Message, 'groupId' | 'senderId' | 'con
 	/** notBefore was the server's retryAfterMs (429/503): a reconnect does not cut it short. */
 	serverDelay: boolean;
 	error?: string;
+	/** The message this one answers (shown as its quote while it waits). */
+	replyTo?: ReplyRef | null;
 }
 
 /** What the timeline shows for an unsent message. */
 export interface PendingMessage extends Pick<
 	OutboxEntry,
-	'clientMessageId' | 'groupId' | 'senderId' | 'content' | 'attachments' | 'createdAt' | 'error'
+	'clientMessageId' | 'groupId' | 'senderId' | 'content' | 'attachments' | 'createdAt' | 'error' | 'replyTo'
 > {
 	state: 'pending' | 'failed';
 	/** A send already failed and it waits to go again (offline, server busy). */
@@ -34,7 +36,7 @@ export interface PendingMessage extends Pick<
 export const OUTBOX_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 
 export function newEntry(
-	message: Pick<OutboxEntry, 'clientMessageId' | 'groupId' | 'senderId' | 'content' | 'createdAt'> & {
+	message: Pick<OutboxEntry, 'clientMessageId' | 'groupId' | 'senderId' | 'content' | 'createdAt' | 'replyTo'> & {
 		attachments: Asset[];
 	},
 	order: number
@@ -141,8 +143,9 @@ export function confirmed(entries: OutboxEntry[], stored: Pick<Message, 'clientM
 }
 
 export function toPending(entry: OutboxEntry): PendingMessage {
-	const { clientMessageId, groupId, senderId, content, attachments, createdAt, error } = entry;
+	const { clientMessageId, groupId, senderId, content, attachments, createdAt, error, replyTo } = entry;
 	return {
+		replyTo,
 		clientMessageId,
 		groupId,
 		senderId,

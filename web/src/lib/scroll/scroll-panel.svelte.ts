@@ -79,6 +79,9 @@ export class ScrollPanel {
 				case 'to-bottom':
 					this.scrollToBottom(true);
 					break;
+				case 'stay-at-bottom':
+					this.scrollToBottom();
+					break;
 				case 'count-unseen':
 					this.unseenBelow++;
 					break;

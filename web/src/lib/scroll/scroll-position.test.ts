@@ -46,8 +46,11 @@ describe('scroll position', () => {
 		expect(adjustmentFor(appended, { wasAtBottom: true, stickOnAppend: false })).toBe('to-bottom');
 		expect(adjustmentFor(appended, { wasAtBottom: false, stickOnAppend: true })).toBe('to-bottom');
 		expect(adjustmentFor(appended, { wasAtBottom: false, stickOnAppend: false })).toBe('count-unseen');
-		expect(adjustmentFor({ prepended: false, appended: false }, { wasAtBottom: true, stickOnAppend: true })).toBe(
+		expect(adjustmentFor({ prepended: false, appended: false }, { wasAtBottom: false, stickOnAppend: true })).toBe(
 			'none'
+		);
+		expect(adjustmentFor({ prepended: false, appended: false }, { wasAtBottom: true, stickOnAppend: false })).toBe(
+			'stay-at-bottom'
 		);
 	});
 

@@ -20,7 +20,7 @@ export interface ContentChange {
 }
 
 /** What to do once the DOM holds the changed content. */
-export type ScrollAdjustment = 'keep-anchor' | 'to-bottom' | 'count-unseen' | 'none';
+export type ScrollAdjustment = 'keep-anchor' | 'to-bottom' | 'stay-at-bottom' | 'count-unseen' | 'none';
 
 export function isAtBottom(metrics: ScrollMetrics, slack: number): boolean {
 	return metrics.scrollHeight - metrics.scrollTop - metrics.clientHeight <= slack;
@@ -57,6 +57,7 @@ export function adjustmentFor(
 	reader: { wasAtBottom: boolean; stickOnAppend: boolean }
 ): ScrollAdjustment {
 	if (change.prepended) return 'keep-anchor';
-	if (!change.appended) return 'none';
+	// Rows changed in place (a reaction, an edit, a preview): a reader at the bottom stays there as they grow.
+	if (!change.appended) return reader.wasAtBottom ? 'stay-at-bottom' : 'none';
 	return reader.wasAtBottom || reader.stickOnAppend ? 'to-bottom' : 'count-unseen';
 }

@@ -1,11 +1,30 @@
 import { untrack } from 'svelte';
 import { SvelteMap } from 'svelte/reactivity';
-import { groupsApi } from '#lib/api/client.ts';
-import type { Group, GroupBase, Message, Receipt, User } from '@scalable-chat/contract';
+import { groupsApi, messagesApi } from '#lib/api/client.ts';
+import type {
+	Group,
+	GroupBase,
+	Message,
+	NotificationSettings,
+	ReadState,
+	Receipt,
+	User
+} from '@scalable-chat/contract';
+import { isQuiet } from '#lib/notifications/policy.ts';
 import { isUnreachable, OFFLINE_NOTICE, offlineCache } from '#lib/offline/offline-cache.ts';
-import { mergeGroup, mergeGroupBase, sortByActivity, withMessage, withReadSeq } from '#lib/conversations/summary.ts';
+import {
+	mergeGroup,
+	mergeGroupBase,
+	readMarkerOf,
+	sortByActivity,
+	unreadCount,
+	withMessage,
+	withReadSeq,
+	withReadState
+} from '#lib/conversations/summary.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
+import { pick } from '#lib/timeline/merge.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { session } from './session-manager.svelte';
 import { users } from './users-manager.svelte';
@@ -25,8 +44,8 @@ class ConversationsManager {
 	loadError = $state<string | null>(null);
 	/** When the list on screen is the one kept from last time (server unreachable): when it was saved. */
 	staleSince = $state<string | null>(null);
-	/** The conversation on screen, if any. */
-	activeGroupId = $state<string | null>(null);
+	/** Conversations someone else took the user out of during this session: what to tell them. */
+	removals = $state.raw<{ groupId: string; title: string }[]>([]);
 	/** Whether the window is visible and focused (then the active conversation counts as seen). */
 	windowActive = $state(true);
 
@@ -34,6 +53,50 @@ class ConversationsManager {
 	#seenSent = new Map<string, number>();
 	#deliveredSent = new Map<string, number>();
 	#fetching = new Set<string>();
+	#active = $state<string | null>(null);
+	/** Per open conversation: where its "New messages" divider stays for this visit. */
+	#markers = new SvelteMap<string, number | null>();
+	/** Marked unread during this visit: no read receipt until the user leaves it (or writes in it), as in Slack. */
+	#keepUnread = new Set<string>();
+	/** Conversations the user is leaving themself (their own removal is no news to them). */
+	#leaving = new Set<string>();
+
+	/** The conversation on screen, if any. Leaving one ends its visit (divider, mark as unread). */
+	get activeGroupId(): string | null {
+		return this.#active;
+	}
+
+	set activeGroupId(groupId: string | null) {
+		// Untracked: an effect that sets it must not come to depend on it.
+		const left = untrack(() => this.#active);
+		if (left === groupId) return;
+		this.#active = groupId;
+		if (left) {
+			this.#markers.delete(left);
+			this.#keepUnread.delete(left);
+		}
+	}
+
+	/** The divider of the open conversation: after this seq, taken when the visit began (null: none). */
+	unreadMarker(groupId: string): number | null {
+		return this.#markers.get(groupId) ?? null;
+	}
+
+	/** Take the divider's place once per visit, before reading moves the cursor. */
+	beginVisit(groupId: string): void {
+		untrack(() => {
+			const group = this.byId(groupId);
+			if (group && !this.#markers.has(groupId)) this.#markers.set(groupId, readMarkerOf(group));
+		});
+	}
+
+	removalOf(groupId: string): { groupId: string; title: string } | undefined {
+		return this.removals.find(r => r.groupId === groupId);
+	}
+
+	dismissRemoval(groupId: string): void {
+		this.removals = this.removals.filter(r => r.groupId !== groupId);
+	}
 
 	byId(groupId: string): Group | undefined {
 		return this.groups.find(g => g.id === groupId);
@@ -43,8 +106,10 @@ class ConversationsManager {
 		return this.#receipts.get(groupId) ?? {};
 	}
 
+	/** The title badge: muted conversations and those set to "nothing" do not add to it. */
 	get totalUnread(): number {
-		return this.groups.reduce((sum, g) => sum + g.unreadCount, 0);
+		const now = Date.now();
+		return this.groups.reduce((sum, g) => sum + (isQuiet(g.notifications, now) ? 0 : g.unreadCount), 0);
 	}
 
 	title(group: Group): string {
@@ -131,8 +196,56 @@ class ConversationsManager {
 		this.#receipts.delete(groupId);
 	}
 
+	async leave(groupId: string): Promise<void> {
+		this.#leaving.add(groupId);
+		await groupsApi.leave(groupId, session.userId);
+		this.remove(groupId);
+	}
+
+	/** I was taken out of a conversation (or it went away): unless I left it myself, I am told. */
+	#removed(groupId: string): void {
+		const known = this.byId(groupId);
+		if (!this.#leaving.delete(groupId) && known)
+			this.removals = [...this.removals.filter(r => r.groupId !== groupId), { groupId, title: this.title(known) }];
+		this.remove(groupId);
+	}
+
+	/** A conversation not in the list (a link, a later page): 'missing' when it does not exist or is not mine. */
+	async find(groupId: string): Promise<'found' | 'missing' | 'unreachable'> {
+		try {
+			this.upsert(await groupsApi.get(groupId));
+			return 'found';
+		} catch (error) {
+			return isUnreachable(error) ? 'unreachable' : 'missing';
+		}
+	}
+
+	/** "Mark as unread" from `seq`: the list counts it unread, the divider moves there, and it stays so while open. */
+	async markUnread(groupId: string, seq: number): Promise<void> {
+		const { readSeq, unreadFrom } = realtime.connected
+			? await realtime.emit('chat.message.unread', { groupId, seq })
+			: await messagesApi.markUnread(groupId, seq);
+		this.applyReadState({ groupId, readSeq, unreadFrom });
+	}
+
+	/** My read state changed (here, or on another of my devices). */
+	applyReadState(state: ReadState): void {
+		const group = this.byId(state.groupId);
+		if (!group) return;
+		if (state.unreadFrom != null) {
+			this.#seenSent.delete(state.groupId);
+			if (this.#active === state.groupId) {
+				this.#keepUnread.add(state.groupId);
+				this.#markers.set(state.groupId, state.unreadFrom - 1);
+			}
+		}
+		this.#replace(withReadState(group, state));
+	}
+
 	/** Fold a stored message into its conversation's summary. */
 	applyMessage(message: Message): void {
+		// Writing in a conversation is reading it.
+		if (message.senderId === session.userId) this.#keepUnread.delete(message.groupId);
 		const group = this.byId(message.groupId);
 		if (!group) {
 			void this.fetch(message.groupId);
@@ -144,9 +257,24 @@ class ConversationsManager {
 		}
 	}
 
+	/** A change of a message (edit, delete, reactions): the summary shows it if it is the last message. */
+	applyChange(message: Message): void {
+		const group = this.byId(message.groupId);
+		const last = group?.lastMessage;
+		if (!group || last?.id !== message.id || pick(last, message) === last) return;
+		this.#replace({ ...group, lastMessage: message });
+	}
+
+	/** My notification setting changed (here or on another device). */
+	applyNotifications(groupId: string, notifications: NotificationSettings): void {
+		const group = this.byId(groupId);
+		if (group) this.#replace({ ...group, notifications });
+	}
+
 	setLastSeq(groupId: string, lastSeq: number): void {
 		const group = this.byId(groupId);
-		if (group && lastSeq > group.lastSeq) this.#replace({ ...group, lastSeq, unreadCount: lastSeq - group.readSeq });
+		if (group && lastSeq > group.lastSeq)
+			this.#replace({ ...group, lastSeq, unreadCount: unreadCount({ ...group, lastSeq }) });
 	}
 
 	async fetch(groupId: string): Promise<void> {
@@ -192,9 +320,14 @@ class ConversationsManager {
 	markSeen(groupId: string): void {
 		const group = this.byId(groupId);
 		if (!group || !this.isVisible(groupId)) return;
+		this.beginVisit(groupId);
+		if (this.#keepUnread.has(groupId)) return;
 		const seq = group.lastSeq;
-		if (seq > group.readSeq) this.#replace(withReadSeq(group, seq));
-		if (seq <= 0 || seq <= (this.#seenSent.get(groupId) ?? 0) || !realtime.connected) return;
+		// The marker is cleared by the receipt (the server's rule): without a connection it stays until one.
+		const clearing = group.unreadFrom != null;
+		if (clearing && !realtime.connected) return;
+		if (seq > group.readSeq || group.mentionCount || clearing) this.#replace(withReadSeq(group, seq));
+		if (seq <= 0 || (!clearing && seq <= (this.#seenSent.get(groupId) ?? 0)) || !realtime.connected) return;
 		this.#seenSent.set(groupId, seq);
 		realtime.emit('chat.message.seen', { groupId, seq }).catch(() => this.#seenSent.delete(groupId));
 	}
@@ -234,9 +367,10 @@ class ConversationsManager {
 			realtime.on('group.updated', g => this.upsertBase(g)),
 			realtime.on('group.member.added', ({ group }) => this.upsertBase(group)),
 			realtime.on('group.member.removed', ({ groupId, userId, group }) => {
-				if (userId === session.userId) this.remove(groupId);
+				if (userId === session.userId) this.#removed(groupId);
 				else this.upsertBase(group);
 			}),
+			realtime.on('group.read-state', state => this.applyReadState(state)),
 			realtime.on('chat.message.delivered', ({ groupId, userId, seq }) =>
 				this.advanceReceipt(groupId, userId, { deliveredSeq: seq })
 			),
@@ -260,6 +394,10 @@ class ConversationsManager {
 		this.loadError = null;
 		this.staleSince = null;
 		this.activeGroupId = null;
+		this.removals = [];
+		this.#markers.clear();
+		this.#keepUnread.clear();
+		this.#leaving.clear();
 		this.#receipts.clear();
 		this.#seenSent.clear();
 		this.#deliveredSent.clear();

@@ -1,5 +1,6 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { usersApi } from '#lib/api/client.ts';
+import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import type { User } from '@scalable-chat/contract';
 
 /** A cache of user profiles, fetched in batches as the UI asks for them. */
@@ -16,6 +17,11 @@ class UsersManager {
 	displayName(id: string): string {
 		const user = this.#users.get(id);
 		return user ? user.displayName || user.username : '…';
+	}
+
+	/** "You" for the reader, else the display name (system lines, quotes, reactions). */
+	nameOrYou(id: string, myUserId: string): string {
+		return id === myUserId ? 'You' : this.displayName(id);
 	}
 
 	put(user: User): void {
@@ -48,6 +54,14 @@ class UsersManager {
 		} finally {
 			for (const id of ids) this.#inFlight.delete(id);
 		}
+	}
+
+	/** Profile changes (display name, avatar, status) reach every place that shows the user, live. */
+	attach(onUpdated: (user: User) => void = () => undefined): () => void {
+		return realtime.on('user.updated', user => {
+			this.put(user);
+			onUpdated(user);
+		});
 	}
 
 	clear(): void {

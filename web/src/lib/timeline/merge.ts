@@ -12,9 +12,13 @@ export function messageKey(message: Pick<Message, 'groupId' | 'seq'>): string {
 	return `${message.groupId}:${message.seq}`;
 }
 
-/** Which copy of one seq to keep: a tombstone always wins, otherwise the newest copy. */
-function pick(existing: Message, incoming: Message): Message {
+/**
+ * Which copy of one seq to keep: a tombstone always wins, then the later change (`version`); between
+ * copies of one version the incoming one (its receipt counts and signed URLs are fresher).
+ */
+export function pick(existing: Message, incoming: Message): Message {
 	if (existing.deletedAt && !incoming.deletedAt) return existing;
+	if ((incoming.version ?? 0) < (existing.version ?? 0)) return existing;
 	return incoming;
 }
 
@@ -71,4 +75,33 @@ export function contiguousCursor(messages: Message[]): number | null {
 		cursor = messages[i].seq;
 	}
 	return cursor;
+}
+
+/**
+ * Changes to messages (edits, deletes, reactions) by id: only the ones this timeline holds are replaced. A change
+ * of a message outside the loaded window is not inserted, which would open a gap in the history.
+ */
+export function applyChanges(timeline: Timeline, changed: Message[]): Timeline {
+	if (changed.length === 0 || timeline.messages.length === 0) return timeline;
+	const byId = new Map(changed.map(m => [m.id, m]));
+	let touched = false;
+	const messages = timeline.messages.map(m => {
+		const incoming = byId.get(m.id);
+		if (!incoming) return m;
+		const next = pick(m, incoming);
+		if (next !== m) touched = true;
+		return next;
+	});
+	return touched ? { messages } : timeline;
+}
+
+/** Replace one held message through `change` (null: leave it); the same timeline when nothing changed. */
+export function updateMessage(timeline: Timeline, messageId: string, change: (m: Message) => Message | null): Timeline {
+	const index = timeline.messages.findIndex(m => m.id === messageId);
+	if (index < 0) return timeline;
+	const next = change(timeline.messages[index]);
+	if (!next || next === timeline.messages[index]) return timeline;
+	const messages = [...timeline.messages];
+	messages[index] = next;
+	return { messages };
 }

@@ -74,7 +74,8 @@ export function buildRows(
 			!previous ||
 			senderOf(previous.item) !== senderOf(item) ||
 			time - previous.time > GROUPING_WINDOW_MS ||
-			Boolean(previous.item.kind === 'stored' && previous.item.message.deletedAt);
+			Boolean(previous.item.kind === 'stored' && (previous.item.message.deletedAt || previous.item.message.system)) ||
+			Boolean(item.kind === 'stored' && item.message.system);
 
 		if (startsGroup && lastMessageRow) lastMessageRow.endsGroup = true;
 

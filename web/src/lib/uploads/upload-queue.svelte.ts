@@ -80,6 +80,15 @@ export class UploadQueue {
 		for (const item of this.items) this.remove(item.id);
 	}
 
+	/** Upload the first image among `files` in place of anything before it (an avatar, a group picture): the asset, or why not. */
+	async image(files: File[]): Promise<Asset | { error: string }> {
+		const file = files.find(f => f.type.startsWith('image/'));
+		if (!file) return { error: 'Choose an image file' };
+		this.clear();
+		const asset = await this.add([file])[0];
+		return asset ?? { error: this.items.at(-1)?.error ?? 'Upload failed' };
+	}
+
 	/** Forget the uploads that went out with a message; failed ones stay for the user to retry or remove. */
 	clearSent(): void {
 		for (const item of this.items) if (item.state === 'done') this.remove(item.id);

@@ -1,0 +1,46 @@
+import { performance } from "node:perf_hooks";
+import path from "node:path";
+import DbService from "moleculer-db";
+import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../../lib/storage/nedb-load.ts";
+
+/**
+ * Child of bench/store-scale.ts: opens `messages.db` in the given directory as the messages service does
+ * (NeDB load, then its indexes), and prints the time each part took and the memory after two full GCs.
+ * With `nedb` as second argument, NeDB's own load (its reviver, a rewrite of the file on every load).
+ */
+const dir = process.argv[2];
+const nedbOwn = process.argv[3] === "nedb";
+const filename = path.join(dir, "messages.db");
+if (!nedbOwn) useFastDeserialize();
+const gc = (globalThis as { gc?: () => void }).gc!;
+// The indexes of the messages collection (services/messages/messages.service.ts).
+const INDEXES = [
+	{ fieldName: "groupSeq", unique: true },
+	{ fieldName: "outboxNext", sparse: true },
+	{ fieldName: "clientKey", unique: true, sparse: true },
+	{ fieldName: "groupVersion", unique: true, sparse: true },
+	{ fieldName: "replyTo.id", sparse: true }
+];
+const started = performance.now();
+const adapter = new DbService.MemoryAdapter(nedbOwn ? { filename, autoload: false } : datastoreWithoutLoadRewrite(filename)) as unknown as {
+	init(broker: unknown, service: unknown): void;
+	connect(): Promise<void>;
+	db: { ensureIndex(o: object): Promise<void>; getAllData(): unknown[] };
+};
+adapter.init(null, { logger: console });
+await adapter.connect();
+const loadedMs = performance.now() - started;
+for (const index of INDEXES) await adapter.db.ensureIndex(index);
+const indexedMs = performance.now() - started;
+gc();
+gc();
+const { rss, heapUsed } = process.memoryUsage();
+console.log(
+	JSON.stringify({
+		documents: adapter.db.getAllData().length,
+		loadSeconds: loadedMs / 1000,
+		startSeconds: indexedMs / 1000,
+		rssMB: rss / 2 ** 20,
+		heapMB: heapUsed / 2 ** 20
+	})
+);

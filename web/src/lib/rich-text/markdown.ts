@@ -1,0 +1,134 @@
+import DOMPurify from 'dompurify';
+import { Marked, type RendererObject, type TokenizerAndRendererExtension, type Tokens } from 'marked';
+
+/**
+ * Message text as a small, safe markdown: bold, italic, strike, inline code, code blocks, quotes and
+ * lists; bare URLs become links. No HTML from the text is ever markup (marked's HTML tokenizers are off,
+ * so `<b>` stays text), headings, tables and images are not parsed (a chat line starting with `#` stays
+ * a line), links go only to http(s) and mailto, and DOMPurify, with a short list of tags and attributes,
+ * checks what comes out. `@username` is highlighted when the server resolved it to a mentioned member.
+ */
+
+export interface MentionContext {
+	/** The message's mentioned member ids (resolved by the server on send and edit). */
+	mentions: readonly string[];
+	/** `@all` / `@here` by someone allowed to use it. */
+	mentionsAll: boolean;
+	/** Members' usernames (lower case) → user ids. */
+	usernames: ReadonlyMap<string, string>;
+	/** The viewer: their own mention is highlighted more strongly. */
+	viewerId: string | null;
+}
+
+const NO_MENTIONS: MentionContext = { mentions: [], mentionsAll: false, usernames: new Map(), viewerId: null };
+
+const SAFE_HREF = /^(?:https?:|mailto:)/i;
+
+const ALLOWED_TAGS = ['p', 'br', 'strong', 'em', 'del', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'a', 'span'];
+const ALLOWED_ATTR = ['href', 'target', 'rel', 'class', 'start', 'data-user-id', 'title'];
+
+const escapeHtml = (text: string) =>
+	text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+interface MentionToken extends Tokens.Generic {
+	type: 'mention';
+	raw: string;
+	name: string;
+}
+
+function mentionExtension(context: () => MentionContext): TokenizerAndRendererExtension {
+	return {
+		name: 'mention',
+		level: 'inline',
+		// Only an @ that starts a word: "bob@example.com" is an address, not a mention.
+		start(src: string) {
+			const match = /(^|[^\w@])@[\w.-]/.exec(src);
+			return match ? match.index + match[1].length : undefined;
+		},
+		tokenizer(src: string): MentionToken | undefined {
+			const match = /^@([a-z0-9_.-]{3,32}|all|here)(?![\w-])/i.exec(src);
+			if (!match) return undefined;
+			const name = match[1].replace(/\.+$/, '');
+			return { type: 'mention', raw: '@' + name, name };
+		},
+		renderer(token) {
+			const { name, raw } = token as MentionToken;
+			const ctx = context();
+			const lower = name.toLowerCase();
+			if (lower === 'all' || lower === 'here') {
+				return ctx.mentionsAll
+					? `<span class="mention mention-all mention-me">${escapeHtml(raw)}</span>`
+					: escapeHtml(raw);
+			}
+			const userId = ctx.usernames.get(lower);
+			if (!userId || !ctx.mentions.includes(userId)) return escapeHtml(raw);
+			const me = userId === ctx.viewerId ? ' mention-me' : '';
+			return `<span class="mention${me}" data-user-id="${escapeHtml(userId)}">${escapeHtml(raw)}</span>`;
+		}
+	};
+}
+
+const renderer: RendererObject = {
+	html({ text }) {
+		return escapeHtml(text);
+	},
+	link({ href, tokens }) {
+		const text = this.parser.parseInline(tokens);
+		if (!SAFE_HREF.test(href)) return text;
+		return `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${text}</a>`;
+	},
+	image({ href, text }) {
+		const label = escapeHtml(text || href);
+		return SAFE_HREF.test(href)
+			? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${label}</a>`
+			: label;
+	}
+};
+
+let current: MentionContext = NO_MENTIONS;
+
+const off = () => undefined;
+const markdown = new Marked({
+	gfm: true,
+	breaks: true,
+	async: false,
+	tokenizer: { html: off, tag: off, heading: off, lheading: off, table: off, def: off, hr: off },
+	renderer,
+	extensions: [mentionExtension(() => current)]
+});
+
+let hooked = false;
+
+/** Every link opens in a new tab without handing the page to it. */
+function hookLinks() {
+	if (hooked) return;
+	hooked = true;
+	DOMPurify.addHook('afterSanitizeAttributes', node => {
+		if (node.tagName === 'A') {
+			node.setAttribute('target', '_blank');
+			node.setAttribute('rel', 'noopener noreferrer');
+		}
+	});
+}
+
+/** Sanitized HTML for a message's text. */
+export function renderMessageText(content: string, context: MentionContext = NO_MENTIONS): string {
+	current = context;
+	let html: string;
+	try {
+		html = markdown.parse(content) as string;
+	} finally {
+		current = NO_MENTIONS;
+	}
+	hookLinks();
+	return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR, ALLOWED_URI_REGEXP: SAFE_HREF, KEEP_CONTENT: true });
+}
+
+/** `username` → id for the mention highlighting of a conversation's members. */
+export function usernameIndex(
+	members: Iterable<{ id: string; username: string } | null | undefined>
+): Map<string, string> {
+	const index = new Map<string, string>();
+	for (const member of members) if (member) index.set(member.username.toLowerCase(), member.id);
+	return index;
+}
