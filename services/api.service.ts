@@ -1,130 +1,25 @@
 import { existsSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import path from "node:path";
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import serveStatic from "serve-static";
 import { callerSigner } from "../lib/cluster-trust.ts";
 import { chatConfig } from "../lib/config.ts";
-import { MoleculerClientError, requestBodyError, toClientError, unauthorized, unsupportedMediaType } from "../lib/errors.ts";
-import { clientAddress, rateLimitKey, sameOrigin } from "../lib/http.ts";
-import { assertShallow, queryIntegers } from "../lib/params.ts";
+import { unauthorized } from "../lib/errors.ts";
+import { rateLimitKey } from "../lib/http.ts";
 import { answerProbe, health, NOT_READY_RETRY_AFTER_SECONDS, probeOf, readiness } from "../lib/probes.ts";
 import { RedisRateLimitStore } from "../lib/rate-limit-store.ts";
 import type { SessionUser } from "../lib/session.ts";
-import type { DownloadHeaders } from "./assets/download.ts";
-
-type Req = IncomingMessage & { $ctx?: Context; $route?: unknown; url: string };
-
-interface ApiThis {
-	server: import("node:http").Server;
-	serve: ((req: Req, res: ServerResponse, next: (err?: unknown) => void) => void) | null;
-	authenticate(ctx: Context, route: unknown, req: Req): Promise<SessionUser | null>;
-	trustProxy: boolean;
-}
-
-/** REST routes: the contract in docs/API.md. Everything else under /api is a 404. */
-const REST_ALIASES = {
-	"POST auth/register": "auth.register",
-	"POST auth/login": "auth.login",
-	"POST auth/refresh": "auth.refresh",
-	"POST auth/logout": "auth.logout",
-
-	"GET users": "users.list",
-	"GET users/profile": "users.profile",
-	"PUT users/profile": "users.updateProfile",
-	"GET users/:id": "users.get",
-
-	"POST groups": "groups.create",
-	"GET groups": "groups.list",
-	"GET groups/:id": "groups.get",
-	"PUT groups/:id": "groups.update",
-	"POST groups/:id/members": "groups.addMembers",
-	"DELETE groups/:id/members/:userId": "groups.removeMember",
-	"PUT groups/:id/members/:userId": "groups.setRole",
-	"PUT groups/:id/notifications": "groups.setNotifications",
-
-	"POST messages": "messages.send",
-	"GET messages/:groupId": "messages.history",
-	"DELETE messages/:id": "messages.delete",
-	"PATCH messages/:id": "messages.edit",
-	"DELETE messages/:id/preview": "messages.removePreview",
-	"GET messages/:id/history": "messages.editHistory",
-	"PUT messages/:id/reactions/:emoji": "messages.addReaction",
-	"DELETE messages/:id/reactions/:emoji": "messages.removeReaction",
-	"GET messages/:id/receipts": "messages.receipts",
-	"POST messages/:groupId/delivered": "messages.markDelivered",
-	"POST messages/:groupId/seen": "messages.markSeen",
-	"POST messages/:groupId/unread": "messages.markUnread",
-
-	"GET search": "search.query",
-
-	"GET presence": "presence.query",
-
-	"GET push/key": "push.key",
-	"POST push/subscriptions": "push.subscribe",
-	"DELETE push/subscriptions/:id": "push.unsubscribe",
-
-	"GET assets/limits": "assets.limits",
-	"POST assets/uploads": "assets.createUpload",
-	"GET assets/uploads/:uploadId": "assets.uploadStatus",
-	"POST assets/uploads/:uploadId/complete": "assets.completeUpload",
-	"GET assets/:id": "assets.get"
-};
-
-/** Routes whose body is a file stream rather than JSON. */
-const STREAM_ALIASES = {
-	"POST assets/upload": "multipart:assets.upload",
-	"PUT assets/uploads/:uploadId/chunks/:index": "stream:assets.putChunk"
-};
-
-/** Signed-URL downloads: the signature is the credential, so no token is needed (img src, a href). */
-const DOWNLOAD_ALIASES = {
-	"GET assets/:id/:variant": "assets.download"
-};
-
-/** Range and conditional requests are answered by assets.download, which never sees the HTTP request itself. */
-function passDownloadHeaders(ctx: Context<unknown, { downloadHeaders?: DownloadHeaders }>, _route: unknown, req: Req) {
-	const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
-	ctx.meta.downloadHeaders = { range: header("range"), ifNoneMatch: header("if-none-match"), ifRange: header("if-range") };
-}
-
-type RouteAlias = { action?: string; type?: string; keys?: { name: string }[] };
+import { DOWNLOAD_ALIASES, REST_ALIASES, STREAM_ALIASES } from "./api/aliases.ts";
+import { jsonBody, passDownloadHeaders, prepareCall, sameOriginNeedsNoCors, sendError, setCacheHeaders, urlOf, type ApiThis, type Req } from "./api/hooks.ts";
 
 /**
- * Before every call: the payload's nesting is bounded (before anything recurses into it), and query and
- * path params the action declares as numbers become numbers when they are canonical integers (JSON bodies
- * never are converted). A multipart upload must say so with a boundary before busboy is given the body.
+ * The HTTP gateway (moleculer-web): the REST routes of docs/API.md (api/aliases.ts), the probes /health and
+ * /ready, and the built web app. `merged` builds the routes from configuration, with what runs around each
+ * request (api/hooks.ts: parameter checks, the JSON body, error bodies); `authenticate` turns a bearer token
+ * into the signed caller every action trusts.
  */
-function prepareCall(this: ApiThis, ctx: Context<unknown, { clientAddress?: string }>, _route: unknown, req: Req, _res: unknown, alias: RouteAlias) {
-	const params = (req as Req & { $params?: Record<string, unknown> }).$params ?? {};
-	assertShallow(params);
-	const query = (req as Req & { query?: Record<string, unknown> }).query ?? {};
-	const schema = (req as Req & { $action?: { params?: Record<string, unknown> } }).$action?.params;
-	queryIntegers(params, [...Object.keys(query), ...(alias.keys ?? []).map(k => k.name)], schema);
-	if (alias.type === "multipart" && !/^multipart\/form-data\s*;.*\bboundary=/i.test(req.headers["content-type"] ?? ""))
-		throw unsupportedMediaType("Send the file as multipart/form-data with a boundary");
-	// Login attempts are limited per account and address (auth.login).
-	if (alias.action === "auth.login") ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
-}
-
-/** Signed download URLs carry their credential in the query: logs show the URL without it. */
-const SECRET_QUERY = /([?&](?:sig|token|access_token|refresh_token|refreshToken)=)[^&#]*/gi;
-export const loggedUrl = (url: string) => url.replace(SECRET_QUERY, "$1[redacted]");
-const urlOf = (req: Req) => loggedUrl((req as Req & { originalUrl?: string }).originalUrl ?? req.url ?? "");
-
-function sendError(this: { logger: { error(...a: unknown[]): void } }, req: Req, res: ServerResponse, err: unknown) {
-	const body = toClientError(err);
-	// 503s (shed, timed out, no node) are counted where they happen, one log line per interval (lib/overload.ts).
-	if (body.code >= 500 && body.code !== 503) this.logger.error("Request failed", req.method, urlOf(req), err);
-	if (res.headersSent) return res.end();
-	const retryAfterMs = (body.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-	if (typeof retryAfterMs === "number") res.setHeader("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-	else if (body.code === 429) res.setHeader("Retry-After", "60");
-	res.writeHead(body.code, { "Content-Type": "application/json; charset=utf-8" });
-	res.end(JSON.stringify(body));
-}
-
 const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged(schema: ServiceSchema): void } = {
 	name: "api",
 	mixins: [ApiGateway],
@@ -273,30 +168,5 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 		}
 	}
 };
-
-/**
- * body-parser's JSON parser, its errors turned into client errors where they happen: moleculer-web keeps a
- * middleware's error only by its `code`, and zlib's (a body that is not the gzip it claims) is a string.
- */
-function jsonBody(limit: string) {
-	const parse = ApiGateway.bodyParser.json({ limit, strict: true });
-	return (req: Req, res: ServerResponse, next: (err?: unknown) => void) =>
-		parse(req, res, (err?: unknown) => {
-			const refused = err ? requestBodyError(err) : null;
-			next(refused ? new MoleculerClientError(refused.message, refused.code, refused.type) : err);
-		});
-}
-
-/** A browser's Origin that is this server itself (behind nginx: the Host it forwards) is no cross-origin request. */
-function sameOriginNeedsNoCors(req: Req, _res: ServerResponse, next: () => void) {
-	if (sameOrigin(req)) delete req.headers.origin;
-	next();
-}
-
-/** Hashed build output is immutable; the page itself must always be revalidated. */
-function setCacheHeaders(res: ServerResponse, file: string) {
-	if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`)) res.setHeader("Cache-Control", "public, max-age=31536000, immutable");
-	else if (file.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
-}
 
 export default ApiService;

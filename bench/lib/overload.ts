@@ -12,6 +12,8 @@ import { inLanes, OurTarget, type BenchUser } from "./targets.ts";
  */
 
 export interface OverloadPlan {
+	/** Node flags for the node under test (e.g. --trace-gc, --cpu-prof) when profiling the experiment. */
+	nodeArgs?: string[];
 	/** Direct conversations; both members send. */
 	pairs: number;
 	/** Closed-loop measurement of the maximum (after a second of warm-up). */
@@ -230,7 +232,7 @@ async function historyOf(target: OurTarget, token: string, groupId: string): Pro
 export async function runOverloadExperiment(plan: OverloadPlan): Promise<OverloadReport> {
 	const cores = os.availableParallelism();
 	const nodeCores = pinGenerator();
-	const target = new OurTarget({ mode: "embedded", cpus: nodeCores ?? undefined, env: { LOG_LEVEL: "warn", ...plan.env } });
+	const target = new OurTarget({ mode: "embedded", cpus: nodeCores ?? undefined, nodeArgs: plan.nodeArgs, env: { LOG_LEVEL: "warn", ...plan.env } });
 	const clients: Client[] = [];
 	try {
 		await target.start();

@@ -1,26 +1,26 @@
 import type { Context, ServiceSchema } from "moleculer";
-import type { Group, GroupBase, GroupList, GroupType, MemberRole, NotificationLevel } from "../../contract/groups.ts";
+import type { Group, GroupList, GroupType, MemberRole } from "../../contract/groups.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
-import { cachedBy, cacheKey } from "../../lib/cache-keys.ts";
-import { assertOwnImage } from "../../lib/avatars.ts";
+import { cachedBy } from "../../lib/cache-keys.ts";
 import { chatConfig } from "../../lib/config.ts";
-import { forbidden, invalidField, notFound } from "../../lib/errors.ts";
+import { invalidField } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
-import { OUTBOX_INDEX, outboxFields, outboxUpdate } from "../../lib/outbox.ts";
+import { OUTBOX_INDEX, outboxFields } from "../../lib/outbox.ts";
 import { idList, idParam, limitParam, nameParam, params } from "../../lib/params.ts";
+import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { Admission } from "./admission.ts";
+import { groupChange, streamedChange } from "./changes.ts";
+import { groupOf, membersMoved, viewOf } from "./commit.ts";
 import { decodeCursor, pageOf } from "./conversation-list.ts";
-import { membershipOf, type MemberContext, type UserContext } from "../../lib/session.ts";
-import { groupChange, streamedChange, type ChangeDetails, type GroupChanges, type GroupChangeType } from "./changes.ts";
 import { directKeyOf, type GroupDoc, type MembershipDoc } from "./documents.ts";
+import { GroupsMembershipActions } from "./membership-actions.ts";
 import { assertUsersExist, Memberships } from "./memberships.ts";
+import type { NotificationTargets } from "./notifications.ts";
+import { GroupsSettingsActions } from "./settings-actions.ts";
 import { headsOf, viewsOf } from "./views.ts";
-import { groupUpdate } from "./group-update.ts";
-import { noteInTimeline } from "./system-lines.ts";
-import { NOTIFICATION_LEVELS, parseMutedUntil, toNotificationSettings, type NotificationTargets } from "./notifications.ts";
 
-interface GroupsState extends DbMethods, OutboxMethods {
+export interface GroupsState extends DbMethods, OutboxMethods {
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	memberships: Memberships;
 	admission: Admission;
@@ -28,55 +28,16 @@ interface GroupsState extends DbMethods, OutboxMethods {
 	secret: string;
 }
 
-const groupNameParam = nameParam(100);
-
 /** The largest page of the conversation list, and the page without `limit`. */
 const LIST_MAX = 100;
 
-async function groupOf(svc: GroupsState, id: string): Promise<GroupDoc> {
-	const group = await svc.db.groups.findById(id);
-	if (!group) throw notFound("Conversation");
-	return group;
-}
-
-/** The group as the caller sees it. */
-async function viewOf(svc: GroupsState, ctx: UserContext, group: GroupDoc): Promise<Group> {
-	return (await viewsOf(svc.memberships, ctx, [group], ctx.meta.user.id))[0];
-}
-
-/** The cached answers that mention these members of the group. */
-function membersMoved(svc: GroupsState, groupId: string, userIds: string[]): Promise<void> {
-	return svc.cleanCache(
-		cacheKey("groups.membership", groupId, "*"),
-		cacheKey("groups.memberIds", groupId),
-		cacheKey("groups.notificationTargets", groupId),
-		...userIds.map(u => cacheKey("groups.idsForUser", u))
-	);
-}
-
 /**
- * Records a change of the group (its members are already written; `set` names new fields): one write of
- * the group with the change in its outbox, then the same change broadcast once `moved` members' caches are clean.
+ * Conversations (groups and direct ones) and who is in them. Actions, by file:
+ * - here: create, list, get; and for other services, the cached doors notificationTargets, membership, memberIds, idsForUser;
+ * - membership-actions.ts: addMembers, removeMember, setRole;
+ * - settings-actions.ts: update (name, picture), setNotifications (the caller's level and mute).
+ * Every change is written with its event in the group's outbox and broadcast after its caches are clean (commit.ts).
  */
-async function commitChange<T extends Exclude<GroupChangeType, "group.created">>(
-	svc: GroupsState,
-	ctx: UserContext,
-	group: GroupDoc,
-	type: T,
-	details: ChangeDetails<T>,
-	moved: string[],
-	set: Partial<Pick<GroupDoc, "name" | "avatarAssetId" | "avatarUrl">> = {}
-): Promise<{ updated: GroupDoc; change: GroupChanges[T] }> {
-	const $set = { ...set, updatedAt: new Date() };
-	const change = groupChange<T>({ ...group, ...$set }, await svc.memberships.inGroup(group._id), ctx.meta.user.id, details);
-	const event = svc.outboxEvent(type, group._id, streamedChange<T>(change), $set.updatedAt);
-	const updated = (await svc.db.groups.updateById(group._id, { $set, ...outboxUpdate(event) }))!;
-	if (moved.length) await membersMoved(svc, group._id, moved);
-	else await svc.cleanCache(cacheKey("groups.notificationTargets", group._id));
-	ctx.broadcast(type, change);
-	return { updated, change };
-}
-
 const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	name: "groups",
 	mixins: [
@@ -84,7 +45,9 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			groups: { indexes: [{ fields: { directKey: 1 }, unique: true, sparse: true }, OUTBOX_INDEX] },
 			memberships: { indexes: [{ fields: { groupId: 1, joinedAt: 1 } }, { fields: { userId: 1 } }] }
 		}),
-		Outbox(["groups"])
+		Outbox(["groups"]),
+		GroupsMembershipActions,
+		GroupsSettingsActions
 	],
 
 	actions: {
@@ -178,116 +141,6 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			params: params({ id: idParam }),
 			async handler(ctx: MemberContext<{ id: string }>): Promise<Group> {
 				return viewOf(this, ctx, await groupOf(this, ctx.params.id));
-			}
-		},
-
-		/** Renames the group and/or sets its picture (`avatarAssetId`: an image the caller uploaded, or null to clear it). */
-		update: {
-			auth: "required",
-			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can change the group's name or picture" },
-			params: params({ id: idParam, name: { ...groupNameParam, optional: true }, avatarAssetId: { ...idParam, optional: true, nullable: true } }),
-			async handler(ctx: MemberContext<{ id: string; name?: string; avatarAssetId?: string | null }>): Promise<Group> {
-				const { name, avatarAssetId } = ctx.params;
-				if (name === undefined && avatarAssetId === undefined) throw invalidField("name", "Give 'name', 'avatarAssetId' or both.", "required");
-				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name or picture to change");
-				if (avatarAssetId) await assertOwnImage(ctx, avatarAssetId, ctx.meta.user.id);
-				const group = await groupOf(this, ctx.params.id);
-				const { set, lines } = groupUpdate(group, { name, avatarAssetId }, this.secret);
-				if (!lines.length) return viewOf(this, ctx, group);
-				const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], set);
-				for (const line of lines) await noteInTimeline(ctx, this.logger, group._id, line);
-				return viewOf(this, ctx, updated);
-			}
-		},
-
-		addMembers: {
-			auth: "required",
-			conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can add members" },
-			params: params({ id: idParam, userIds: idList(1000, 1) }),
-			async handler(ctx: MemberContext<{ id: string; userIds: string[] }>): Promise<Group> {
-				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
-				const group = await groupOf(this, ctx.params.id);
-				await assertUsersExist(ctx, ctx.params.userIds, "userIds");
-				const current = await this.memberships.inGroup(group._id);
-				const present = new Set(current.map(m => m.userId));
-				const joining = [...new Set(ctx.params.userIds)].filter(id => !present.has(id));
-				await this.admission.check(ctx, ctx.meta.user.id, joining, current.length);
-				const added = await this.memberships.add(group._id, joining, "member", ctx.meta.user.id);
-				if (added.length) {
-					// The line first: the new members' cursors then start after it, so they join caught up.
-					await noteInTimeline(ctx, this.logger, group._id, { type: "members.added", userIds: added });
-					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
-					await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
-				}
-				return viewOf(this, ctx, group);
-			}
-		},
-
-		/** Removing yourself is leaving. The last owner who leaves hands ownership to the longest-standing admin, else member. */
-		removeMember: {
-			auth: "required",
-			conversation: { param: "id" },
-			params: params({ id: idParam, userId: idParam }),
-			async handler(ctx: MemberContext<{ id: string; userId: string }>): Promise<Group | GroupBase> {
-				const { role, groupType } = membershipOf(ctx);
-				const { userId } = ctx.params;
-				if (groupType === "direct") throw forbidden("Direct conversations have fixed members");
-				const group = await groupOf(this, ctx.params.id);
-				const leaving = userId === ctx.meta.user.id;
-				let removedRole = role;
-				if (!leaving) {
-					const target = await this.memberships.of(group._id, userId);
-					if (role === "member") throw forbidden("Only the owner or an admin can remove members");
-					if (!target) throw notFound("Member");
-					if (role === "admin" && target.role !== "member") throw forbidden("An admin can remove members, not admins or the owner");
-					removedRole = target.role;
-				}
-				await this.memberships.remove(group._id, userId, removedRole);
-				await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
-				const { change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
-				await noteInTimeline(ctx, this.logger, group._id, leaving ? { type: "member.left" } : { type: "member.removed", userId });
-				return leaving ? change.group : viewOf(this, ctx, group);
-			}
-		},
-
-		/** The owner makes members admins (or back), or hands ownership on with role "owner". */
-		setRole: {
-			auth: "required",
-			conversation: { param: "id", roles: ["owner"], forbidden: "Only the owner can change roles" },
-			params: params({ id: idParam, userId: idParam, role: { type: "enum", values: ["owner", "admin", "member"] } }),
-			async handler(ctx: MemberContext<{ id: string; userId: string; role: MemberRole }>): Promise<Group> {
-				const me = ctx.meta.user;
-				if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no roles");
-				if (ctx.params.userId === me.id) throw forbidden("Hand ownership to another member instead of changing your own role");
-				const group = await groupOf(this, ctx.params.id);
-				const target = await this.memberships.of(group._id, ctx.params.userId);
-				if (!target) throw notFound("Member");
-				await this.memberships.setRole(group._id, ctx.params.userId, ctx.params.role, me.id);
-				await commitChange(this, ctx, group, "group.updated", {}, [me.id, ctx.params.userId]);
-				if (target.role !== ctx.params.role)
-					await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId: target.userId, role: ctx.params.role });
-				return viewOf(this, ctx, group);
-			}
-		},
-
-		/** The caller's notification level and mute here (every device of theirs hears it); `mutedUntil` left out keeps the mute. */
-		setNotifications: {
-			auth: "required",
-			conversation: { param: "id" },
-			params: params({
-				id: idParam,
-				level: { type: "enum", values: [...NOTIFICATION_LEVELS] },
-				mutedUntil: { type: "string", max: 40, nullable: true, optional: true }
-			}),
-			async handler(ctx: MemberContext<{ id: string; level: NotificationLevel; mutedUntil?: string | null }>): Promise<Group> {
-				const { id: groupId, level } = ctx.params;
-				const userId = ctx.meta.user.id;
-				const kept = ctx.params.mutedUntil === undefined ? (await this.memberships.of(groupId, userId))?.notifications?.mutedUntil : undefined;
-				const mutedUntil = kept !== undefined ? kept && new Date(kept) : parseMutedUntil(ctx.params.mutedUntil);
-				await this.memberships.setNotifications(groupId, userId, { level, mutedUntil });
-				await this.cleanCache(cacheKey("groups.notificationTargets", groupId));
-				ctx.broadcast("group.notifications.changed", { groupId, userId, notifications: toNotificationSettings({ level, mutedUntil }) });
-				return viewOf(this, ctx, await groupOf(this, groupId));
 			}
 		},
 

@@ -1,10 +1,14 @@
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import type { ServiceBroker } from "moleculer";
+import type { Message } from "../../contract/messages.ts";
 import { testConfig, type ChatConfig } from "../../lib/config.ts";
 import { startNode } from "../../app/node.ts";
+import { closeAll, connectSocket, socketUrl, type ClientSocket } from "./socket.ts";
 
 export interface TestApp {
 	broker: ServiceBroker;
@@ -94,4 +98,83 @@ export async function registerUser(app: { url: string }, prefix = "user"): Promi
 	const res = await client(app).post("/api/auth/register", { username, password: "correct horse battery" });
 	if (res.status !== 201) throw new Error(`register ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
 	return res.body;
+}
+
+/** What tests do as users of one app over REST; `app` is read at each call, so it may be started later. */
+export interface AppActions {
+	/** A REST client acting as `user`. */
+	api(user: TestUser): ReturnType<typeof client>;
+	/** A new conversation that `owner` creates with `members`; fails the test unless it is created. */
+	group(owner: TestUser, name: string, members: TestUser[], extra?: Record<string, unknown>): Promise<string>;
+	/** A message `user` sends over REST; fails the test unless it is stored. */
+	send(user: TestUser, groupId: string, content: string, extra?: Record<string, unknown>): Promise<Message>;
+}
+
+export function appActions(app: () => { url: string }): AppActions {
+	const api = (user: TestUser) => client(app(), user.accessToken);
+	return {
+		api,
+		async group(owner, name, members, extra = {}) {
+			const res = await api(owner).post("/api/groups", { name, memberIds: members.map(m => m.user.id), ...extra });
+			assert.equal(res.status, 201, JSON.stringify(res.body));
+			return res.body.id as string;
+		},
+		async send(user, groupId, content, extra = {}) {
+			const res = await api(user).post("/api/messages", { groupId, content, ...extra });
+			assert.equal(res.status, 201, JSON.stringify(res.body));
+			return res.body as Message;
+		}
+	};
+}
+
+/** One app for a describe block, with its people registered; see useTestApp. */
+export interface AppFixture<A extends TestApp = TestApp> extends AppActions {
+	readonly app: A;
+	/** The users registered for `names`, in that order. */
+	readonly users: TestUser[];
+	/** The socket gateway's URL. */
+	readonly socketUrl: string;
+	/** A connected socket of `user`, closed when the block ends. */
+	connect(user: TestUser): Promise<ClientSocket>;
+}
+
+/**
+ * Registers the hooks of a describe block that shares one app: before its tests, `start` (a plain embedded
+ * node unless given) and a user per name; after them, every socket `connect` opened is closed and the app
+ * stopped. Hooks of the block registered after this call run with the app there.
+ */
+export function useTestApp<A extends TestApp = TestApp>(names: string[], start: () => Promise<A> = startTestApp as () => Promise<A>): AppFixture<A> {
+	let app: A | undefined;
+	let users: TestUser[] = [];
+	const sockets: ClientSocket[] = [];
+	const started = () => {
+		if (!app) throw new Error("the app is not started yet: use the fixture inside hooks and tests");
+		return app;
+	};
+	before(async () => {
+		app = await start();
+		users = await Promise.all(names.map(name => registerUser(started(), name)));
+	});
+	after(async () => {
+		closeAll(...sockets);
+		await app?.stop();
+	});
+	const fixture: AppFixture<A> = {
+		...appActions(started),
+		get app() {
+			return started();
+		},
+		get users() {
+			return users;
+		},
+		get socketUrl() {
+			return socketUrl(started().broker);
+		},
+		async connect(user) {
+			const socket = await connectSocket(fixture.socketUrl, user.accessToken);
+			sockets.push(socket);
+			return socket;
+		}
+	};
+	return fixture;
 }

@@ -1,36 +1,26 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { GroupBase } from "../../contract/groups.ts";
 import type { Message } from "../../contract/messages.ts";
-import { client, registerUser, type TestUser } from "../helpers/app.ts";
-import { startAssetsApp, testImage, uploadFile, type AssetsTestApp } from "../helpers/assets.ts";
-import { closeAll, collect, connectSocket, socketUrl, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
+import { useTestApp, type TestUser } from "../helpers/app.ts";
+import { startAssetsApp, testImage, uploadFile } from "../helpers/assets.ts";
+import { collect, waitForEvent } from "../helpers/socket.ts";
 
 describe("group pictures", { timeout: 60_000 }, () => {
-	let app: AssetsTestApp;
-	let owner: TestUser;
-	let admin: TestUser;
-	let member: TestUser;
-	let outsider: TestUser;
+	const t = useTestApp(["owner", "admin", "member", "out"], startAssetsApp);
+	const { api } = t;
+	let owner: TestUser, admin: TestUser, member: TestUser, outsider: TestUser;
 	let groupId: string;
-	const sockets: ClientSocket[] = [];
 
 	before(async () => {
-		app = await startAssetsApp();
-		[owner, admin, member, outsider] = await Promise.all(["owner", "admin", "member", "out"].map(name => registerUser(app, name)));
-		const g = await client(app, owner.accessToken).post("/api/groups", { name: "Pictured", memberIds: [admin.user.id, member.user.id] });
+		[owner, admin, member, outsider] = t.users;
+		const g = await api(owner).post("/api/groups", { name: "Pictured", memberIds: [admin.user.id, member.user.id] });
 		groupId = g.body.id;
 		assert.equal(g.body.avatarUrl, null, "a new group has no picture");
-		assert.equal((await client(app, owner.accessToken).put(`/api/groups/${groupId}/members/${admin.user.id}`, { role: "admin" })).status, 200);
+		assert.equal((await api(owner).put(`/api/groups/${groupId}/members/${admin.user.id}`, { role: "admin" })).status, 200);
 	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const api = (user: TestUser) => client(app, user.accessToken);
 	const image = async (user: TestUser) => {
-		const up = await uploadFile(app, user.accessToken, await testImage("png", 300, 200), { name: "group.png", type: "image/png" });
+		const up = await uploadFile(t.app, user.accessToken, await testImage("png", 300, 200), { name: "group.png", type: "image/png" });
 		assert.equal(up.status, 201, JSON.stringify(up.body));
 		return up.body.id as string;
 	};
@@ -38,8 +28,7 @@ describe("group pictures", { timeout: 60_000 }, () => {
 		((await api(member).get(`/api/messages/${groupId}?limit=100`)).body.items as Message[]).filter(m => m.system?.type === "group.avatar");
 
 	test("an owner sets it: a signed URL that does not expire, in every view of the group, announced and noted in the timeline", async () => {
-		const socket = await connectSocket(socketUrl(app.broker), member.accessToken);
-		sockets.push(socket);
+		const socket = await t.connect(member);
 		const assetId = await image(owner);
 		const updated = waitForEvent<GroupBase>(socket, "group.updated", g => g.id === groupId && g.avatarUrl != null);
 		const res = await api(owner).put(`/api/groups/${groupId}`, { avatarAssetId: assetId });
@@ -48,7 +37,7 @@ describe("group pictures", { timeout: 60_000 }, () => {
 		assert.equal(res.body.name, "Pictured", "the name stays");
 		assert.equal((await updated).avatarUrl, res.body.avatarUrl);
 
-		const picture = await fetch(app.url + res.body.avatarUrl);
+		const picture = await fetch(t.app.url + res.body.avatarUrl);
 		assert.equal(picture.status, 200);
 		assert.match(picture.headers.get("content-type") ?? "", /^image\//);
 		await picture.arrayBuffer();
@@ -90,7 +79,7 @@ describe("group pictures", { timeout: 60_000 }, () => {
 		assert.equal((await api(outsider).put(`/api/groups/${groupId}`, { avatarAssetId: await image(outsider) })).status, 404);
 
 		const ownersImage = await image(owner);
-		const pdf = await uploadFile(app, owner.accessToken, Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), {
+		const pdf = await uploadFile(t.app, owner.accessToken, Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"), {
 			name: "a.pdf",
 			type: "application/pdf"
 		});

@@ -1,28 +1,22 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Message } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { useTestApp, type TestUser } from "../helpers/app.ts";
 
 describe("history around a message: GET /api/messages/:groupId?around=", () => {
-	let app: TestApp;
-	let alice: TestUser;
-	let bob: TestUser;
-	let outsider: TestUser;
+	const t = useTestApp(["alice", "bob", "out"]);
+	const { api } = t;
+	let alice: TestUser, bob: TestUser, outsider: TestUser;
 	let groupId: string;
 
 	before(async () => {
-		app = await startTestApp();
-		[alice, bob, outsider] = await Promise.all(["alice", "bob", "out"].map(name => registerUser(app, name)));
-		groupId = (await client(app, alice.accessToken).post("/api/groups", { name: "Long", memberIds: [bob.user.id] })).body.id;
-		for (let i = 1; i <= 30; i++) {
-			const res = await client(app, i % 3 ? alice.accessToken : bob.accessToken).post("/api/messages", { groupId, content: `m${i}` });
-			assert.equal(res.status, 201, JSON.stringify(res.body));
-		}
+		[alice, bob, outsider] = t.users;
+		groupId = await t.group(alice, "Long", [bob]);
+		for (let i = 1; i <= 30; i++) await t.send(i % 3 ? alice : bob, groupId, `m${i}`);
 	});
-	after(() => app.stop());
 
 	const page = async (query: string, user = bob) => {
-		const res = await client(app, user.accessToken).get(`/api/messages/${groupId}?${query}`);
+		const res = await api(user).get(`/api/messages/${groupId}?${query}`);
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		return (res.body.items as Message[]).map(m => m.seq);
 	};
@@ -33,8 +27,8 @@ describe("history around a message: GET /api/messages/:groupId?around=", () => {
 		assert.deepEqual(await page("around=15&limit=5"), seqs(13, 17));
 		assert.deepEqual(await page("around=15&limit=1"), [15]);
 		assert.deepEqual(await page("around=15"), seqs(1, 30), "the default limit (50) holds the whole conversation");
-		const [centre] = (await client(app, bob.accessToken).get(`/api/messages/${groupId}?around=15&limit=1`)).body.items as Message[];
-		const [same] = (await client(app, bob.accessToken).get(`/api/messages/${groupId}?after=14&limit=1`)).body.items as Message[];
+		const [centre] = (await api(bob).get(`/api/messages/${groupId}?around=15&limit=1`)).body.items as Message[];
+		const [same] = (await api(bob).get(`/api/messages/${groupId}?after=14&limit=1`)).body.items as Message[];
 		assert.deepEqual(centre, same);
 		assert.equal(centre.content, "m15");
 	});
@@ -58,11 +52,11 @@ describe("history around a message: GET /api/messages/:groupId?around=", () => {
 			"around=5&limit=0",
 			"around=5&limit=101"
 		]) {
-			const res = await client(app, bob.accessToken).get(`/api/messages/${groupId}?${query}`);
+			const res = await api(bob).get(`/api/messages/${groupId}?${query}`);
 			assert.equal(res.status, 422, `${query}: ${res.status} ${JSON.stringify(res.body)}`);
 		}
-		const both = await client(app, bob.accessToken).get(`/api/messages/${groupId}?around=5&before=9`);
+		const both = await api(bob).get(`/api/messages/${groupId}?around=5&before=9`);
 		assert.equal(both.body.data[0].field, "before");
-		assert.equal((await client(app, outsider.accessToken).get(`/api/messages/${groupId}?around=5`)).status, 404);
+		assert.equal((await api(outsider).get(`/api/messages/${groupId}?around=5`)).status, 404);
 	});
 });

@@ -1,50 +1,24 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Message, SyncResult } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitForEvent, type Ack, type ClientSocket } from "../helpers/socket.ts";
+import { useTestApp, type TestUser } from "../helpers/app.ts";
+import { collect, emitWithAck, waitForEvent, type Ack, type ClientSocket } from "../helpers/socket.ts";
 
 /** The stored facts of a message, without the receipt counts (another member's view differs). */
 const facts = ({ status: _s, deliveredCount: _d, seenCount: _c, ...rest }: Message) => rest;
 
 describe("message edits, replies and the change order", () => {
-	let app: TestApp;
-	let url: string;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	const sockets: ClientSocket[] = [];
-
-	before(async () => {
-		app = await startTestApp();
-		url = socketUrl(app.broker);
-		[alice, bob, carol] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob"), registerUser(app, "carol")]);
-	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const connect = async (user: TestUser) => {
-		const socket = await connectSocket(url, user.accessToken);
-		sockets.push(socket);
-		return socket;
-	};
-	const group = async (name: string) => {
-		const res = await client(app, alice.accessToken).post("/api/groups", { name, memberIds: [bob.user.id] });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body.id as string;
-	};
-	const send = async (user: TestUser, groupId: string, content: string, extra: object = {}) => {
-		const res = await client(app, user.accessToken).post("/api/messages", { groupId, content, ...extra });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body as Message;
-	};
-	const patch = (user: TestUser, id: string, body: unknown) => client(app, user.accessToken).request("PATCH", `/api/messages/${id}`, body);
+	const t = useTestApp(["alice", "bob", "carol"]);
+	const { api, connect } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser;
+	before(() => void ([alice, bob, carol] = t.users));
+	const group = (name: string) => t.group(alice, name, [bob]);
+	const { send } = t;
+	const patch = (user: TestUser, id: string, body: unknown) => api(user).request("PATCH", `/api/messages/${id}`, body);
 	const history = async (user: TestUser, groupId: string): Promise<Message[]> => {
 		const items: Message[] = [];
 		for (;;) {
-			const page = await client(app, user.accessToken).get(`/api/messages/${groupId}?after=${items.length}&limit=100`);
+			const page = await api(user).get(`/api/messages/${groupId}?after=${items.length}&limit=100`);
 			assert.equal(page.status, 200, JSON.stringify(page.body));
 			items.push(...page.body.items);
 			if (page.body.items.length < 100) return items;
@@ -72,7 +46,7 @@ describe("message edits, replies and the change order", () => {
 		await arrived;
 		for (const seen of heard) assert.deepEqual(seen.map(facts), [facts(res.body)]);
 
-		const [stored] = (await client(app, bob.accessToken).get(`/api/messages/${groupId}?after=${original.seq - 1}&limit=1`)).body.items;
+		const [stored] = (await api(bob).get(`/api/messages/${groupId}?after=${original.seq - 1}&limit=1`)).body.items;
 		assert.deepEqual(facts(stored), facts(res.body));
 		assert.equal((await patch(alice, original.id, { content: "hello\nworld" })).body.version, res.body.version, "the same text changes nothing");
 	});
@@ -97,10 +71,10 @@ describe("message edits, replies and the change order", () => {
 			const res = await patch(alice, mine.id, { content });
 			assert.equal(res.status, 422, `${JSON.stringify(content)?.slice(0, 20)}: ${JSON.stringify(res.body)}`);
 		}
-		const [after] = (await client(app, alice.accessToken).get(`/api/messages/${groupId}`)).body.items;
+		const [after] = (await api(alice).get(`/api/messages/${groupId}`)).body.items;
 		assert.equal(after.content, "edited by socket", "refused edits stored nothing");
 
-		assert.equal((await client(app, alice.accessToken).del(`/api/messages/${mine.id}`)).status, 200);
+		assert.equal((await api(alice).del(`/api/messages/${mine.id}`)).status, 200);
 		const deleted = await patch(alice, mine.id, { content: "back from the dead" });
 		assert.equal(deleted.status, 409);
 		assert.equal(deleted.body.type, "MESSAGE_DELETED");
@@ -110,7 +84,7 @@ describe("message edits, replies and the change order", () => {
 		const groupId = await group("History");
 		const sent = await send(alice, groupId, "one");
 		for (const content of ["two", "three"]) assert.equal((await patch(alice, sent.id, { content })).status, 200);
-		const res = await client(app, bob.accessToken).get(`/api/messages/${sent.id}/history`);
+		const res = await api(bob).get(`/api/messages/${sent.id}/history`);
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		assert.deepEqual(
 			res.body.items.map((e: { content: string }) => e.content),
@@ -118,9 +92,9 @@ describe("message edits, replies and the change order", () => {
 		);
 		assert.equal(res.body.items[0].editedAt, sent.createdAt, "the first text dates from the send");
 		assert.ok(Date.parse(res.body.items[1].editedAt) >= Date.parse(sent.createdAt));
-		assert.equal((await client(app, carol.accessToken).get(`/api/messages/${sent.id}/history`)).status, 404);
-		assert.equal((await client(app, alice.accessToken).del(`/api/messages/${sent.id}`)).status, 200);
-		assert.deepEqual((await client(app, bob.accessToken).get(`/api/messages/${sent.id}/history`)).body, { items: [] });
+		assert.equal((await api(carol).get(`/api/messages/${sent.id}/history`)).status, 404);
+		assert.equal((await api(alice).del(`/api/messages/${sent.id}`)).status, 200);
+		assert.deepEqual((await api(bob).get(`/api/messages/${sent.id}/history`)).body, { items: [] });
 	});
 
 	test("a reply names a message of the same conversation; its excerpt follows the original's edits and delete", async () => {
@@ -129,10 +103,10 @@ describe("message edits, replies and the change order", () => {
 		const bobSocket = await connect(bob);
 		const original = await send(alice, groupId, "x".repeat(200));
 
-		const other = await client(app, bob.accessToken).post("/api/messages", { groupId, content: "re", replyTo: elsewhere.id });
+		const other = await api(bob).post("/api/messages", { groupId, content: "re", replyTo: elsewhere.id });
 		assert.equal(other.status, 422);
 		assert.equal(other.body.data[0].field, "replyTo");
-		const unknown = await client(app, bob.accessToken).post("/api/messages", { groupId, content: "re", replyTo: "aaaaaaaaaaaaaaaaaaaaaaaa" });
+		const unknown = await api(bob).post("/api/messages", { groupId, content: "re", replyTo: "aaaaaaaaaaaaaaaaaaaaaaaa" });
 		assert.equal(unknown.status, 422);
 		assert.equal(unknown.body.data[0].field, "replyTo");
 
@@ -155,7 +129,7 @@ describe("message edits, replies and the change order", () => {
 		assert.equal((await stored()).replyTo!.excerpt, "short now");
 
 		const gone = updated();
-		assert.equal((await client(app, alice.accessToken).del(`/api/messages/${original.id}`)).status, 200);
+		assert.equal((await api(alice).del(`/api/messages/${original.id}`)).status, 200);
 		assert.ok((await gone).version > afterEdit.version);
 		assert.deepEqual((await stored()).replyTo, { id: original.id, seq: original.seq, senderId: alice.user.id, excerpt: null });
 	});
@@ -190,7 +164,7 @@ describe("message edits, replies and the change order", () => {
 		// Offline: older messages are edited and deleted (more than a page of them), new ones sent.
 		for (const m of sent.slice(0, 210))
 			assert.equal((await patch(m.senderId === alice.user.id ? alice : bob, m.id, { content: `${m.content} (edited)` })).status, 200);
-		for (const m of [sent[4], sent[9], sent[220]]) assert.equal((await client(app, alice.accessToken).del(`/api/messages/${m.id}`)).status, 200);
+		for (const m of [sent[4], sent[9], sent[220]]) assert.equal((await api(alice).del(`/api/messages/${m.id}`)).status, 200);
 		for (let i = 1; i <= 5; i++) await send(bob, groupId, `while away ${i}`);
 
 		const rounds = await syncAll(await connect(alice));

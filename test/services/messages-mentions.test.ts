@@ -1,40 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Group } from "../../contract/groups.ts";
 import type { Message } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, connectSocket, emitWithAck, socketUrl, waitFor, type ClientSocket } from "../helpers/socket.ts";
+import { client, registerUser, startTestApp, useTestApp, type TestUser } from "../helpers/app.ts";
+import { emitWithAck, waitFor } from "../helpers/socket.ts";
 
 describe("mentions", () => {
-	let app: TestApp;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	let dave: TestUser;
-	let outsider: TestUser;
-	const sockets: ClientSocket[] = [];
-
-	before(async () => {
-		app = await startTestApp();
-		[alice, bob, carol, dave, outsider] = await Promise.all(["alice", "bob", "carol", "dave", "out"].map(n => registerUser(app, n)));
-	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const http = (user: TestUser) => client(app, user.accessToken);
+	const t = useTestApp(["alice", "bob", "carol", "dave", "out"]);
+	const { api: http, connect } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser, outsider: TestUser;
+	before(() => void ([alice, bob, carol, dave, outsider] = t.users));
 	/** alice owns it; bob, carol and dave are members. */
-	const group = async (name: string) => {
-		const res = await http(alice).post("/api/groups", { name, memberIds: [bob.user.id, carol.user.id, dave.user.id] });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body.id as string;
-	};
-	const send = async (user: TestUser, groupId: string, content: string) => {
-		const res = await http(user).post("/api/messages", { groupId, content });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body as Message;
-	};
+	const group = (name: string) => t.group(alice, name, [bob, carol, dave]);
+	const send = (user: TestUser, groupId: string, content: string) => t.send(user, groupId, content);
 	const edit = async (user: TestUser, id: string, content: string) => {
 		const res = await http(user).request("PATCH", `/api/messages/${id}`, { content });
 		assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -59,8 +37,7 @@ describe("mentions", () => {
 		assert.deepEqual(sorted(sent.mentions), sorted([bob.user.id, carol.user.id]));
 		assert.equal(sent.mentionsAll, false);
 
-		const socket = await connectSocket(socketUrl(app.broker), dave.accessToken);
-		sockets.push(socket);
+		const socket = await connect(dave);
 		const ack = await emitWithAck(socket, "chat.message.send", { groupId, content: `${at(alice)}: \`${at(bob)}\` is code` });
 		assert.equal(ack.ok, true, JSON.stringify(ack));
 		assert.deepEqual(ack.message.mentions, [alice.user.id]);
@@ -91,8 +68,7 @@ describe("mentions", () => {
 		assert.equal(byOwner.mentionsAll, true);
 		assert.equal(await mentionCount(bob, groupId), 1);
 
-		const carolOnline = await connectSocket(socketUrl(app.broker), carol.accessToken);
-		sockets.push(carolOnline);
+		await connect(carol);
 		await waitFor(async () => {
 			const res = await http(alice).get(`/api/presence?userIds=${carol.user.id}`);
 			return res.body.items?.[0]?.status === "online";

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Message, ReactionsEvent, SyncResult } from "../../contract/messages.ts";
 import type { ChatConfig } from "../../lib/config.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { appActions, client, registerUser, startTestApp, useTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
 import { collectTopics, firstSeen, kcatSkip, startMockKafka, waitFor as waitForKafka, type Collector, type MockKafka } from "../helpers/kafka.ts";
-import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitForEvent, type Ack, type ClientSocket } from "../helpers/socket.ts";
+import { collect, emitWithAck, waitForEvent, type Ack } from "../helpers/socket.ts";
 
 type Reactions = Pick<ReactionsEvent, "reactions"> & Partial<ReactionsEvent>;
 
@@ -12,18 +12,10 @@ const enc = encodeURIComponent;
 
 /** A small world per app: users, a group of alice and bob, REST helpers. */
 function world(app: () => TestApp) {
-	const http = (user: TestUser) => client(app(), user.accessToken);
+	const actions = appActions(app);
+	const http = actions.api;
 	return {
-		async group(owner: TestUser, name: string, members: TestUser[]) {
-			const res = await http(owner).post("/api/groups", { name, memberIds: members.map(m => m.user.id) });
-			assert.equal(res.status, 201, JSON.stringify(res.body));
-			return res.body.id as string;
-		},
-		async send(user: TestUser, groupId: string, content: string) {
-			const res = await http(user).post("/api/messages", { groupId, content });
-			assert.equal(res.status, 201, JSON.stringify(res.body));
-			return res.body as Message;
-		},
+		...actions,
 		put: (user: TestUser, messageId: string, emoji: string) => http(user).request("PUT", `/api/messages/${messageId}/reactions/${enc(emoji)}`),
 		del: (user: TestUser, messageId: string, emoji: string) => http(user).request("DELETE", `/api/messages/${messageId}/reactions/${enc(emoji)}`),
 		async messageAs(user: TestUser, groupId: string, seq: number): Promise<Message> {
@@ -37,29 +29,11 @@ function world(app: () => TestApp) {
 const counts = (r: Reactions) => r.reactions.map(x => [x.emoji, x.count]);
 
 describe("message reactions", () => {
-	let app: TestApp;
-	let url: string;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	const sockets: ClientSocket[] = [];
-	const w = world(() => app);
-
-	before(async () => {
-		app = await startTestApp({ reactions: { perMessage: 3, perSecond: 1000, burst: 1000 } });
-		url = socketUrl(app.broker);
-		[alice, bob, carol] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob"), registerUser(app, "carol")]);
-	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const connect = async (user: TestUser) => {
-		const socket = await connectSocket(url, user.accessToken);
-		sockets.push(socket);
-		return socket;
-	};
+	const t = useTestApp(["alice", "bob", "carol"], () => startTestApp({ reactions: { perMessage: 3, perSecond: 1000, burst: 1000 } }));
+	const { connect } = t;
+	const w = world(() => t.app);
+	let alice: TestUser, bob: TestUser, carol: TestUser;
+	before(() => void ([alice, bob, carol] = t.users));
 
 	test("members react over REST and the socket; each user once per emoji; every member socket hears each change once", async () => {
 		const groupId = await w.group(alice, "Reactions", [bob]);
@@ -152,7 +126,11 @@ describe("message reactions", () => {
 			assert.equal(res.status, 422, `${emoji.slice(0, 10)}: ${JSON.stringify(res.body)}`);
 			assert.equal(res.body.data[0].field, "emoji");
 		}
-		assert.equal((await client(app, bob.accessToken).request("PUT", `/api/messages/${message.id}/reactions/%F0%9F`)).status, 400, "half an emoji is a bad URL");
+		assert.equal(
+			(await client(t.app, bob.accessToken).request("PUT", `/api/messages/${message.id}/reactions/%F0%9F`)).status,
+			400,
+			"half an emoji is a bad URL"
+		);
 		for (const payload of [
 			{ messageId: message.id, emoji: "two words", on: true },
 			{ messageId: message.id, emoji: 42, on: true },
@@ -177,19 +155,19 @@ describe("message reactions", () => {
 			["❤️", 2]
 		]);
 
-		assert.equal((await client(app, alice.accessToken).del(`/api/messages/${message.id}`)).status, 200);
+		assert.equal((await client(t.app, alice.accessToken).del(`/api/messages/${message.id}`)).status, 200);
 		const deleted = await w.put(bob, message.id, "😀");
 		assert.equal(deleted.status, 409);
 		assert.equal(deleted.body.type, "MESSAGE_DELETED");
 		assert.equal((await w.del(bob, message.id, "🎉")).status, 409);
 		const tombstone = await w.messageAs(bob, groupId, message.seq);
 		assert.deepEqual(tombstone.reactions, []);
-		const messages = app.broker.getLocalService("messages") as unknown as { db: { reactions: { count(q: object): Promise<number> } } };
+		const messages = t.app.broker.getLocalService("messages") as unknown as { db: { reactions: { count(q: object): Promise<number> } } };
 		assert.equal(await messages.db.reactions.count({ messageId: message.id }), 0, "a delete drops the reactions");
 	});
 
 	test("many at once: concurrent toggles never count a user twice; the summary names the first ten, `me` holds beyond them", async () => {
-		const others = await Promise.all(Array.from({ length: 11 }, (_, i) => registerUser(app, `fan${i}`)));
+		const others = await Promise.all(Array.from({ length: 11 }, (_, i) => registerUser(t.app, `fan${i}`)));
 		const groupId = await w.group(alice, "Crowd", [bob, ...others]);
 		const message = await w.send(alice, groupId, "popular");
 		const results = await Promise.all(Array.from({ length: 8 }, () => w.put(bob, message.id, "🔥")));
@@ -238,15 +216,11 @@ describe("message reactions", () => {
 });
 
 describe("reaction rate limit", () => {
-	let app: TestApp;
-	before(async () => {
-		app = await startTestApp({ reactions: { perMessage: 20, perSecond: 1, burst: 3 } });
-	});
-	after(() => app.stop());
+	const t = useTestApp(["alice", "bob"], () => startTestApp({ reactions: { perMessage: 20, perSecond: 1, burst: 3 } }));
 
 	test("toggles take from their own bucket: past the burst 429 with retryAfterMs, and sending is not affected", async () => {
-		const w = world(() => app);
-		const [alice, bob] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob")]);
+		const w = world(() => t.app);
+		const [alice, bob] = t.users;
 		const groupId = await w.group(alice, "Limits", [bob]);
 		const message = await w.send(alice, groupId, "hi");
 		const statuses = [];

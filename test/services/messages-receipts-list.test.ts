@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Message, MessageReceipts } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { client, useTestApp, type TestUser } from "../helpers/app.ts";
 
 describe("who has seen a message: GET /api/messages/:id/receipts", () => {
-	let app: TestApp;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	let dave: TestUser;
-	let outsider: TestUser;
-
-	before(async () => {
-		app = await startTestApp();
-		[alice, bob, carol, dave, outsider] = await Promise.all(["alice", "bob", "carol", "dave", "out"].map(name => registerUser(app, name)));
-	});
-	after(() => app.stop());
-
-	const api = (user: TestUser) => client(app, user.accessToken);
+	const t = useTestApp(["alice", "bob", "carol", "dave", "out"]);
+	const { api } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser, outsider: TestUser;
+	before(() => void ([alice, bob, carol, dave, outsider] = t.users));
 	const sorted = (users: TestUser[]) => users.map(u => u.user.id).sort();
 	const receiptsOf = async (user: TestUser, id: string): Promise<MessageReceipts> => {
 		const res = await api(user).get(`/api/messages/${id}/receipts`);
@@ -74,7 +64,7 @@ describe("who has seen a message: GET /api/messages/:id/receipts", () => {
 		assert.equal((await api(outsider).get(`/api/messages/${m.id}/receipts`)).status, 404);
 		assert.equal((await api(alice).get(`/api/messages/${"a".repeat(24)}/receipts`)).status, 404);
 		assert.equal((await api(alice).get(`/api/messages/nope/receipts`)).status, 422);
-		assert.equal((await client(app).get(`/api/messages/${m.id}/receipts`)).status, 401);
+		assert.equal((await client(t.app).get(`/api/messages/${m.id}/receipts`)).status, 401);
 
 		const cursors = await api(bob).get(`/api/messages/${g.id}/receipts`);
 		assert.equal(cursors.status, 200, JSON.stringify(cursors.body));
@@ -88,7 +78,7 @@ describe("who has seen a message: GET /api/messages/:id/receipts", () => {
 	test("a group of 1,000 members answers in one response", async () => {
 		const others = await Promise.all(
 			Array.from({ length: 999 }, (_, i) =>
-				app.broker.call<{ id: string }, { username: string }>("users.create", { username: `many${process.pid % 1000}_${i}` })
+				t.app.broker.call<{ id: string }, { username: string }>("users.create", { username: `many${process.pid % 1000}_${i}` })
 			)
 		);
 		const ids = others.map(u => u.id);

@@ -1,34 +1,14 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Message, SyncResult } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitForEvent, type Ack, type ClientSocket } from "../helpers/socket.ts";
+import { client, registerUser, startTestApp, useTestApp, type TestUser } from "../helpers/app.ts";
+import { collect, emitWithAck, waitForEvent, type Ack } from "../helpers/socket.ts";
 
 describe("system lines: group changes in the timeline", () => {
-	let app: TestApp;
-	let url: string;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	let dave: TestUser;
-	const sockets: ClientSocket[] = [];
-
-	before(async () => {
-		app = await startTestApp();
-		url = socketUrl(app.broker);
-		[alice, bob, carol, dave] = await Promise.all(["alice", "bob", "carol", "dave"].map(name => registerUser(app, name)));
-	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const api = (user: TestUser) => client(app, user.accessToken);
-	const connect = async (user: TestUser) => {
-		const socket = await connectSocket(url, user.accessToken);
-		sockets.push(socket);
-		return socket;
-	};
+	const t = useTestApp(["alice", "bob", "carol", "dave"]);
+	const { api, connect } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser;
+	before(() => void ([alice, bob, carol, dave] = t.users));
 	const ok = async <T = any>(res: Promise<{ status: number; body: T }>, status = 200): Promise<T> => {
 		const { status: got, body } = await res;
 		assert.equal(got, status, JSON.stringify(body));
@@ -131,7 +111,7 @@ describe("system lines: group changes in the timeline", () => {
 
 	test("a line that cannot be appended is logged and the group change still succeeds", async () => {
 		// A conversation whose send queue admits nothing refuses every append (503), as an overloaded node would.
-		const strict = await startTestApp({ overload: { ...app.config.overload, maxQueuedPerConversation: 0 } });
+		const strict = await startTestApp({ overload: { ...t.app.config.overload, maxQueuedPerConversation: 0 } });
 		try {
 			const [owner, member] = await Promise.all([registerUser(strict, "owner"), registerUser(strict, "member")]);
 			const own = client(strict, owner.accessToken);

@@ -1,61 +1,43 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { Group } from "../../contract/groups.ts";
 import type { Receipt } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, collect, connectSocket, emitWithAck, socketUrl, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
+import { client, useTestApp, type TestUser } from "../helpers/app.ts";
+import { collect, emitWithAck, waitForEvent } from "../helpers/socket.ts";
 
 describe("mark as unread", () => {
-	let app: TestApp;
-	let url: string;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
-	const sockets: ClientSocket[] = [];
-
-	before(async () => {
-		app = await startTestApp();
-		url = socketUrl(app.broker);
-		[alice, bob, carol] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob"), registerUser(app, "carol")]);
-	});
-	after(async () => {
-		closeAll(...sockets);
-		await app.stop();
-	});
-
-	const connect = async (user: TestUser) => {
-		const socket = await connectSocket(url, user.accessToken);
-		sockets.push(socket);
-		return socket;
-	};
+	const t = useTestApp(["alice", "bob", "carol"]);
+	const { api, connect } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser;
+	before(() => void ([alice, bob, carol] = t.users));
 	/** A group of alice and bob with `count` messages from alice, read by bob to the end. */
 	const conversation = async (name: string, count: number) => {
-		const created = await client(app, alice.accessToken).post("/api/groups", { name, memberIds: [bob.user.id] });
+		const created = await api(alice).post("/api/groups", { name, memberIds: [bob.user.id] });
 		assert.equal(created.status, 201, JSON.stringify(created.body));
 		const groupId = created.body.id as string;
 		for (let i = 1; i <= count; i++) {
-			const sent = await client(app, alice.accessToken).post("/api/messages", { groupId, content: `message ${i}` });
+			const sent = await api(alice).post("/api/messages", { groupId, content: `message ${i}` });
 			assert.equal(sent.status, 201, JSON.stringify(sent.body));
 		}
-		const seen = await client(app, bob.accessToken).post(`/api/messages/${groupId}/seen`, { seq: count });
+		const seen = await api(bob).post(`/api/messages/${groupId}/seen`, { seq: count });
 		assert.equal(seen.status, 200, JSON.stringify(seen.body));
 		return groupId;
 	};
 	const groupOf = async (user: TestUser, groupId: string): Promise<Group> => {
-		const res = await client(app, user.accessToken).get(`/api/groups/${groupId}`);
+		const res = await api(user).get(`/api/groups/${groupId}`);
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		return res.body;
 	};
 	const inList = async (user: TestUser, groupId: string): Promise<Group | undefined> => {
-		const res = await client(app, user.accessToken).get("/api/groups?limit=100");
+		const res = await api(user).get("/api/groups?limit=100");
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		return (res.body.items as Group[]).find(g => g.id === groupId);
 	};
 	const receiptOf = async (groupId: string, userId: string): Promise<Receipt | undefined> => {
-		const res = await client(app, alice.accessToken).get(`/api/messages/${groupId}/receipts`);
+		const res = await api(alice).get(`/api/messages/${groupId}/receipts`);
 		return (res.body.items as Receipt[]).find(r => r.userId === userId);
 	};
-	const markUnread = (user: TestUser, groupId: string, body: unknown) => client(app, user.accessToken).post(`/api/messages/${groupId}/unread`, body);
+	const markUnread = (user: TestUser, groupId: string, body: unknown) => api(user).post(`/api/messages/${groupId}/unread`, body);
 
 	test("over REST: the conversation counts as unread from the marker, in the group and in the list; receipts others see stay", async () => {
 		const groupId = await conversation("Unread REST", 5);
@@ -76,14 +58,14 @@ describe("mark as unread", () => {
 		assert.equal(listed?.unreadCount, 3);
 
 		assert.deepEqual(await receiptOf(groupId, bob.user.id), { userId: bob.user.id, deliveredSeq: 5, readSeq: 5 });
-		const history = await client(app, alice.accessToken).get(`/api/messages/${groupId}?limit=10`);
+		const history = await api(alice).get(`/api/messages/${groupId}?limit=10`);
 		assert.ok(
 			history.body.items.every((m: { status: string }) => m.status === "seen"),
 			"alice's messages stay seen"
 		);
 		// The next message alice sends settles everything before it: nothing about bob's read state reached her.
 		const arrived = waitForEvent(aliceSocket, "chat.message.incoming", (m: { content: string }) => m.content === "after");
-		await client(app, alice.accessToken).post("/api/messages", { groupId, content: "after" });
+		await api(alice).post("/api/messages", { groupId, content: "after" });
 		await arrived;
 		assert.deepEqual(seenByAlice, []);
 		assert.deepEqual(readStateByAlice, []);
@@ -123,7 +105,7 @@ describe("mark as unread", () => {
 		assert.equal((await groupOf(bob, groupId)).unreadFrom, 2);
 
 		const cleared = waitForEvent(bob1, "group.read-state", (e: { groupId: string }) => e.groupId === groupId);
-		const res = await client(app, bob.accessToken).post(`/api/messages/${groupId}/seen`, { seq: 6 });
+		const res = await api(bob).post(`/api/messages/${groupId}/seen`, { seq: 6 });
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		assert.equal(res.body.moved, false, "the cursor was already there");
 		assert.deepEqual(await cleared, { groupId, readSeq: 6, unreadFrom: null });
@@ -135,9 +117,9 @@ describe("mark as unread", () => {
 	test("a new message read to the end clears it, and the marker survives only behind the read cursor", async () => {
 		const groupId = await conversation("Unread then more", 3);
 		assert.equal((await markUnread(bob, groupId, { seq: 1 })).status, 200);
-		await client(app, alice.accessToken).post("/api/messages", { groupId, content: "four" });
+		await api(alice).post("/api/messages", { groupId, content: "four" });
 		assert.equal((await groupOf(bob, groupId)).unreadCount, 4);
-		assert.equal((await client(app, bob.accessToken).post(`/api/messages/${groupId}/seen`, { seq: 4 })).body.moved, true);
+		assert.equal((await api(bob).post(`/api/messages/${groupId}/seen`, { seq: 4 })).body.moved, true);
 		const group = await groupOf(bob, groupId);
 		assert.equal(group.unreadFrom, null);
 		assert.equal(group.unreadCount, 0);
@@ -145,7 +127,7 @@ describe("mark as unread", () => {
 
 		// Marking unread where nothing is read yet changes nothing the reader sees: those messages are unread already.
 		const fresh = await conversation("Unread ahead", 2);
-		await client(app, alice.accessToken).post("/api/messages", { groupId: fresh, content: "three" });
+		await api(alice).post("/api/messages", { groupId: fresh, content: "three" });
 		const ahead = await markUnread(bob, fresh, { seq: 3 });
 		assert.deepEqual(ahead.body, { groupId: fresh, readSeq: 2, unreadFrom: null });
 		assert.equal((await groupOf(bob, fresh)).unreadCount, 1);
@@ -167,12 +149,12 @@ describe("mark as unread", () => {
 			assert.equal(res.body.type, "VALIDATION_ERROR");
 			assert.equal(res.body.data[0].field, "seq");
 		}
-		const empty = await client(app, alice.accessToken).post("/api/groups", { name: "Empty", memberIds: [bob.user.id] });
+		const empty = await api(alice).post("/api/groups", { name: "Empty", memberIds: [bob.user.id] });
 		assert.equal((await markUnread(bob, empty.body.id, { seq: 1 })).status, 422, "nothing to mark in an empty conversation");
 
 		assert.equal((await markUnread(carol, groupId, { seq: 1 })).status, 404, "non-members do not learn it exists");
 		assert.equal((await markUnread(bob, "0123456789abcdef01234567", { seq: 1 })).status, 404);
-		assert.equal((await client(app).post(`/api/messages/${groupId}/unread`, { seq: 1 })).status, 401);
+		assert.equal((await client(t.app).post(`/api/messages/${groupId}/unread`, { seq: 1 })).status, 401);
 		const carolSocket = await connect(carol);
 		const ack = await emitWithAck(carolSocket, "chat.message.unread", { groupId, seq: 1 });
 		assert.equal(ack.ok, false);
@@ -183,8 +165,8 @@ describe("mark as unread", () => {
 	test("leaving and rejoining starts afresh: the marker goes with the cursor", async () => {
 		const groupId = await conversation("Rejoin", 3);
 		assert.equal((await markUnread(bob, groupId, { seq: 1 })).status, 200);
-		assert.equal((await client(app, alice.accessToken).del(`/api/groups/${groupId}/members/${bob.user.id}`)).status, 200);
-		assert.equal((await client(app, alice.accessToken).post(`/api/groups/${groupId}/members`, { userIds: [bob.user.id] })).status, 200);
+		assert.equal((await api(alice).del(`/api/groups/${groupId}/members/${bob.user.id}`)).status, 200);
+		assert.equal((await api(alice).post(`/api/groups/${groupId}/members`, { userIds: [bob.user.id] })).status, 200);
 		const group = await groupOf(bob, groupId);
 		assert.equal(group.unreadFrom, null);
 		assert.equal(group.unreadCount, 0);

@@ -1,38 +1,21 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Message } from "../../contract/messages.ts";
+import { before, describe, test } from "node:test";
 import type { SearchResult } from "../../contract/search.ts";
-import { client, registerUser, startTestApp, tempDataDir, type TestApp, type TestUser } from "../helpers/app.ts";
-import { closeAll, connectSocket, emitWithAck, socketUrl, type Ack } from "../helpers/socket.ts";
+import { client, registerUser, startTestApp, tempDataDir, useTestApp, type TestUser } from "../helpers/app.ts";
+import { closeAll, connectSocket, emitWithAck, type Ack } from "../helpers/socket.ts";
 
 const marked = (result: SearchResult) => result.items.map(i => i.highlights.flatMap(h => h.ranges.map(([s, e]) => h.text.slice(s, e))));
 
 describe("search over REST", () => {
-	let app: TestApp;
-	let alice: TestUser;
-	let bob: TestUser;
-	let carol: TestUser;
+	const t = useTestApp(["alice", "bob", "carol"]);
+	const { api } = t;
+	let alice: TestUser, bob: TestUser, carol: TestUser;
+	before(() => void ([alice, bob, carol] = t.users));
 
-	before(async () => {
-		app = await startTestApp();
-		[alice, bob, carol] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob"), registerUser(app, "carol")]);
-	});
-	after(() => app.stop());
-
-	const group = async (name: string, members: TestUser[] = [bob]) => {
-		const res = await client(app, alice.accessToken).post("/api/groups", { name, memberIds: members.map(m => m.user.id) });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body.id as string;
-	};
-	const send = async (user: TestUser, groupId: string, content: string) => {
-		const res = await client(app, user.accessToken).post("/api/messages", { groupId, content });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
-		return res.body as Message;
-	};
+	const group = (name: string, members: TestUser[] = [bob]) => t.group(alice, name, members);
+	const send = (user: TestUser, groupId: string, content: string) => t.send(user, groupId, content);
 	const search = async (user: TestUser, query: Record<string, string | number>, status = 200) => {
-		const res = await client(app, user.accessToken).get(
-			`/api/search?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`
-		);
+		const res = await api(user).get(`/api/search?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))}`);
 		assert.equal(res.status, status, JSON.stringify(res.body));
 		return res.body as SearchResult;
 	};
@@ -71,11 +54,11 @@ describe("search over REST", () => {
 		const groupId = await group("Leaving", [bob, carol]);
 		await send(alice, groupId, "xylophone practice tonight");
 		assert.deepEqual(await found(carol, { q: "xylophone" }), ["xylophone practice tonight"]);
-		const left = await client(app, carol.accessToken).del(`/api/groups/${groupId}/members/${carol.user.id}`);
+		const left = await api(carol).del(`/api/groups/${groupId}/members/${carol.user.id}`);
 		assert.ok(left.status < 300, JSON.stringify(left.body));
 		assert.deepEqual(await found(carol, { q: "xylophone" }), []);
 		await search(carol, { q: "xylophone", groupId }, 404);
-		const joined = await client(app, alice.accessToken).post(`/api/groups/${groupId}/members`, { userIds: [carol.user.id] });
+		const joined = await api(alice).post(`/api/groups/${groupId}/members`, { userIds: [carol.user.id] });
 		assert.ok(joined.status < 300, JSON.stringify(joined.body));
 		assert.deepEqual(await found(carol, { q: "xylophone" }), ["xylophone practice tonight"]);
 	});
@@ -85,9 +68,9 @@ describe("search over REST", () => {
 		const doomed = await send(alice, groupId, "quokka sighting reported");
 		const edited = await send(alice, groupId, "the marmoset escaped");
 		assert.deepEqual(await found(bob, { q: "quokka" }), ["quokka sighting reported"]);
-		assert.equal((await client(app, alice.accessToken).del(`/api/messages/${doomed.id}`)).status, 200);
+		assert.equal((await api(alice).del(`/api/messages/${doomed.id}`)).status, 200);
 		assert.deepEqual(await found(bob, { q: "quokka" }), []);
-		const patch = await client(app, alice.accessToken).request("PATCH", `/api/messages/${edited.id}`, { content: "the capybara escaped" });
+		const patch = await api(alice).request("PATCH", `/api/messages/${edited.id}`, { content: "the capybara escaped" });
 		assert.equal(patch.status, 200, JSON.stringify(patch.body));
 		assert.deepEqual(await found(bob, { q: "marmoset" }), [], "the replaced text is not findable");
 		const [hit] = (await search(bob, { q: "capybara" })).items;
@@ -97,7 +80,7 @@ describe("search over REST", () => {
 
 	test("system lines are not indexed", async () => {
 		const groupId = await group("Renamed Wombatgroup");
-		const renamed = await client(app, alice.accessToken).put(`/api/groups/${groupId}`, { name: "Wombatgroup Two" });
+		const renamed = await api(alice).put(`/api/groups/${groupId}`, { name: "Wombatgroup Two" });
 		assert.ok(renamed.status < 300, JSON.stringify(renamed.body));
 		assert.deepEqual(await found(alice, { q: "wombatgroup" }), []);
 	});
@@ -134,7 +117,7 @@ describe("search over REST", () => {
 	test("the socket's search.query acks the same results, and the same refusals", async () => {
 		const groupId = await group("Socket search");
 		await send(alice, groupId, "the wallaby crossed the road");
-		const socket = await connectSocket(socketUrl(app.broker), bob.accessToken);
+		const socket = await connectSocket(t.socketUrl, bob.accessToken);
 		try {
 			const ack = await emitWithAck<Ack & SearchResult>(socket, "search.query", { q: "wallaby", groupId });
 			assert.equal(ack.ok, true, JSON.stringify(ack));
@@ -157,7 +140,7 @@ describe("search over REST", () => {
 		await search(bob, { q: "x", limit: 51 }, 422);
 		await search(bob, { q: "x", groupId: "nope" }, 422);
 		await search(bob, { q: "x", cursor: "nope" }, 422);
-		assert.equal((await client(app).get("/api/search?q=x")).status, 401);
+		assert.equal((await client(t.app).get("/api/search?q=x")).status, 401);
 	});
 });
 

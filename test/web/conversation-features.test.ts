@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
-import path from "node:path";
-import { after, before, describe } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { before, describe } from "node:test";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import {
-	browserSkipReason,
-	closeAll,
-	composer,
-	launchBrowser,
-	logInThroughUI,
-	messageTexts,
-	openUserPage,
-	screenshot,
-	testInBrowser,
-	until,
-	type UserPage
-} from "../helpers/browser.ts";
+import type { TestUser } from "../helpers/app.ts";
+import { browserSkipReason, composer, logInThroughUI, messageTexts, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
 
 /*
  * Edit, reply, reactions and mentions in real Chromium, two people in one group: each change is seen live by
@@ -57,8 +45,7 @@ function chip(page: Page, text: string, emoji: string) {
 }
 
 describe("conversation features in the browser", { skip, timeout: 240_000 }, () => {
-	let app: TestApp;
-	let browser: Browser;
+	const web = useWebApp(["alice", "bob"]);
 	let alice: UserPage;
 	let bob: UserPage;
 	let aliceUser: TestUser;
@@ -69,15 +56,10 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 	const foreignRequests: string[] = [];
 
 	before(async () => {
-		app = await startTestApp({ webDir: path.resolve("web/build") });
-		browser = await launchBrowser();
-		aliceUser = await registerUser(app, "alice");
-		bobUser = await registerUser(app, "bob");
-		const a = client(app, aliceUser.accessToken);
-		const b = client(app, bobUser.accessToken);
-		const created = await a.post("/api/groups", { name: groupName, memberIds: [bobUser.user.id], type: "group" });
-		assert.equal(created.status, 201, JSON.stringify(created.body));
-		groupId = created.body.id;
+		[aliceUser, bobUser] = web.users;
+		const a = web.api(aliceUser);
+		const b = web.api(bobUser);
+		groupId = await web.group(aliceUser, groupName, [bobUser], { type: "group" });
 		// The original is far back: more than a page of messages after it, then a reply to it at the end.
 		const original = await b.post("/api/messages", { groupId, content: "The original, far back" });
 		assert.equal(original.status, 201, JSON.stringify(original.body));
@@ -89,21 +71,12 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		assert.equal(reply.status, 201, JSON.stringify(reply.body));
 	});
 
-	const openPages = () => Object.entries({ alice, bob }).flatMap(([who, user]) => (user?.context.pages() ?? []).map((page): [string, Page] => [who, page]));
-	const browserTest = (name: string, body: () => Promise<void>) => testInBrowser(name, openPages, body);
-
-	after(async () => {
-		await closeAll(alice?.context, bob?.context);
-		await browser?.close().catch(() => undefined);
-		await app?.stop();
-	});
-
-	browserTest("clicking a reply's quote loads the original around its seq and highlights it", async () => {
-		alice = await openUserPage(browser, app.url);
-		bob = await openUserPage(browser, app.url);
+	web.test("clicking a reply's quote loads the original around its seq and highlights it", async () => {
+		alice = await web.open("alice");
+		bob = await web.open("bob");
 		for (const { page } of [alice, bob])
 			page.on("request", r => {
-				if (!r.url().startsWith(app.url) && /emoji/i.test(r.url())) foreignRequests.push(r.url());
+				if (!r.url().startsWith(web.app.url) && /emoji/i.test(r.url())) foreignRequests.push(r.url());
 			});
 		await logInThroughUI(alice.page, aliceUser.user.username);
 		await logInThroughUI(bob.page, bobUser.user.username);
@@ -132,16 +105,16 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await screenshot(a, "features-01-jump-to-original");
 
 		// A link to a message (what search results use) opens the conversation at it.
-		await a.goto(`${app.url}/c/${groupId}?at=30`);
+		await a.goto(`${web.app.url}/c/${groupId}?at=30`);
 		const target = a.locator('[data-testid="message"][data-seq="30"]');
 		await target.waitFor();
 		await until(() => target.evaluate(el => el.classList.contains("highlighted")), Boolean, "the linked message highlighted");
 	});
 
-	browserTest("Alice edits a message: Bob sees it live with (edited) and its history", async () => {
+	web.test("Alice edits a message: Bob sees it live with (edited) and its history", async () => {
 		const a = alice.page;
 		const b = bob.page;
-		await a.goto(`${app.url}/c/${groupId}`);
+		await a.goto(`${web.app.url}/c/${groupId}`);
 		await a.getByRole("log", { name: "Conversation history" }).waitFor();
 		await send(a, "Lunch on Sunday?");
 		await messageWith(b, "Lunch on Sunday?").waitFor();
@@ -171,7 +144,7 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await history.waitFor({ state: "hidden" });
 	});
 
-	browserTest("Bob replies to it: Alice sees the quote live", async () => {
+	web.test("Bob replies to it: Alice sees the quote live", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		await fromMenu(b, "Lunch on Saturday?", "Reply");
@@ -185,7 +158,7 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await reply.getByTestId("reply-quote").filter({ hasText: "Lunch on Saturday?" }).waitFor();
 	});
 
-	browserTest("Alice reacts with a quick reaction and from the picker: Bob sees both chips live", async () => {
+	web.test("Alice reacts with a quick reaction and from the picker: Bob sees both chips live", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		const row = messageWith(a, "Count me in");
@@ -216,11 +189,11 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		assert.deepEqual(foreignRequests, []);
 	});
 
-	browserTest("Bob mentions Alice through the autocomplete: she gets an @ badge", async () => {
+	web.test("Bob mentions Alice through the autocomplete: she gets an @ badge", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		// Alice is elsewhere (the list), so the mention is unread.
-		await a.goto(app.url);
+		await a.goto(web.app.url);
 		await a.getByRole("navigation", { name: "Conversation list" }).waitFor();
 
 		await composer(b).fill("");
@@ -237,7 +210,7 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await screenshot(a, "features-04-mention-badge");
 	});
 
-	browserTest("after a reload both see the edit, the reply, the reactions and the mention badge", async () => {
+	web.test("after a reload both see the edit, the reply, the reactions and the mention badge", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		await a.reload();
@@ -260,7 +233,7 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await item.getByTestId("mention-badge").waitFor({ state: "hidden" });
 	});
 
-	browserTest("the owner sets a group picture: a system line and the picture for Bob; who has seen a message", async () => {
+	web.test("the owner sets a group picture: a system line and the picture for Bob; who has seen a message", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		await a.getByRole("button", { name: "Members", exact: true }).click();
@@ -294,7 +267,7 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await dialog.waitFor({ state: "hidden" });
 	});
 
-	browserTest("on a phone, swiping a message right replies and a long press opens its menu", async () => {
+	web.test("on a phone, swiping a message right replies and a long press opens its menu", async () => {
 		const b = bob.page;
 		const row = messageWith(b, "Lunch on Saturday?").first();
 		const bubble = row.locator(".bubble");
@@ -322,14 +295,32 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await menu.waitFor({ state: "hidden" });
 	});
 
-	browserTest("a direct conversation says when the other was last seen, live", async () => {
+	web.test("a direct conversation says when the other was last seen, live", async () => {
 		const a = alice.page;
-		const direct = await client(app, aliceUser.accessToken).post("/api/groups", { name: "Direct message", memberIds: [bobUser.user.id], type: "direct" });
+		const direct = await web.api(aliceUser).post("/api/groups", { name: "Direct message", memberIds: [bobUser.user.id], type: "direct" });
 		assert.ok(direct.status === 201 || direct.status === 200, JSON.stringify(direct.body));
-		await a.goto(`${app.url}/c/${direct.body.id}`);
+		await a.goto(`${web.app.url}/c/${direct.body.id}`);
 		const header = a.getByRole("region", { name: `Conversation with ${bobUser.user.displayName}` }).locator("header");
 		await header.getByText("online", { exact: true }).waitFor();
 		await bob.context.close();
 		await header.getByText(/^last seen (just now|1 minute ago)$/).waitFor();
+	});
+
+	web.test("on the profile page an uploaded avatar is stored and shown, and Remove takes it away", async () => {
+		const a = alice.page;
+		await a.goto(`${web.app.url}/profile`);
+		const png = await sharp({ create: { width: 160, height: 160, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+			.png()
+			.toBuffer();
+		await a.getByLabel("Avatar image").setInputFiles({ name: "me.png", mimeType: "image/png", buffer: png });
+		const remove = a.getByRole("button", { name: "Remove", exact: true });
+		await remove.waitFor();
+		const stored = (await web.api(aliceUser).get("/api/users/profile")).body;
+		assert.ok(stored.avatarUrl, JSON.stringify(stored));
+		await a.locator(`img[src="${stored.avatarUrl}"]`).first().waitFor();
+
+		await remove.click();
+		await remove.waitFor({ state: "hidden" });
+		assert.equal((await web.api(aliceUser).get("/api/users/profile")).body.avatarUrl, null);
 	});
 });

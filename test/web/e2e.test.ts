@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
-import path from "node:path";
-import { after, before, describe } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe } from "node:test";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { announce } from "../../repl-commands/announce.ts";
 import { disconnectUser } from "../../repl-commands/kick.ts";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { registerUser, type TestUser } from "../helpers/app.ts";
 import { asOperator } from "../helpers/operator.ts";
-import {
-	browserSkipReason,
-	closeAll,
-	launchBrowser,
-	logInThroughUI,
-	openUserPage,
-	PASSWORD,
-	screenshot,
-	testInBrowser,
-	until,
-	type UserPage
-} from "../helpers/browser.ts";
+import { browserSkipReason, logInThroughUI, PASSWORD, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
 
 /*
  * The web client in real Chromium against a real embedded node. The tests run in order and share
@@ -67,8 +56,7 @@ async function openConversation(page: Page, title: string): Promise<void> {
 }
 
 describe("web client end to end", { skip, timeout: 180_000 }, () => {
-	let app: TestApp;
-	let browser: Browser;
+	const web = useWebApp([]);
 	let alice: UserPage;
 	let bob: UserPage;
 	let carol: UserPage;
@@ -77,23 +65,8 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 	const display = { alice: `Alice ${tag}`, bob: `Bob ${tag}` };
 	const groupName = `Weekend trip ${tag}`;
 
-	before(async () => {
-		app = await startTestApp({ webDir: path.resolve("web/build") });
-		browser = await launchBrowser();
-	});
-
-	const openPages = () =>
-		Object.entries({ alice, bob, carol }).flatMap(([who, user]) => (user?.context.pages() ?? []).map((page): [string, Page] => [who, page]));
-	const browserTest = (name: string, body: () => Promise<void>) => testInBrowser(name, openPages, body);
-
-	after(async () => {
-		await closeAll(alice?.context, bob?.context, carol?.context);
-		await browser?.close().catch(() => undefined);
-		await app?.stop();
-	});
-
-	browserTest("two people register, start a direct conversation and chat with typing and read ticks", async () => {
-		alice = await openUserPage(browser, app.url);
+	web.test("two people register, start a direct conversation and chat with typing and read ticks", async () => {
+		alice = await web.open("alice");
 		const a = alice.page;
 		await a.getByRole("button", { name: "Log in" }).waitFor();
 		await screenshot(a, "01-login");
@@ -117,7 +90,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await a.getByRole("button", { name: "Register" }).click();
 		await a.getByRole("navigation", { name: "Conversation list" }).waitFor();
 
-		bob = await openUserPage(browser, `${app.url}/register`);
+		bob = await web.open("bob", "/register");
 		const b = bob.page;
 		await b.getByLabel("Username").fill(names.bob);
 		await b.getByLabel("Display name").fill(display.bob);
@@ -175,11 +148,10 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await screenshot(a, "03-conversation-list-and-chat");
 	});
 
-	browserTest("a member added to a group live sees it without reloading and gets the next message", async () => {
+	web.test("a member added to a group live sees it without reloading and gets the next message", async () => {
 		const a = alice.page;
-		carolUser = await registerUser(app, `carol${tag}_`);
-		carol = await openUserPage(browser, app.url);
-		await logInThroughUI(carol.page, carolUser.user.username);
+		carolUser = await registerUser(web.app, `carol${tag}_`);
+		carol = await web.signIn("carol", carolUser);
 
 		await a.getByTestId("new-conversation").click();
 		await a.getByRole("tab", { name: "Group" }).click();
@@ -221,7 +193,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await a.getByTestId("seen-by").last().waitFor();
 	});
 
-	browserTest("an image sent by one is shown as a loaded preview to the other", async () => {
+	web.test("an image sent by one is shown as a loaded preview to the other", async () => {
 		const a = alice.page;
 		const b = bob.page;
 		await openConversation(a, display.bob);
@@ -251,7 +223,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await screenshot(b, "05-image-message");
 	});
 
-	browserTest("a reload keeps the session and the history", async () => {
+	web.test("a reload keeps the session and the history", async () => {
 		const b = bob.page;
 		const before = await messageTexts(b);
 		await b.reload();
@@ -265,10 +237,10 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await b.getByRole("img", { name: "sunny.png" }).waitFor();
 	});
 
-	browserTest("someone offline catches up on what they missed, in order and once", async () => {
+	web.test("someone offline catches up on what they missed, in order and once", async () => {
 		const a = alice.page;
 		const b = bob.page;
-		const group = (await client(app, carolUser.accessToken).get("/api/groups")).body.items.find((g: { name: string }) => g.name === groupName);
+		const group = (await web.api(carolUser).get("/api/groups")).body.items.find((g: { name: string }) => g.name === groupName);
 		assert.ok(group, "Carol's groups include the group");
 
 		await bob.context.setOffline(true);
@@ -277,7 +249,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		const missed = ["Missed one", "Missed two", "Missed three"];
 		for (const text of missed) await send(a, text);
-		const rest = await client(app, carolUser.accessToken).post("/api/messages", { groupId: group.id, content: "Carol via REST while Bob was away" });
+		const rest = await web.api(carolUser).post("/api/messages", { groupId: group.id, content: "Carol via REST while Bob was away" });
 		assert.equal(rest.status, 201);
 
 		await bob.context.setOffline(false);
@@ -310,15 +282,15 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		);
 	});
 
-	browserTest("operators: an announcement shows in the app; a kicked user lands on the sign-in page, told why", async () => {
+	web.test("operators: an announcement shows in the app; a kicked user lands on the sign-in page, told why", async () => {
 		const a = alice.page;
 		const b = bob.page;
-		await a.goto(app.url + "/");
-		await b.goto(app.url + "/");
+		await a.goto(web.app.url + "/");
+		await b.goto(web.app.url + "/");
 		await a.getByRole("navigation", { name: "Conversation list" }).waitFor();
 		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
 		await until(
-			async () => (await announce(asOperator(app.broker), `Maintenance at 18:00 ${tag}`)).delivered,
+			async () => (await announce(asOperator(web.app.broker), `Maintenance at 18:00 ${tag}`)).delivered,
 			delivered => delivered >= 2,
 			"the announcement reaching both pages' sockets"
 		);
@@ -328,7 +300,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await screenshot(a, "09-announcement");
 		while ((await banner.count()) > 0) await banner.first().getByRole("button", { name: "Dismiss announcement" }).click();
 
-		await disconnectUser(asOperator(app.broker), names.bob);
+		await disconnectUser(asOperator(web.app.broker), names.bob);
 		await b.getByRole("button", { name: "Log in" }).waitFor();
 		await b.getByText("You were signed out:").waitFor();
 		// The kick revoked the sessions: a reload does not bring Bob back in.
@@ -338,7 +310,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
 	});
 
-	browserTest("screens: dark theme and phone width", async () => {
+	web.test("screens: dark theme and phone width", async () => {
 		const a = alice.page;
 		await openConversation(a, display.bob);
 		await a.getByRole("button", { name: "Switch to dark theme" }).click();
@@ -352,7 +324,7 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		const b = bob.page;
 		await b.setViewportSize({ width: 390, height: 844 });
-		await b.goto(app.url + "/");
+		await b.goto(web.app.url + "/");
 		await b.getByRole("navigation", { name: "Conversation list" }).waitFor();
 		assert.equal(await b.getByRole("log", { name: "Conversation history" }).count(), 0, "one pane at a time on a phone");
 		// A long preview ("… Carol via REST while Bob was away") must end in an ellipsis, not push

@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
-import path from "node:path";
-import { after, before, describe } from "node:test";
-import type { Browser } from "playwright-core";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import {
-	browserSkipReason,
-	closeAll,
-	launchBrowser,
-	logInThroughUI,
-	openUserPage,
-	screenshot,
-	testInBrowser,
-	until,
-	type UserPage
-} from "../helpers/browser.ts";
+import { before, describe } from "node:test";
+import type { TestUser } from "../helpers/app.ts";
+import { browserSkipReason, logInThroughUI, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
 
 /*
  * Browser notifications in real Chromium: permission granted through the browser context, asked for from
@@ -46,8 +35,7 @@ const RECORD_NOTIFICATIONS = `(() => {
 })();`;
 
 describe("browser notifications", { skip, timeout: 180_000 }, () => {
-	let app: TestApp;
-	let browser: Browser;
+	const web = useWebApp(["alice", "bob"]);
 	let alice: UserPage;
 	let aliceUser: TestUser;
 	let bobUser: TestUser;
@@ -60,112 +48,96 @@ describe("browser notifications", { skip, timeout: 180_000 }, () => {
 		await alice.page.getByRole("log", { name: "Conversation history" }).waitFor();
 	};
 	const bobSays = async (groupId: string, content: string) => {
-		const res = await client(app, bobUser.accessToken).post("/api/messages", { groupId, content });
-		assert.equal(res.status, 201, JSON.stringify(res.body));
+		await web.send(bobUser, groupId, content);
 	};
 
 	before(async () => {
-		app = await startTestApp({ webDir: path.resolve("web/build") });
-		browser = await launchBrowser();
-		[aliceUser, bobUser] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob")]);
-		const a = client(app, aliceUser.accessToken);
+		[aliceUser, bobUser] = web.users;
+		const a = web.api(aliceUser);
 		for (const [key, name] of [
 			["design", `Design ${tag}`],
 			["lunch", `Lunch ${tag}`]
 		] as const)
 			ids[key] = (await a.post("/api/groups", { name, memberIds: [bobUser.user.id] })).body.id;
 		ids.direct = (await a.post("/api/groups", { type: "direct", memberIds: [bobUser.user.id] })).body.id;
-		alice = await openUserPage(browser, app.url);
-		await alice.context.grantPermissions(["notifications"], { origin: app.url });
+		alice = await web.open("alice");
+		await alice.context.grantPermissions(["notifications"], { origin: web.app.url });
 		await alice.context.addInitScript({ content: RECORD_NOTIFICATIONS });
 		await alice.page.reload();
 		await logInThroughUI(alice.page, aliceUser.user.username);
 	});
-	after(async () => {
-		await closeAll(alice?.context);
-		await browser?.close();
-		await app?.stop();
+
+	web.test("turned on in the settings, a message in another conversation notifies; a click opens it", async () => {
+		const { page } = alice;
+		await page.getByRole("link", { name: "Profile" }).click();
+		const toggle = page.getByTestId("browser-notifications");
+		await toggle.check();
+		await until(() => toggle.isChecked(), Boolean, "browser notifications on");
+		await page.getByTestId("notification-sound").check();
+		await screenshot(page, "notifications-settings");
+
+		// Within the app (a reload would drop the live connection for a moment).
+		await page.getByRole("link", { name: "Back to conversations" }).click();
+		await openIn(ids.design);
+		await until(
+			() => web.app.broker.call<string[], object>("presence.activeUsers", { userIds: [aliceUser.user.id] }),
+			active => active.length === 1,
+			"alice connected and online"
+		);
+		await bobSays(ids.lunch, "Pizza   at one?\nOr sushi");
+		const [first] = await until(shown, list => list.length === 1, "one notification");
+		assert.deepEqual(first, { title: `${bobUser.user.displayName} in Lunch ${tag}`, body: "Pizza at one? Or sushi", tag: `conversation:${ids.lunch}` });
+		await bobSays(ids.direct, "psst");
+		const list = await until(shown, l => l.length === 2, "the direct message's notification");
+		assert.deepEqual(list[1], { title: bobUser.user.displayName, body: "psst", tag: `conversation:${ids.direct}` });
+
+		await page.evaluate("window.__notifications[0].instance.onclick()");
+		await until(
+			() => Promise.resolve(page.url()),
+			url => url.endsWith(`/c/${ids.lunch}`),
+			"the conversation opened by the click"
+		);
 	});
 
-	testInBrowser(
-		"turned on in the settings, a message in another conversation notifies; a click opens it",
-		() => [["alice", alice.page]],
-		async () => {
-			const { page } = alice;
-			await page.getByRole("link", { name: "Profile" }).click();
-			const toggle = page.getByTestId("browser-notifications");
-			await toggle.check();
-			await until(() => toggle.isChecked(), Boolean, "browser notifications on");
-			await page.getByTestId("notification-sound").check();
-			await screenshot(page, "notifications-settings");
+	web.test("a muted conversation does not notify, is dimmed in the list and stays out of the title badge", async () => {
+		const { page } = alice;
+		await openIn(ids.lunch);
+		await page.getByTestId("notification-menu").click();
+		await page.getByRole("menuitem", { name: "For 8 hours" }).click();
+		const lunchItem = page.getByTestId("conversation-item").filter({ hasText: `Lunch ${tag}` });
+		await until(
+			() => lunchItem.getByTestId("muted-icon").count(),
+			n => n === 1,
+			"the muted icon"
+		);
+		assert.equal(await lunchItem.evaluate(el => el.classList.contains("muted")), true);
+		const stored = await web.api(aliceUser).get(`/api/groups/${ids.lunch}`);
+		assert.equal(stored.body.notifications.level, "all");
+		assert.ok(Date.parse(stored.body.notifications.mutedUntil) > Date.now() + 7 * 3600_000);
+		await page.getByTestId("notification-menu").click();
+		await page.getByTestId("muted-until").waitFor();
+		await screenshot(page, "notifications-menu");
+		await page.keyboard.press("Escape");
 
-			// Within the app (a reload would drop the live connection for a moment).
-			await page.getByRole("link", { name: "Back to conversations" }).click();
-			await openIn(ids.design);
-			await until(
-				() => app.broker.call<string[], object>("presence.activeUsers", { userIds: [aliceUser.user.id] }),
-				active => active.length === 1,
-				"alice connected and online"
-			);
-			await bobSays(ids.lunch, "Pizza   at one?\nOr sushi");
-			const [first] = await until(shown, list => list.length === 1, "one notification");
-			assert.deepEqual(first, { title: `${bobUser.user.displayName} in Lunch ${tag}`, body: "Pizza at one? Or sushi", tag: `conversation:${ids.lunch}` });
-			await bobSays(ids.direct, "psst");
-			const list = await until(shown, l => l.length === 2, "the direct message's notification");
-			assert.deepEqual(list[1], { title: bobUser.user.displayName, body: "psst", tag: `conversation:${ids.direct}` });
-
-			await page.evaluate("window.__notifications[0].instance.onclick()");
-			await until(
-				() => Promise.resolve(page.url()),
-				url => url.endsWith(`/c/${ids.lunch}`),
-				"the conversation opened by the click"
-			);
-		}
-	);
-
-	testInBrowser(
-		"a muted conversation does not notify, is dimmed in the list and stays out of the title badge",
-		() => [["alice", alice.page]],
-		async () => {
-			const { page } = alice;
-			await openIn(ids.lunch);
-			await page.getByTestId("notification-menu").click();
-			await page.getByRole("menuitem", { name: "For 8 hours" }).click();
-			const lunchItem = page.getByTestId("conversation-item").filter({ hasText: `Lunch ${tag}` });
-			await until(
-				() => lunchItem.getByTestId("muted-icon").count(),
-				n => n === 1,
-				"the muted icon"
-			);
-			assert.equal(await lunchItem.evaluate(el => el.classList.contains("muted")), true);
-			const stored = await client(app, aliceUser.accessToken).get(`/api/groups/${ids.lunch}`);
-			assert.equal(stored.body.notifications.level, "all");
-			assert.ok(Date.parse(stored.body.notifications.mutedUntil) > Date.now() + 7 * 3600_000);
-			await page.getByTestId("notification-menu").click();
-			await page.getByTestId("muted-until").waitFor();
-			await screenshot(page, "notifications-menu");
-			await page.keyboard.press("Escape");
-
-			// In the app (no reload): its header's back link, hidden on wide screens.
-			await page.evaluate("document.querySelector('a[aria-label=\"Back to conversations\"]').click()");
-			await until(
-				() => Promise.resolve(new URL(page.url()).pathname),
-				p => p === "/",
-				"the conversation list alone"
-			);
-			const before = (await shown()).length;
-			await bobSays(ids.lunch, "still hungry?");
-			await bobSays(ids.design, "new mockups are up");
-			const after = await until(shown, l => l.length === before + 1, "the design conversation's notification");
-			assert.equal(after.at(-1)!.tag, `conversation:${ids.design}`);
-			assert.ok(!after.slice(before).some(n => n.tag === `conversation:${ids.lunch}`), "nothing for the muted conversation");
-			// Unread: Lunch (muted) 1, Design 1, the direct conversation 1 (never opened): the badge counts 2.
-			await until(
-				() => page.title(),
-				t => t === "(2) Chat",
-				"the title badge without the muted conversation"
-			);
-			await screenshot(page, "notifications-muted");
-		}
-	);
+		// In the app (no reload): its header's back link, hidden on wide screens.
+		await page.evaluate("document.querySelector('a[aria-label=\"Back to conversations\"]').click()");
+		await until(
+			() => Promise.resolve(new URL(page.url()).pathname),
+			p => p === "/",
+			"the conversation list alone"
+		);
+		const before = (await shown()).length;
+		await bobSays(ids.lunch, "still hungry?");
+		await bobSays(ids.design, "new mockups are up");
+		const after = await until(shown, l => l.length === before + 1, "the design conversation's notification");
+		assert.equal(after.at(-1)!.tag, `conversation:${ids.design}`);
+		assert.ok(!after.slice(before).some(n => n.tag === `conversation:${ids.lunch}`), "nothing for the muted conversation");
+		// Unread: Lunch (muted) 1, Design 1, the direct conversation 1 (never opened): the badge counts 2.
+		await until(
+			() => page.title(),
+			t => t === "(2) Chat",
+			"the title badge without the muted conversation"
+		);
+		await screenshot(page, "notifications-muted");
+	});
 });

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { client, registerUser, type TestUser } from "../helpers/app.ts";
-import {
-	browserSkipReason,
-	closeAll,
-	composer,
-	launchBrowser,
-	logInThroughUI,
-	messageTexts,
-	openUserPage,
-	screenshot,
-	testInBrowser,
-	until,
-	type UserPage
-} from "../helpers/browser.ts";
+import { browserSkipReason, composer, messageTexts, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { useBrowser } from "../helpers/web-app.ts";
 import { freePort, nginxBinary, TestCluster, waitUntil, type NodeProcess } from "../helpers/cluster.ts";
 
 /*
@@ -73,7 +62,7 @@ describe("web client through server restarts", { skip, timeout: 300_000 }, () =>
 	let node: NodeProcess;
 	let env: Record<string, string>;
 	let url: string;
-	let browser: Browser;
+	const web = useBrowser(() => url);
 	let alice: UserPage;
 	let aliceUser: TestUser;
 	let bobUser: TestUser;
@@ -138,29 +127,18 @@ describe("web client through server restarts", { skip, timeout: 300_000 }, () =>
 			assert.equal(res.status, 201, JSON.stringify(res.body));
 			groupIds[key] = res.body.id;
 		}
-		browser = await launchBrowser();
-		alice = await openUserPage(browser, url);
-		await logInThroughUI(alice.page, aliceUser.user.username);
+		alice = await web.signIn("alice", aliceUser);
 	});
 
-	after(async () => {
-		await closeAll(alice?.context);
-		await browser?.close().catch(() => undefined);
-		await cluster.stop();
-	});
+	after(() => cluster.stop());
 
 	/** A failure also leaves the server's log behind, and a running server for the next test. */
 	const browserTest = (name: string, body: () => Promise<void>) =>
-		testInBrowser(
-			name,
-			() => (alice?.context.pages() ?? []).map((page): [string, Page] => ["alice", page]),
-			body,
-			async err => {
-				const logs = cluster.logs();
-				if (node.process.exitCode != null || node.process.signalCode != null) await startServer().catch(() => undefined);
-				return new Error(`${(err as Error).message}\n${logs}`, { cause: err });
-			}
-		);
+		web.test(name, body, async err => {
+			const logs = cluster.logs();
+			if (node.process.exitCode != null || node.process.signalCode != null) await startServer().catch(() => undefined);
+			return new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+		});
 
 	browserTest("after a graceful restart the page recovers by itself, and a message written meanwhile is delivered once", async () => {
 		const a = alice.page;

@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { after, before, describe } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import {
-	browserSkipReason,
-	closeAll,
-	launchBrowser,
-	logInThroughUI,
-	openUserPage,
-	screenshot,
-	testInBrowser,
-	until,
-	type UserPage
-} from "../helpers/browser.ts";
+import type { TestUser } from "../helpers/app.ts";
+import { browserSkipReason, logInThroughUI, screenshot, until, type UserPage } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
 
 /*
  * Rich text and link previews in real Chromium: markdown renders (bold, code, a quote), none of the
@@ -31,9 +21,8 @@ const PAYLOAD =
 	"[click me](javascript:window.__xss='link') [data](data:text/html,<script>alert(1)</script>)";
 
 describe("rich text and link previews in the browser", { skip, timeout: 180_000 }, () => {
-	let app: TestApp;
 	let pages: Server;
-	let browser: Browser;
+	let port: number;
 	let alice: UserPage;
 	let bob: UserPage;
 	let aliceUser: TestUser;
@@ -56,18 +45,17 @@ describe("rich text and link previews in the browser", { skip, timeout: 180_000 
 				);
 		});
 		await new Promise<void>(resolve => pages.listen(0, "127.0.0.1", resolve));
-		const port = (pages.address() as AddressInfo).port;
-		app = await startTestApp({ webDir: path.resolve("web/build"), linkPreviews: { enabled: true, allowHosts: [`127.0.0.1:${port}`] } });
-		browser = await launchBrowser();
-		[aliceUser, bobUser] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob")]);
-		const created = await client(app, aliceUser.accessToken).post("/api/groups", { name: groupName, memberIds: [bobUser.user.id], type: "group" });
-		assert.equal(created.status, 201, JSON.stringify(created.body));
-		const groupId = created.body.id;
-		const a = client(app, aliceUser.accessToken);
+		port = (pages.address() as AddressInfo).port;
+	});
+	const web = useWebApp(["alice", "bob"], () => ({ linkPreviews: { enabled: true, allowHosts: [`127.0.0.1:${port}`] } }));
+	before(async () => {
+		[aliceUser, bobUser] = web.users;
+		const groupId = await web.group(aliceUser, groupName, [bobUser], { type: "group" });
+		const a = web.api(aliceUser);
 		assert.equal((await a.post("/api/messages", { groupId, content: PAYLOAD })).status, 201);
 		assert.equal((await a.post("/api/messages", { groupId, content: "> quoted line\n\n- first item\n- second item" })).status, 201);
 		assert.equal((await a.post("/api/messages", { groupId, content: `Read http://127.0.0.1:${port}/article today` })).status, 201);
-		[alice, bob] = [await openUserPage(browser, app.url), await openUserPage(browser, app.url)];
+		[alice, bob] = [await web.open("alice"), await web.open("bob")];
 		for (const page of [alice.page, bob.page])
 			page.on("dialog", dialog => {
 				dialogs.push(dialog.message());
@@ -78,12 +66,7 @@ describe("rich text and link previews in the browser", { skip, timeout: 180_000 
 		await logInThroughUI(alice.page, aliceUser.user.username);
 		await logInThroughUI(bob.page, bobUser.user.username);
 	});
-	after(async () => {
-		await closeAll(alice?.context, bob?.context);
-		await browser?.close();
-		await app?.stop();
-		pages?.close();
-	});
+	after(() => pages?.close());
 
 	const open = async (page: Page) => {
 		await page
@@ -94,56 +77,49 @@ describe("rich text and link previews in the browser", { skip, timeout: 180_000 
 	};
 	const messageWith = (page: Page, text: string) => page.getByTestId("message-list").getByTestId("message").filter({ hasText: text });
 
-	testInBrowser(
-		"markdown renders, HTML and javascript: links do nothing, the preview card shows and its author removes it",
-		() => [
-			["alice", alice.page],
-			["bob", bob.page]
-		],
-		async () => {
-			await open(bob.page).catch(err => {
-				throw new Error(`${err.message}; page errors: ${pageErrors.join(" | ")}`);
-			});
-			const rich = messageWith(bob.page, "bold words");
-			await rich.waitFor();
-			assert.equal(await rich.locator("strong").innerText(), "bold words");
-			assert.equal(await rich.locator("code").innerText(), "inline <b>code</b>");
-			assert.equal(await rich.locator("img, script, iframe").count(), 0);
-			assert.match(await rich.innerText(), /<img src=x onerror=/, "raw HTML is shown as text");
-			assert.equal(await rich.locator("a").count(), 0, "javascript: and data: links are not links");
-			await rich.getByText("click me").click();
-			const quote = messageWith(bob.page, "quoted line");
-			assert.equal(await quote.locator("blockquote").innerText(), "quoted line");
-			assert.deepEqual(await quote.locator("li").allInnerTexts(), ["first item", "second item"]);
+	web.test("markdown renders, HTML and javascript: links do nothing, the preview card shows and its author removes it", async () => {
+		await open(bob.page).catch(err => {
+			throw new Error(`${err.message}; page errors: ${pageErrors.join(" | ")}`);
+		});
+		const rich = messageWith(bob.page, "bold words");
+		await rich.waitFor();
+		assert.equal(await rich.locator("strong").innerText(), "bold words");
+		assert.equal(await rich.locator("code").innerText(), "inline <b>code</b>");
+		assert.equal(await rich.locator("img, script, iframe").count(), 0);
+		assert.match(await rich.innerText(), /<img src=x onerror=/, "raw HTML is shown as text");
+		assert.equal(await rich.locator("a").count(), 0, "javascript: and data: links are not links");
+		await rich.getByText("click me").click();
+		const quote = messageWith(bob.page, "quoted line");
+		assert.equal(await quote.locator("blockquote").innerText(), "quoted line");
+		assert.deepEqual(await quote.locator("li").allInnerTexts(), ["first item", "second item"]);
 
-			const card = bob.page.getByTestId("link-preview");
-			await card.waitFor();
-			assert.match(await card.innerText(), /Loopback News[\s\S]*The loopback article[\s\S]*What the page is about/);
-			const image = card.locator("img");
-			await until(
-				() => image.evaluate(img => (img as unknown as { naturalWidth: number }).naturalWidth),
-				width => width > 0,
-				"the preview image loaded"
-			);
-			const link = messageWith(bob.page, "Read http").locator(".rich-text a");
-			assert.equal(await link.getAttribute("target"), "_blank");
-			assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
-			assert.equal(await card.getByRole("button", { name: "Remove preview" }).count(), 0, "only the author may remove it");
-			await screenshot(bob.page, "rich-text-and-preview");
+		const card = bob.page.getByTestId("link-preview");
+		await card.waitFor();
+		assert.match(await card.innerText(), /Loopback News[\s\S]*The loopback article[\s\S]*What the page is about/);
+		const image = card.locator("img");
+		await until(
+			() => image.evaluate(img => (img as unknown as { naturalWidth: number }).naturalWidth),
+			width => width > 0,
+			"the preview image loaded"
+		);
+		const link = messageWith(bob.page, "Read http").locator(".rich-text a");
+		assert.equal(await link.getAttribute("target"), "_blank");
+		assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+		assert.equal(await card.getByRole("button", { name: "Remove preview" }).count(), 0, "only the author may remove it");
+		await screenshot(bob.page, "rich-text-and-preview");
 
-			assert.equal(await bob.page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss ?? null), null, "no payload ran");
-			assert.deepEqual(dialogs, []);
-			assert.deepEqual(pageErrors, []);
+		assert.equal(await bob.page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss ?? null), null, "no payload ran");
+		assert.deepEqual(dialogs, []);
+		assert.deepEqual(pageErrors, []);
 
-			await open(alice.page);
-			await alice.page.getByTestId("link-preview").getByRole("button", { name: "Remove preview" }).click();
-			await until(
-				() => bob.page.getByTestId("link-preview").count(),
-				n => n === 0,
-				"the preview gone for the other member"
-			);
-			assert.equal(await alice.page.getByTestId("link-preview").count(), 0);
-			assert.equal(await alice.page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss ?? null), null);
-		}
-	);
+		await open(alice.page);
+		await alice.page.getByTestId("link-preview").getByRole("button", { name: "Remove preview" }).click();
+		await until(
+			() => bob.page.getByTestId("link-preview").count(),
+			n => n === 0,
+			"the preview gone for the other member"
+		);
+		assert.equal(await alice.page.getByTestId("link-preview").count(), 0);
+		assert.equal(await alice.page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss ?? null), null);
+	});
 });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import path from "node:path";
-import { after, before, describe } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
-import { browserSkipReason, closeAll, launchBrowser, logInThroughUI, openUserPage, testInBrowser, until, type UserPage } from "../helpers/browser.ts";
+import { before, describe } from "node:test";
+import type { Page } from "playwright-core";
+import type { TestUser } from "../helpers/app.ts";
+import { browserSkipReason, logInThroughUI, until, type UserPage } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
 
 /*
  * Mark as unread, the "New messages" divider, and the dead ends of the web app, in real Chromium
@@ -39,8 +39,7 @@ function inView(page: Page, selector: string): Promise<boolean> {
 }
 
 describe("mark as unread, the unread divider and the app's dead ends", { skip, timeout: 240_000 }, () => {
-	let app: TestApp;
-	let browser: Browser;
+	const web = useWebApp(["alice", "bob", "carol"]);
 	let bob: UserPage;
 	let alice: TestUser;
 	let bobUser: TestUser;
@@ -49,31 +48,19 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 	const groupName = `Unread ${tag}`;
 
 	before(async () => {
-		app = await startTestApp({ webDir: path.resolve("web/build") });
-		browser = await launchBrowser();
-		[alice, bobUser, carol] = await Promise.all([registerUser(app, "alice"), registerUser(app, "bob"), registerUser(app, "carol")]);
-		const created = await client(app, alice.accessToken).post("/api/groups", { name: groupName, memberIds: [bobUser.user.id] });
-		assert.equal(created.status, 201, JSON.stringify(created.body));
-		groupId = created.body.id;
+		[alice, bobUser, carol] = web.users;
+		groupId = await web.group(alice, groupName, [bobUser]);
 		// More than one page of history, all of it unread for Bob.
 		for (let n = 1; n <= 80; n++) {
-			const sent = await client(app, alice.accessToken).post("/api/messages", { groupId, content: text(n) });
+			const sent = await web.api(alice).post("/api/messages", { groupId, content: text(n) });
 			assert.equal(sent.status, 201);
 		}
 	});
 
-	after(async () => {
-		await closeAll(bob?.context);
-		await browser?.close().catch(() => undefined);
-		await app?.stop();
-	});
+	const bobGroup = async () => (await web.api(bobUser).get(`/api/groups/${groupId}`)).body;
 
-	const browserTest = (name: string, body: () => Promise<void>) =>
-		testInBrowser(name, () => (bob?.context.pages() ?? []).map((p): [string, Page] => ["bob", p]), body);
-	const bobGroup = async () => (await client(app, bobUser.accessToken).get(`/api/groups/${groupId}`)).body;
-
-	browserTest("opening a conversation with unread messages shows the divider, and 'Jump to first unread' reaches it", async () => {
-		bob = await openUserPage(browser, app.url);
+	web.test("opening a conversation with unread messages shows the divider, and 'Jump to first unread' reaches it", async () => {
+		bob = await web.open("bob");
 		const b = bob.page;
 		await logInThroughUI(b, bobUser.user.username);
 		assert.equal(await unreadLabel(b, groupName), `${groupName}, 80 unread`);
@@ -101,7 +88,7 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 		assert.equal(dividerNext, "1");
 	});
 
-	browserTest("mark as unread: the list shows it unread, the divider moves there, the next visit reads it and the one after has no divider", async () => {
+	web.test("mark as unread: the list shows it unread, the divider moves there, the next visit reads it and the one after has no divider", async () => {
 		const b = bob.page;
 		const row = messageWith(b, text(70));
 		await row.scrollIntoViewIfNeeded();
@@ -118,14 +105,14 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 		const stored = await bobGroup();
 		assert.equal(stored.unreadFrom, 70);
 		assert.equal(stored.unreadCount, 11);
-		const receipts = (await client(app, alice.accessToken).get(`/api/messages/${groupId}/receipts`)).body.items;
+		const receipts = (await web.api(alice).get(`/api/messages/${groupId}/receipts`)).body.items;
 		assert.equal(receipts.find((r: { userId: string }) => r.userId === bobUser.user.id).readSeq, 80, "receipts others see do not go back");
 		// It stays unread while open, even with the window focused.
 		await b.waitForTimeout(500);
 		assert.equal((await bobGroup()).unreadFrom, 70);
 
 		// Away and back: the divider is at the marked message, and reading clears the marker.
-		await b.goto(`${app.url}/`);
+		await b.goto(`${web.app.url}/`);
 		await conversationItem(b, groupName).waitFor();
 		await conversationItem(b, groupName).click();
 		await b.locator("[data-unread-divider]").waitFor();
@@ -137,41 +124,41 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 		);
 		await until(unreadLabel.bind(null, b, groupName), label => label === groupName, "the list without unread");
 
-		await b.goto(`${app.url}/c/${groupId}`);
+		await b.goto(`${web.app.url}/c/${groupId}`);
 		await messageWith(b, text(80)).waitFor();
 		assert.equal(await b.locator("[data-unread-divider]").count(), 0, "no divider once read");
 	});
 
-	browserTest("a display name change reaches the other user live (timeline and conversation list)", async () => {
+	web.test("a display name change reaches the other user live (timeline and conversation list)", async () => {
 		const b = bob.page;
-		const direct = await client(app, alice.accessToken).post("/api/groups", { name: "Direct message", type: "direct", memberIds: [bobUser.user.id] });
+		const direct = await web.api(alice).post("/api/groups", { name: "Direct message", type: "direct", memberIds: [bobUser.user.id] });
 		assert.equal(direct.status, 201, JSON.stringify(direct.body));
 		await conversationItem(b, alice.user.displayName).waitFor();
-		await b.goto(`${app.url}/c/${groupId}`);
+		await b.goto(`${web.app.url}/c/${groupId}`);
 		await messageWith(b, text(80)).waitFor();
 
 		const renamed = `Alice Renamed ${tag}`;
-		const res = await client(app, alice.accessToken).put("/api/users/profile", { displayName: renamed });
+		const res = await web.api(alice).put("/api/users/profile", { displayName: renamed });
 		assert.equal(res.status, 200, JSON.stringify(res.body));
 		await conversationItem(b, renamed).waitFor();
 		await b.getByTestId("message-list").getByText(renamed).first().waitFor();
 		assert.equal(await conversationItem(b, alice.user.displayName).count(), 0);
 	});
 
-	browserTest("a link to an unknown or someone else's conversation says so; unknown pages get the app's 404", async () => {
+	web.test("a link to an unknown or someone else's conversation says so; unknown pages get the app's 404", async () => {
 		const b = bob.page;
-		await b.goto(`${app.url}/c/0123456789abcdef01234567`);
+		await b.goto(`${web.app.url}/c/0123456789abcdef01234567`);
 		const notice = b.getByTestId("conversation-unavailable");
 		await notice.getByRole("heading", { name: "Conversation not found" }).waitFor();
 		assert.match(b.url(), /\/c\/0123456789abcdef01234567$/, "no silent redirect");
 
-		const theirs = await client(app, alice.accessToken).post("/api/groups", { name: `Private ${tag}`, memberIds: [carol.user.id] });
-		await b.goto(`${app.url}/c/${theirs.body.id}`);
+		const theirs = await web.api(alice).post("/api/groups", { name: `Private ${tag}`, memberIds: [carol.user.id] });
+		await b.goto(`${web.app.url}/c/${theirs.body.id}`);
 		await notice.getByRole("heading", { name: "Conversation not found" }).waitFor();
 		await notice.getByRole("link", { name: "Back to your conversations" }).click();
 		await conversationItem(b, groupName).waitFor();
 
-		await b.goto(`${app.url}/no/such/page`);
+		await b.goto(`${web.app.url}/no/such/page`);
 		const error = b.getByTestId("error-page");
 		await error.getByRole("heading", { name: "Page not found" }).waitFor();
 		assert.equal(await error.getByText("404").count(), 1);
@@ -179,7 +166,7 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 		await conversationItem(b, groupName).waitFor();
 	});
 
-	browserTest("Ctrl+K jumps to a conversation, ? lists the shortcuts, and a removal is told", async () => {
+	web.test("Ctrl+K jumps to a conversation, ? lists the shortcuts, and a removal is told", async () => {
 		const b = bob.page;
 		await b.keyboard.press("Control+k");
 		const switcher = b.getByTestId("quick-switcher");
@@ -199,7 +186,7 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 		await help.waitFor({ state: "hidden" });
 
 		// Alice takes Bob out while he is looking at it.
-		const removed = await client(app, alice.accessToken).del(`/api/groups/${groupId}/members/${bobUser.user.id}`);
+		const removed = await web.api(alice).del(`/api/groups/${groupId}/members/${bobUser.user.id}`);
 		assert.equal(removed.status, 200, JSON.stringify(removed.body));
 		await b
 			.getByTestId("conversation-unavailable")

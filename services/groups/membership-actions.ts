@@ -1,0 +1,84 @@
+import type { ActionSchema, Service, ServiceSchema } from "moleculer";
+import type { Group, GroupBase, MemberRole } from "../../contract/groups.ts";
+import { forbidden, notFound } from "../../lib/errors.ts";
+import { idList, idParam, params } from "../../lib/params.ts";
+import { membershipOf, type MemberContext } from "../../lib/session.ts";
+import { commitChange, groupOf, viewOf } from "./commit.ts";
+import type { GroupsState } from "./groups.service.ts";
+import { assertUsersExist } from "./memberships.ts";
+import { noteInTimeline } from "./system-lines.ts";
+
+type GroupsThis = Service & GroupsState;
+
+const addMembers: ActionSchema<GroupsThis> = {
+	auth: "required",
+	conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can add members" },
+	params: params({ id: idParam, userIds: idList(1000, 1) }),
+	async handler(ctx: MemberContext<{ id: string; userIds: string[] }>): Promise<Group> {
+		if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
+		const group = await groupOf(this, ctx.params.id);
+		await assertUsersExist(ctx, ctx.params.userIds, "userIds");
+		const current = await this.memberships.inGroup(group._id);
+		const present = new Set(current.map(m => m.userId));
+		const joining = [...new Set(ctx.params.userIds)].filter(id => !present.has(id));
+		await this.admission.check(ctx, ctx.meta.user.id, joining, current.length);
+		const added = await this.memberships.add(group._id, joining, "member", ctx.meta.user.id);
+		if (added.length) {
+			// The line first: the new members' cursors then start after it, so they join caught up.
+			await noteInTimeline(ctx, this.logger, group._id, { type: "members.added", userIds: added });
+			await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
+			await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
+		}
+		return viewOf(this, ctx, group);
+	}
+};
+
+/** Removing yourself is leaving. The last owner who leaves hands ownership to the longest-standing admin, else member. */
+const removeMember: ActionSchema<GroupsThis> = {
+	auth: "required",
+	conversation: { param: "id" },
+	params: params({ id: idParam, userId: idParam }),
+	async handler(ctx: MemberContext<{ id: string; userId: string }>): Promise<Group | GroupBase> {
+		const { role, groupType } = membershipOf(ctx);
+		const { userId } = ctx.params;
+		if (groupType === "direct") throw forbidden("Direct conversations have fixed members");
+		const group = await groupOf(this, ctx.params.id);
+		const leaving = userId === ctx.meta.user.id;
+		let removedRole = role;
+		if (!leaving) {
+			const target = await this.memberships.of(group._id, userId);
+			if (role === "member") throw forbidden("Only the owner or an admin can remove members");
+			if (!target) throw notFound("Member");
+			if (role === "admin" && target.role !== "member") throw forbidden("An admin can remove members, not admins or the owner");
+			removedRole = target.role;
+		}
+		await this.memberships.remove(group._id, userId, removedRole);
+		await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
+		const { change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
+		await noteInTimeline(ctx, this.logger, group._id, leaving ? { type: "member.left" } : { type: "member.removed", userId });
+		return leaving ? change.group : viewOf(this, ctx, group);
+	}
+};
+
+/** The owner makes members admins (or back), or hands ownership on with role "owner". */
+const setRole: ActionSchema<GroupsThis> = {
+	auth: "required",
+	conversation: { param: "id", roles: ["owner"], forbidden: "Only the owner can change roles" },
+	params: params({ id: idParam, userId: idParam, role: { type: "enum", values: ["owner", "admin", "member"] } }),
+	async handler(ctx: MemberContext<{ id: string; userId: string; role: MemberRole }>): Promise<Group> {
+		const me = ctx.meta.user;
+		if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no roles");
+		if (ctx.params.userId === me.id) throw forbidden("Hand ownership to another member instead of changing your own role");
+		const group = await groupOf(this, ctx.params.id);
+		const target = await this.memberships.of(group._id, ctx.params.userId);
+		if (!target) throw notFound("Member");
+		await this.memberships.setRole(group._id, ctx.params.userId, ctx.params.role, me.id);
+		await commitChange(this, ctx, group, "group.updated", {}, [me.id, ctx.params.userId]);
+		if (target.role !== ctx.params.role)
+			await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId: target.userId, role: ctx.params.role });
+		return viewOf(this, ctx, group);
+	}
+};
+
+/** Who is in a group and with which role (memberships.ts, admission.ts). Mixed into the groups service. */
+export const GroupsMembershipActions: Partial<ServiceSchema<any, any, any>> = { actions: { addMembers, removeMember, setRole } };
