@@ -37,7 +37,7 @@ USER node
 # 3000 API, 3001 socket gateway, 3030 Prometheus metrics, 9090 probes (/health, /ready)
 EXPOSE 3000 3001 3030 9090
 # Node 22 runs the TypeScript sources directly (type stripping); no build step for the server.
-CMD ["node", "--disable-warning=DEP0174", "app/server.ts"]
+CMD ["node", "--disable-warning=DEP0174", "--max-semi-space-size=32", "app/server.ts"]
 
 FROM nginx:1.27-alpine AS nginx
 COPY nginx/nginx.conf /etc/nginx/nginx.conf

@@ -167,7 +167,7 @@ async function runStep(step: StepPlan): Promise<void> {
 	if (step.trackLastRecipient) stats.lastRecipient = new Map();
 	const meter = new LoadMeter();
 	const start = BigInt(step.startNs);
-	stats.windowEndNs = start + BigInt(step.durationMs) * 1_000_000n;
+	stats.windowEndNs = start + BigInt(Math.round(step.durationMs)) * 1_000_000n;
 	const n = step.senders.length;
 	const total = n * step.ratePerSender;
 	const count = Math.floor((total * step.durationMs) / 1000);
@@ -188,7 +188,7 @@ async function runStep(step: StepPlan): Promise<void> {
 					clients[i].drop();
 				}
 			},
-			Math.max(0, Number(start + BigInt(drop.atMs) * 1_000_000n - nowNs()) / 1e6)
+			Math.max(0, Number(start + BigInt(Math.round(drop.atMs)) * 1_000_000n - nowNs()) / 1e6)
 		);
 	}
 

@@ -27,6 +27,13 @@ export interface TargetOptions {
 	redisUrl?: string;
 }
 
+/**
+ * The V8 flags `npm start` and the Docker image run our node with (package.json, Dockerfile): a 32 MB young
+ * generation promotes fewer short-lived send objects into the old generation, so full collections of a heap that
+ * holds every stored message (NeDB) come less often (docs/BENCHMARKS.md, S6).
+ */
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=32"];
+
 /** Consecutive clients share a source address up to this many; loopback has ~28k ephemeral ports per address. */
 const CLIENTS_PER_SOURCE_ADDRESS = 20_000;
 
@@ -168,7 +175,7 @@ export class OurTarget extends Target {
 				"ours",
 				"bench/server.ts",
 				{ ...common, PORT: String(port), NODE_ID: `bench-${this.nonce}` },
-				this.options.nodeArgs,
+				[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])],
 				this.options.cpus
 			);
 			this.servers = [node];
@@ -194,7 +201,7 @@ export class OurTarget extends Target {
 				NODE_ID: `bench-${this.nonce}-core`,
 				SERVICES: "users,auth,groups,messages,presence,api"
 			},
-			this.options.nodeArgs
+			[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])]
 		);
 		await core.ready;
 		const gateways: ServerProcess[] = [];
@@ -205,7 +212,7 @@ export class OurTarget extends Target {
 					`ours-socket-${i}`,
 					"bench/server.ts",
 					{ ...cluster, PORT: String(port), SOCKET_PORT: String(port), NODE_ID: `bench-${this.nonce}-socket-${i}`, SERVICES: "socket" },
-					this.options.nodeArgs
+					[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])]
 				)
 			);
 			this.gatewayUrls.push(`http://127.0.0.1:${port}`);
