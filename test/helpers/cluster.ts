@@ -113,7 +113,11 @@ export class TestCluster {
 		};
 		const logFile = path.join(this.dir, `${name}.log`);
 		const out = createWriteStream(logFile, { flags: "a" });
-		const child = spawn(NODE_BIN, ["--disable-warning=DEP0174", "--max-semi-space-size=32", "app/server.ts"], { cwd: ROOT, env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+		const child = spawn(NODE_BIN, ["--disable-warning=DEP0174", "--max-semi-space-size=32", "app/server.ts"], {
+			cwd: ROOT,
+			env: fullEnv,
+			stdio: ["ignore", "pipe", "pipe"]
+		});
 		child.stdout!.pipe(out, { end: false });
 		child.stderr!.pipe(out, { end: false });
 		children.add(child);
