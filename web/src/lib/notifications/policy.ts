@@ -1,4 +1,5 @@
 import type { Message, NotificationSettings } from '@scalable-chat/contract';
+import { plainText } from '#lib/rich-text/markdown.ts';
 
 /** The same rule the server's push policy applies (services/push/policy.ts), read on this device. */
 
@@ -28,7 +29,7 @@ export function wantsNotification(
 
 /** One line of the message for a notification, cut at a word; an attachment's name when there is no text. */
 export function excerptOf(message: Pick<Message, 'content' | 'attachments'>): string {
-	const text = message.content.replace(/\s+/g, ' ').trim();
+	const text = plainText(message.content);
 	if (!text) {
 		const [first, ...more] = message.attachments;
 		if (!first) return '';

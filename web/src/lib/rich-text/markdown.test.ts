@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, test } from 'vitest';
-import { renderMessageText, usernameIndex, type MentionContext } from './markdown.ts';
+import { plainText, renderMessageText, usernameIndex, type MentionContext } from './markdown.ts';
 
 const dom = (html: string) => {
 	const div = document.createElement('div');
@@ -110,5 +110,18 @@ describe('message markdown', () => {
 			expect(root.querySelector('strong .mention-me')?.textContent).toBe('@bob');
 			expect(root.querySelector('li .mention')?.textContent).toBe('@alice');
 		});
+	});
+});
+
+describe('plainText', () => {
+	test('keeps the words and drops the markers', () => {
+		expect(
+			plainText(
+				'Hi **team**, the new `build` is out:\n\n- faster start\n- *smaller* bundle\n\nSee https://example.com/notes'
+			)
+		).toBe('Hi team, the new build is out: faster start smaller bundle See https://example.com/notes');
+		expect(plainText('```\nnpm start\n```\n> quoted & <b>line</b>')).toBe('npm start quoted & <b>line</b>');
+		expect(plainText('Great work @alice! ~~no~~')).toBe('Great work @alice! no');
+		expect(plainText('**cut in the mid')).toBe('**cut in the mid');
 	});
 });

@@ -1,5 +1,5 @@
 import DOMPurify from 'dompurify';
-import { Marked, type RendererObject, type TokenizerAndRendererExtension, type Tokens } from 'marked';
+import { Marked, type RendererObject, type Token, type TokenizerAndRendererExtension, type Tokens } from 'marked';
 
 /**
  * Message text as a small, safe markdown: bold, italic, strike, inline code, code blocks, quotes and
@@ -122,6 +122,23 @@ export function renderMessageText(content: string, context: MentionContext = NO_
 	}
 	hookLinks();
 	return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR, ALLOWED_URI_REGEXP: SAFE_HREF, KEEP_CONTENT: true });
+}
+
+const BLOCKS = new Set(['paragraph', 'blockquote', 'list_item', 'code', 'space', 'hr', 'heading']);
+
+/** A message's words without the markdown around them, on one line: reply quotes, list previews, notifications. */
+export function plainText(content: string): string {
+	let text = '';
+	const walk = (tokens: Token[]) => {
+		for (const token of tokens) {
+			if (token.type === 'list') walk((token as Tokens.List).items);
+			else if ('tokens' in token && token.tokens?.length) walk(token.tokens);
+			else text += 'text' in token && typeof token.text === 'string' ? token.text : token.raw;
+			if (BLOCKS.has(token.type)) text += ' ';
+		}
+	};
+	walk(markdown.lexer(content));
+	return text.replace(/\s+/g, ' ').trim();
 }
 
 /** `username` → id for the mention highlighting of a conversation's members. */
