@@ -32,9 +32,19 @@ export function pushRecipients(message: NotifiedMessage, targets: NotificationTa
 	return targets.members.filter(m => !active.has(m.userId) && wantsNotification(m, message, now)).map(m => m.userId);
 }
 
-/** One line of the message: whitespace collapsed, cut at a word near EXCERPT_MAX; an attachment's name when there is no text. */
+/** A message's words without the markdown markers the web app renders (code fences, quotes, list bullets, emphasis, code spans). */
+export function withoutMarkdown(content: string): string {
+	return content
+		.replace(/^\s*```.*$/gm, "")
+		.replace(/^\s{0,3}(?:>\s?|[-*+]\s+|\d+[.)]\s+)/gm, "")
+		.replace(/(\*\*|__|~~)(?=\S)([\s\S]*?\S)\1/g, "$2")
+		.replace(/(^|[^\w*])[*_](?=[^\s*_])([^*_\n]*?[^\s*_])[*_](?![\w*])/g, "$1$2")
+		.replace(/`([^`\n]+)`/g, "$1");
+}
+
+/** One line of the message without markdown markers: whitespace collapsed, cut at a word near EXCERPT_MAX; an attachment's name when there is no text. */
 export function excerptOf(message: Pick<NotifiedMessage, "content" | "attachments">): string {
-	const text = message.content.replace(/\s+/g, " ").trim();
+	const text = withoutMarkdown(message.content).replace(/\s+/g, " ").trim();
 	if (!text) {
 		const [first, ...more] = message.attachments;
 		if (!first) return "";

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { NotificationTargets } from "../../../services/groups/notifications.ts";
-import { EXCERPT_MAX, excerptOf, notificationOf, pushRecipients, wantsNotification, type NotifiedMessage } from "../../../services/push/policy.ts";
+import {
+	EXCERPT_MAX,
+	excerptOf,
+	notificationOf,
+	pushRecipients,
+	wantsNotification,
+	withoutMarkdown,
+	type NotifiedMessage
+} from "../../../services/push/policy.ts";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 const later = "2026-01-01T13:00:00.000Z";
@@ -74,4 +82,13 @@ describe("push policy: who hears of a message", () => {
 		assert.equal(excerptOf({ content: "", attachments: [{ name: "plan.pdf" }] }), "📎 plan.pdf");
 		assert.equal(excerptOf({ content: "", attachments: [{ name: "a.png" }, { name: "b.png" }] }), "📎 a.png and 1 more");
 	});
+});
+
+test("a notification's text is the message's words without its markdown markers", () => {
+	assert.equal(
+		excerptOf({ content: "Hi **team**, the new `build` is out:\n\n- faster start\n- *smaller* bundle\n> quoted ~~old~~", attachments: [] }),
+		"Hi team, the new build is out: faster start smaller bundle quoted old"
+	);
+	assert.equal(withoutMarkdown("```\nnpm start\n```"), "\nnpm start\n");
+	assert.equal(withoutMarkdown("snake_case_name and 2 * 3 * 4"), "snake_case_name and 2 * 3 * 4");
 });
