@@ -295,6 +295,20 @@ describe("conversation features in the browser", { skip, timeout: 240_000 }, () 
 		await menu.waitFor({ state: "hidden" });
 	});
 
+	web.test("in a phone-wide window (with a mouse) bubbles keep their width: the hover toolbar takes none of it", async () => {
+		const b = bob.page;
+		await b.setViewportSize({ width: 390, height: 800 });
+		try {
+			const bubble = messageWith(b, "Lunch on Saturday?").first().locator(".bubble");
+			await bubble.hover();
+			const width = (await bubble.boundingBox())!.width;
+			assert.ok(width > 120, `bubble is ${width}px wide at a 390px window`);
+			assert.ok((await bubble.boundingBox())!.height < 90, "the short message stays on one or two lines");
+		} finally {
+			await b.setViewportSize({ width: 1280, height: 800 });
+		}
+	});
+
 	web.test("a direct conversation says when the other was last seen, live", async () => {
 		const a = alice.page;
 		const direct = await web.api(aliceUser).post("/api/groups", { name: "Direct message", memberIds: [bobUser.user.id], type: "direct" });
