@@ -86,6 +86,11 @@ export function groupVersionKey(groupId: string, version: number): string {
 	return `${groupId}:${String(version).padStart(MAX_SEQ_DIGITS, "0")}`;
 }
 
+/** A change's version and the unique key that claims it: always written together. */
+export function versionFields(groupId: string, version: number): Pick<MessageDoc, "version" | "groupVersion"> {
+	return { version, groupVersion: groupVersionKey(groupId, version) };
+}
+
 /** Messages stored before versions existed changed last when they were created: their version is their seq. */
 export const versionOf = (doc: Pick<MessageDoc, "seq" | "version">): number => doc.version ?? doc.seq;
 
@@ -122,9 +127,8 @@ export function storedMessage(draft: MessageDraft, seq: number, version: number)
 		attachments: draft.attachments,
 		createdAt: draft.createdAt,
 		deletedAt: null,
-		version,
+		...versionFields(groupId, version),
 		createdVersion: version,
-		groupVersion: groupVersionKey(groupId, version),
 		editedAt: null,
 		...(draft.replyTo ? { replyTo: draft.replyTo } : {}),
 		...(draft.system ? { system: draft.system } : {}),

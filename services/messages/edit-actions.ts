@@ -4,9 +4,9 @@ import { forbidden } from "../../lib/errors.ts";
 import { contentParam, idParam, params } from "../../lib/params.ts";
 import { entityOf, membershipOf, type MemberContext } from "../../lib/session.ts";
 import { checkedContent } from "./content.ts";
-import { groupVersionKey, type MessageDoc } from "./documents.ts";
+import type { MessageDoc } from "./documents.ts";
 import { assertEditable, edited, editUpdate, historyOf } from "./edits.ts";
-import { changeMessage } from "./message-change.ts";
+import { changeMessage, setChange } from "./message-change.ts";
 import { editedMentions, mentionsOf } from "./message-mentions.ts";
 import type { MessagesState } from "./messages.service.ts";
 import { dropReactions } from "./reaction-change.ts";
@@ -28,16 +28,7 @@ const deleteMessage: ActionSchema<MessagesThis> = {
 		const deletedAt = new Date();
 		const doc = await changeMessage(this, ctx, found, (current, version) => {
 			if (current.deletedAt) return null;
-			const $set = {
-				deletedAt,
-				deletedBy: me.id,
-				content: "",
-				attachments: [],
-				edits: [],
-				version,
-				groupVersion: groupVersionKey(current.groupId, version)
-			};
-			return { next: { ...current, ...$set }, write: outbox => ({ $set, ...outbox }), event: "message.deleted" };
+			return setChange(current, version, { deletedAt, deletedBy: me.id, content: "", attachments: [], edits: [] }, "message.deleted");
 		});
 		if (found.attachments?.length && doc.deletedAt && !found.deletedAt) await ctx.call("assets.hide", { ids: found.attachments.map(a => a.id) });
 		if (doc.deletedAt) await dropReactions(this, doc._id);

@@ -1,7 +1,7 @@
 import type { EditHistory } from "../../contract/messages.ts";
 import { conflict, forbidden } from "../../lib/errors.ts";
 import { firstLink } from "../../lib/links.ts";
-import { groupVersionKey, type MessageDoc } from "./documents.ts";
+import { versionFields, type MessageDoc } from "./documents.ts";
 import { assertUserMessage } from "./system-lines.ts";
 
 /**
@@ -39,7 +39,7 @@ export function editUpdate(doc: MessageDoc, content: string, version: number, no
 	// A preview belongs to the first link: a text that links elsewhere (or nowhere) loses it in the same change.
 	const previewGone = doc.preview && firstLink(content) !== doc.preview.url ? { preview: null } : {};
 	return {
-		$set: { content, editedAt: now, version, groupVersion: groupVersionKey(doc.groupId, version), ...previewGone, ...mentions },
+		$set: { content, editedAt: now, ...versionFields(doc.groupId, version), ...previewGone, ...mentions },
 		$push: { edits: previous }
 	};
 }

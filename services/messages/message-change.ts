@@ -1,6 +1,6 @@
 import type { UserContext } from "../../lib/session.ts";
 import { outboxUpdate } from "../../lib/outbox.ts";
-import { toEventMessage, type MessageDoc } from "./documents.ts";
+import { toEventMessage, versionFields, type MessageDoc } from "./documents.ts";
 import type { MessagesState } from "./messages.service.ts";
 import { refreshedReply, staleReplies } from "./replies.ts";
 import type { Stamp } from "./sequencer.ts";
@@ -14,6 +14,17 @@ export type MessageChange = (
 	doc: MessageDoc,
 	version: number
 ) => { next: MessageDoc; write: (outbox: Record<string, unknown>) => Record<string, unknown>; event: "message.updated" | "message.deleted" } | null;
+
+/** A change that only sets fields (with the version it takes): the message applies the same `$set` it writes. */
+export function setChange(
+	current: MessageDoc,
+	version: number,
+	fields: Partial<MessageDoc>,
+	event: "message.updated" | "message.deleted"
+): ReturnType<MessageChange> {
+	const $set = { ...fields, ...versionFields(current.groupId, version) };
+	return { next: { ...current, ...$set }, write: outbox => ({ $set, ...outbox }), event };
+}
 
 /**
  * Edits and deletes go through the conversation's lock on the node they reach (looked up by message id,

@@ -4,8 +4,8 @@ import { conflict, forbidden } from "../../lib/errors.ts";
 import { firstLink } from "../../lib/links.ts";
 import { idParam, params } from "../../lib/params.ts";
 import { entityOf, type MemberContext, type UserContext } from "../../lib/session.ts";
-import { groupVersionKey, type MessageDoc } from "./documents.ts";
-import { changeMessage, type MessageChange } from "./message-change.ts";
+import type { MessageDoc } from "./documents.ts";
+import { changeMessage, setChange, type MessageChange } from "./message-change.ts";
 import type { MessagesState } from "./messages.service.ts";
 import { viewsOf } from "./views.ts";
 
@@ -51,10 +51,7 @@ function previewChange(
 	preview: StoredLinkPreview | null,
 	extra: Partial<MessageDoc> = {}
 ): (current: MessageDoc, version: number) => ReturnType<MessageChange> {
-	return (current, version) => {
-		const $set = { preview, ...extra, version, groupVersion: groupVersionKey(current.groupId, version) };
-		return { next: { ...current, ...$set }, write: outbox => ({ $set, ...outbox }), event: "message.updated" };
-	};
+	return (current, version) => setChange(current, version, { preview, ...extra }, "message.updated");
 }
 
 /** Internal (link-previews): the first caller for a message's link gets to fetch it; the others, and later events, do not. */

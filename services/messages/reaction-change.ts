@@ -3,7 +3,7 @@ import { conflict } from "../../lib/errors.ts";
 import { outboxUpdate } from "../../lib/outbox.ts";
 import type { UserContext } from "../../lib/session.ts";
 import { DuplicateKeyError } from "../../mixins/db.mixin.ts";
-import { groupVersionKey, versionOf, type MessageDoc } from "./documents.ts";
+import { versionFields, versionOf, type MessageDoc } from "./documents.ts";
 import type { MessagesState } from "./messages.service.ts";
 import { assertRoomFor, entryOf, reactionId, withEntry } from "./reactions.ts";
 
@@ -57,7 +57,7 @@ export async function toggleReaction(svc: MessagesState, ctx: UserContext<unknow
 			const changed = await stamp(async version => {
 				const payload = { messageId: current._id, seq: current.seq, version, reactions, actorId, emoji, on };
 				const outbox = outboxUpdate(svc.outboxEvent("message.reactions", groupId, payload));
-				const $set = { reactions, version, groupVersion: groupVersionKey(groupId, version) };
+				const $set = { reactions, ...versionFields(groupId, version) };
 				return (await svc.db.messages.updateById(current._id, { $set, ...outbox }))!;
 			});
 			const event = stateOf(changed!);

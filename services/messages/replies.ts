@@ -1,7 +1,7 @@
 import type { ReplyRef } from "../../contract/messages.ts";
 import { invalidField } from "../../lib/errors.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
-import { groupVersionKey, type MessageDoc } from "./documents.ts";
+import { versionFields, type MessageDoc } from "./documents.ts";
 
 /**
  * Replies carry what they show of the original (`replyTo`), written when the reply is sent and rewritten
@@ -41,5 +41,5 @@ export async function staleReplies(log: Pick<Collection<MessageDoc>, "find">, or
 
 /** A reply with its excerpt refreshed at `version`. */
 export function refreshedReply(reply: MessageDoc, original: MessageDoc, version: number): MessageDoc {
-	return { ...reply, replyTo: { ...reply.replyTo!, excerpt: excerptOf(original) }, version, groupVersion: groupVersionKey(reply.groupId, version) };
+	return { ...reply, replyTo: { ...reply.replyTo!, excerpt: excerptOf(original) }, ...versionFields(reply.groupId, version) };
 }
