@@ -1,11 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { TargetKind } from "./generator/protocol.ts";
+import { SOCKETIO_CLIENT_ENV, type TargetKind } from "./generator/protocol.ts";
 import { ROOT } from "./lib/child.ts";
 import type { RunFile, ScenarioId, ScenarioResult } from "./lib/results.ts";
-import type { Mode } from "./lib/targets.ts";
+import { machineInfo, versions } from "./lib/run-info.ts";
+import { DEFAULT_TRANSPORTER, transporterLabel, type Mode } from "./lib/targets.ts";
 import { renderRun } from "./report.ts";
 import type { BenchOptions } from "./scenarios/common.ts";
 import { runConnections } from "./scenarios/connections.ts";
@@ -31,9 +32,12 @@ const USAGE = `npm run bench -- [options]
   --handshakes N        S7 clients (default 2,000; a process holds at most ~20,000 open files here)
   --levels 1000,5000    S0 connection levels
   --history-messages N  S4 store size
-  --transporter URL     cluster mode transporter (default amqp://guest:guest@127.0.0.1:5672)
+  --transporter URL     cluster mode transporter: a broker URL (default amqp://chat-bench:…@127.0.0.1:5672), or tcp (no broker)
+  --socket-nodes N      cluster mode socket-only nodes (default 2); npm run bench:scale sweeps 1, 2, 4, 8
   --redis URL           cluster mode Redis (default redis://127.0.0.1:6379)
   --storage nedb|memory NeDB files in a temporary DATA_DIR (default), or DATA_DIR=:memory: to take the disk out
+  --client raw|socketio the generator's client for ours and B2 (the same for both): socket.io's protocol over ws
+                        (default raw: the generator saturates later), or socket.io-client
   --cpu-prof            run our gateway nodes with --cpu-prof (profiles under bench/results/profiles/)
   --max-elu 0.9 --max-eld-ms 50   generator saturation limits (a step above them is invalid)
 `;
@@ -54,9 +58,11 @@ const { values } = parseArgs({
 		levels: { type: "string" },
 		"history-messages": { type: "string" },
 		"cpu-prof": { type: "boolean", default: false },
-		transporter: { type: "string", default: "amqp://guest:guest@127.0.0.1:5672" },
+		transporter: { type: "string", default: DEFAULT_TRANSPORTER },
+		"socket-nodes": { type: "string", default: "2" },
 		redis: { type: "string", default: "redis://127.0.0.1:6379" },
 		storage: { type: "string", default: "nedb" },
+		client: { type: "string", default: "raw" },
 		"max-elu": { type: "string", default: "0.9" },
 		"max-eld-ms": { type: "string", default: "50" },
 		help: { type: "boolean", default: false }
@@ -66,6 +72,9 @@ if (values.help) {
 	console.log(USAGE);
 	process.exit(0);
 }
+
+if (values.client !== "raw" && values.client !== "socketio") throw new Error(`--client ${values.client}: raw or socketio`);
+process.env[SOCKETIO_CLIENT_ENV] = values.client;
 
 const quick = !values.full;
 const scenarios = (values.scenarios ?? "S0,S1,S2,S3,S4,S5,S6").split(",").map(s => s.trim().toUpperCase()) as ScenarioId[];
@@ -79,7 +88,7 @@ const options: BenchOptions = {
 	payloadBytes: Number(values.payload),
 	limits: { maxElu: Number(values["max-elu"]), maxEldP99Ms: Number(values["max-eld-ms"]) },
 	cpuProfileDir: values["cpu-prof"] ? path.join(resultsDir, "profiles") : null,
-	cluster: { transporter: values.transporter, redisUrl: values.redis },
+	cluster: { transporter: values.transporter, redisUrl: values.redis, socketNodes: Number(values["socket-nodes"]) },
 	memoryStorage: values.storage === "memory",
 	log: line => console.log(line)
 };
@@ -117,24 +126,6 @@ for (const [id, count] of values.groups.map(g => g.split("=")))
 const levels = values.levels ? values.levels.split(",").map(Number) : quick ? [1000, 2000] : [10_000, 25_000, 50_000];
 const historyMessages = Number(values["history-messages"] ?? (quick ? 100_000 : 1_000_000));
 
-function versions(): Record<string, string> {
-	const pkg = (name: string) => {
-		try {
-			return JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")).version as string;
-		} catch {
-			return "?";
-		}
-	};
-	return {
-		node: process.version,
-		moleculer: pkg("moleculer"),
-		"socket.io": pkg("socket.io"),
-		"socket.io-client": pkg("socket.io-client"),
-		ws: pkg("ws"),
-		"@seald-io/nedb": pkg("@seald-io/nedb")
-	};
-}
-
 async function runOnce(runIndex: number): Promise<RunFile> {
 	const startedAt = new Date().toISOString();
 	const results: ScenarioResult[] = [];
@@ -157,7 +148,7 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 				for (const k of kinds) results.push(await runFanout(plans[scenario], k, mode, options));
 			}
 		}
-	const transporter = new URL(options.cluster.transporter).protocol.replace(":", "");
+	const transporter = transporterLabel(options.cluster.transporter);
 	for (const r of results) {
 		const variants = [
 			r.mode === "cluster" ? transporter : "",
@@ -170,17 +161,12 @@ async function runOnce(runIndex: number): Promise<RunFile> {
 		finishedAt: new Date().toISOString(),
 		command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
 		quick,
-		machine: {
-			cpus: os.cpus()[0]?.model ?? "?",
-			cores: os.cpus().length,
-			memoryGB: Math.round(os.totalmem() / 2 ** 30),
-			platform: `${os.type()} ${os.release()} ${os.arch()}`,
-			loadAverageAtStart: os.loadavg().map(l => Math.round(l * 100) / 100)
-		},
+		machine: machineInfo(),
 		versions: versions(),
 		notes: [
 			"Users are registered with BCRYPT_COST=4 and rate limits raised (setup speed only; not part of any measured step).",
-			"Latency is measured from each message's intended send time (open loop), on CLOCK_MONOTONIC shared by all processes."
+			"Latency is measured from each message's intended send time (open loop), on CLOCK_MONOTONIC shared by all processes.",
+			`Generator client for ours and B2: ${values.client === "raw" ? "socket.io's protocol over ws (bench/generator/clients.ts RawSocketIoClient)" : "socket.io-client"}.`
 		],
 		results
 	};

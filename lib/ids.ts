@@ -9,12 +9,28 @@ let at = 0;
  * bytes are drawn for 512 ids at a time: one randomBytes() call per id was 2% of a send.
  */
 export function newId(): string {
-	if (at >= pool.length) {
+	return randomHex(12);
+}
+
+let counter = 0;
+
+/**
+ * Like newId, but ids made later sort after earlier ones: 12 hex characters of milliseconds, 4 of a per-process
+ * counter (orders the ids of one millisecond), 8 random. An index of them grows at its right edge, which stays
+ * in the CPU's cache, where random ids land on a cold leaf of a large tree (a NeDB index insert took half the time).
+ */
+export function newOrderedId(now = Date.now()): string {
+	counter = (counter + 1) & 0xffff;
+	return now.toString(16).padStart(12, "0") + counter.toString(16).padStart(4, "0") + randomHex(4);
+}
+
+function randomHex(bytes: number): string {
+	if (at + bytes > pool.length) {
 		pool = randomBytes(12 * POOL_IDS);
 		at = 0;
 	}
-	at += 12;
-	return pool.toString("hex", at - 12, at);
+	at += bytes;
+	return pool.toString("hex", at - bytes, at);
 }
 
 export const ID_PATTERN = /^[a-f0-9]{24}$/;

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
 import type { GroupBase } from "../contract/groups.ts";
 import type { EventMessage, EventReaction } from "../contract/messages.ts";
+import { newOrderedId } from "./ids.ts";
 
 /**
  * The transactional outbox: an event that must reach the stream is stored inside the document whose
@@ -62,16 +62,11 @@ export interface OutboxFields {
 /** The sparse index every collection that carries an outbox declares. */
 export const OUTBOX_INDEX = { fields: { outboxNext: 1 }, sparse: true } as const;
 
-let counter = 0;
-
 /**
- * 24 hex characters: 12 of milliseconds, 4 of a per-process counter (orders events of the same
- * millisecond on one node, which is where all sends of one conversation are sequenced), 8 random.
+ * An ordered id (lib/ids.ts newOrderedId): 12 hex characters of milliseconds, 4 of a per-process counter (orders
+ * events of the same millisecond on one node, which is where all sends of one conversation are sequenced), 8 random.
  */
-export function newEventId(now = Date.now()): string {
-	counter = (counter + 1) & 0xffff;
-	return now.toString(16).padStart(12, "0") + counter.toString(16).padStart(4, "0") + randomBytes(4).toString("hex");
-}
+export const newEventId = (now = Date.now()): string => newOrderedId(now);
 
 /** When the event with this id was recorded (ms), read back from the id itself. */
 export function eventIdTime(id: string): number {

@@ -68,8 +68,6 @@ interface Adapter {
 	commit?: GroupCommit;
 	db?: {
 		ensureIndex(o: object): Promise<void>;
-		setAutocompactionInterval?(ms: number): void;
-		stopAutocompaction?(): void;
 		count?(q: Query): Promise<number>;
 	};
 }
@@ -266,7 +264,7 @@ async function openAdapter(
 	name: string,
 	spec: CollectionSpec,
 	broker: unknown,
-	service: { logger: unknown; settings?: unknown }
+	service: { logger: { error(...args: unknown[]): void }; settings?: unknown }
 ): Promise<Adapter> {
 	if (storage.kind === "mongo") {
 		// Documents are shaped by the services; the adapter's global strictQuery would otherwise drop
@@ -299,14 +297,15 @@ async function openAdapter(
 	if (storage.kind === "nedb") {
 		adapter.commit = new GroupCommit(adapter.db as unknown as NedbFile);
 		// NeDB appends every write to its file; compacting keeps the file and the next load small.
-		adapter.db!.setAutocompactionInterval?.(10 * 60_000);
+		adapter.commit.compaction.watch(err => service.logger.error(`compacting ${name}.db failed`, err));
 	}
 	return adapter;
 }
 
 async function closeAdapter(storage: StorageConfig, adapter: Adapter): Promise<void> {
 	if (storage.kind !== "mongo") {
-		adapter.db?.stopAutocompaction?.();
+		// Before the file closes and the data directory is unlocked: no rename may follow either.
+		await adapter.commit?.compaction.stop();
 		adapter.commit?.close();
 		if (storage.kind === "nedb") unlockDataDir(storage.dir);
 		return;

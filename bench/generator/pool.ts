@@ -42,6 +42,8 @@ export interface StepResult {
 	storedPerSec: number;
 	deliveriesPerSec: number;
 	deliveries: number;
+	/** Deliveries (in the window or after it) by the gateway node the recipient is connected to. */
+	deliveriesByGateway: number[];
 	/** Send (intended time) → ack after storage. */
 	ack: Percentiles;
 	/** Send (intended time) → each recipient. */
@@ -223,6 +225,9 @@ export class GeneratorPool {
 			storedPerSec: Math.round(sum(d => d.ackedInWindow) / seconds),
 			deliveriesPerSec: Math.round(sum(d => d.deliveriesInWindow) / seconds),
 			deliveries: sum(d => d.deliveries),
+			deliveriesByGateway: Array.from({ length: Math.max(0, ...done.map(d => d.deliveriesByGateway.length)) }, (_, g) =>
+				sum(d => d.deliveriesByGateway[g] ?? 0)
+			),
 			ack: percentilesMs(mergeEncoded(done.map(d => d.ackHist))),
 			delivery: percentilesMs(mergeEncoded(done.map(d => d.deliveryHist))),
 			...(lastRecipient ? { lastRecipient } : {}),

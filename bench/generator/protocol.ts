@@ -2,6 +2,12 @@
 
 export type TargetKind = "ours" | "b1" | "b2";
 
+/** The client that speaks socket.io to ours and B2 (the same for both): our raw one over `ws`, or socket.io-client. */
+export type SocketIoClientKind = "raw" | "socketio";
+
+/** The harness names the socket.io client in this variable; worker threads inherit the environment. */
+export const SOCKETIO_CLIENT_ENV = "BENCH_SOCKETIO_CLIENT";
+
 export interface ClientSpec {
 	userId: string;
 	url: string;
@@ -10,6 +16,8 @@ export interface ClientSpec {
 	groups: string[];
 	/** Source address on the loopback (127.0.0.x) so that one address' ephemeral ports do not run out. */
 	localAddress?: string;
+	/** Which of the target's gateways `url` is, so that deliveries can be counted per gateway node. */
+	gateway?: number;
 }
 
 export interface SenderSpec {
@@ -64,6 +72,8 @@ export interface StepDone {
 	deliveryHist: string;
 	deliveriesInWindow: number;
 	deliveries: number;
+	/** Deliveries by the gateway the recipient is connected to (ClientSpec.gateway). */
+	deliveriesByGateway: number[];
 	lastSeq: Record<string, number>;
 	lastRecipient: [string, number][];
 	load: GeneratorLoad;

@@ -4,7 +4,15 @@ import { elapsedUs, nowNs, sleep } from "../lib/clock.ts";
 import { encode, newHistogram, recordUs } from "../lib/histogram.ts";
 import { SeqTracker } from "../lib/seq-tracker.ts";
 import { createClient, type BenchClient, type SendAck } from "./clients.ts";
-import type { FromWorker, GeneratorLoad, StepPlan, ToWorker, WireMessage } from "./protocol.ts";
+import {
+	SOCKETIO_CLIENT_ENV,
+	type FromWorker,
+	type GeneratorLoad,
+	type SocketIoClientKind,
+	type StepPlan,
+	type ToWorker,
+	type WireMessage
+} from "./protocol.ts";
 
 /**
  * A load-generator thread: owns a share of the simulated clients, sends on an open-loop schedule and
@@ -16,6 +24,7 @@ const port = parentPort!;
 const workerId: number = workerData.workerId;
 const runId: string = workerData.runId;
 const post = (m: FromWorker) => port.postMessage(m);
+const socketIoClient = (process.env[SOCKETIO_CLIENT_ENV] ?? "raw") as SocketIoClientKind;
 
 let clients: BenchClient[] = [];
 /** trackers[client] : groupId → tracker */
@@ -36,6 +45,7 @@ function freshStats() {
 		deliveryHist: newHistogram(),
 		deliveries: 0,
 		deliveriesInWindow: 0,
+		deliveriesByGateway: [] as number[],
 		lastSeq: {} as Record<string, number>,
 		lastRecipient: null as Map<string, number> | null,
 		dropAtNs: 0n,
@@ -86,6 +96,8 @@ function onIncoming(index: number, m: WireMessage): void {
 	const us = elapsedUs(intended, now);
 	recordUs(stats.deliveryHist, us);
 	stats.deliveries++;
+	const gateway = clients[index].spec.gateway ?? 0;
+	stats.deliveriesByGateway[gateway] = (stats.deliveriesByGateway[gateway] ?? 0) + 1;
 	if (now <= stats.windowEndNs) stats.deliveriesInWindow++;
 	if (stats.lastRecipient) {
 		const key = `${m.groupId}:${m.seq}`;
@@ -117,7 +129,7 @@ async function connectAll(target: "ours" | "b1" | "b2", specs: ToWorker & { type
 	const errors: string[] = [];
 	let ok = 0;
 	let failed = 0;
-	clients = specs.clients.map(spec => createClient(target, spec));
+	clients = specs.clients.map(spec => createClient(target, spec, socketIoClient));
 	trackers = specs.clients.map(spec => new Map(spec.groups.map(g => [g, new SeqTracker(0)])));
 	clients.forEach((client, index) => {
 		client.onIncoming(m => onIncoming(index, m));
@@ -240,6 +252,7 @@ async function runStep(step: StepPlan): Promise<void> {
 		deliveryHist: encode(stats.deliveryHist),
 		deliveries: stats.deliveries,
 		deliveriesInWindow: stats.deliveriesInWindow,
+		deliveriesByGateway: Array.from(stats.deliveriesByGateway, n => n ?? 0),
 		lastSeq: stats.lastSeq,
 		lastRecipient: stats.lastRecipient ? [...stats.lastRecipient] : [],
 		load: meter.read(),

@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { io, type Socket } from "socket.io-client";
+import { pinThisProcess, unpinThisProcess } from "./cpu-layout.ts";
 import { inLanes, OurTarget, type BenchUser } from "./targets.ts";
 
 /**
@@ -81,21 +81,7 @@ interface Ack {
 /** Pins this process to core 0 and returns the cores for the node (the rest), when there are two or more and taskset is there. */
 function pinGenerator(): string | null {
 	const cores = os.availableParallelism();
-	if (cores < 2) return null;
-	try {
-		execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
-		return `1-${cores - 1}`;
-	} catch {
-		return null;
-	}
-}
-
-function unpinGenerator(): void {
-	try {
-		execFileSync("taskset", ["-a", "-p", "-c", `0-${os.availableParallelism() - 1}`, String(process.pid)], { stdio: "ignore" });
-	} catch {
-		// Nothing was pinned.
-	}
+	return cores >= 2 && pinThisProcess("0") ? `1-${cores - 1}` : null;
 }
 
 function connect(url: string, user: BenchUser): Promise<Socket> {
@@ -316,6 +302,6 @@ export async function runOverloadExperiment(plan: OverloadPlan): Promise<Overloa
 	} finally {
 		for (const c of clients) c.socket.close();
 		await target.stop();
-		unpinGenerator();
+		unpinThisProcess();
 	}
 }

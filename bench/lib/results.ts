@@ -7,6 +7,8 @@ export type ScenarioId = "S0" | "S1" | "S2" | "S3" | "S4" | "S5" | "S6" | "S7";
 export interface StepRecord extends StepResult {
 	/** Cores used by each server process over the step. */
 	serverCores: number[];
+	/** CPU seconds each server process used over the step (for CPU per delivery of one node). */
+	serverCpuSeconds: number[];
 }
 
 export interface ConnectionLevel {

@@ -23,8 +23,13 @@ export interface TargetOptions {
 	nodeArgs?: string[];
 	/** Embedded mode: the cores (taskset list) the node is pinned to. */
 	cpus?: string;
+	/** A broker URL (amqp://…, redis://…), or "tcp" for Moleculer's TCP transporter between the nodes (no broker). */
 	transporter?: string;
 	redisUrl?: string;
+	/** Cluster mode: how many socket-only nodes (default 2). */
+	socketNodes?: number;
+	/** Cluster mode: taskset lists for the core node and for each socket node; unpinned without it. */
+	clusterCpus?: { core: string; sockets: string[] };
 }
 
 /**
@@ -58,18 +63,24 @@ export abstract class Target {
 	/** Groups with the given members (the first member creates it); returns their ids. */
 	abstract createGroups(groups: BenchUser[][], type: "group" | "direct"): Promise<string[]>;
 
-	/** Client specs for users; client i connects to gateway i mod gateways, from a spread of source addresses. */
+	/**
+	 * Client specs for users, from a spread of source addresses. A conversation's members are dealt round-robin over
+	 * the gateways, starting one gateway further for each conversation, so that its senders (its first members) do not
+	 * all land on the first gateways; a client in no conversation connects to gateway i mod gateways.
+	 */
 	clientSpecs(users: BenchUser[], groupsOf: (u: BenchUser, i: number) => string[], firstIndex = 0): ClientSpec[] {
+		const dealt = new Map<string, { ordinal: number; members: number }>();
 		return users.map((u, i) => {
 			const groups = groupsOf(u, i);
 			const auth = this.kind === "b2" ? { ...u.auth, groups } : u.auth;
-			return {
-				userId: u.userId,
-				url: this.gatewayUrls[(firstIndex + i) % this.gatewayUrls.length],
-				auth,
-				groups,
-				localAddress: sourceAddress(firstIndex + i)
-			};
+			let slot = firstIndex + i;
+			if (groups.length) {
+				const conversation = dealt.get(groups[0]) ?? { ordinal: dealt.size, members: 0 };
+				dealt.set(groups[0], conversation);
+				slot = conversation.ordinal + conversation.members++;
+			}
+			const gateway = slot % this.gatewayUrls.length;
+			return { userId: u.userId, url: this.gatewayUrls[gateway], gateway, auth, groups, localAddress: sourceAddress(firstIndex + i) };
 		});
 	}
 
@@ -125,6 +136,29 @@ export async function inLanes<T, R>(items: T[], lanes: number, work: (item: T, i
 		})
 	);
 	return out;
+}
+
+/**
+ * RabbitMQ's guest account is refused by production config (lib/config.ts), and bench nodes run as production: a
+ * broker for the benchmark needs this account (`rabbitmqctl add_user chat-bench chat-bench-password` and
+ * `rabbitmqctl set_permissions chat-bench ".*" ".*" ".*"`).
+ */
+export const DEFAULT_TRANSPORTER = "amqp://chat-bench:chat-bench-password@127.0.0.1:5672";
+
+/** The transporter's name in result rows: "amqp", "redis", "tcp"… */
+export function transporterLabel(choice: string): string {
+	return choice.toLowerCase() === "tcp" ? "tcp" : new URL(choice).protocol.replace(":", "");
+}
+
+/**
+ * "tcp": Moleculer's TCP transporter with every node's address listed up front, so nothing depends on UDP discovery
+ * (which still runs, and ignores other namespaces: other benchmarks on the machine).
+ */
+async function transporterUrl(choice: string, nodeIds: string[]): Promise<string> {
+	if (choice.toLowerCase() !== "tcp") return choice;
+	const urls: string[] = [];
+	for (const nodeId of nodeIds) urls.push(`tcp://127.0.0.1:${await freePort()}/${nodeId}`);
+	return urls.join(",");
 }
 
 /**
@@ -185,34 +219,35 @@ export class OurTarget extends Target {
 			this.gatewayUrls = [this.apiUrl];
 			return;
 		}
+		const coreNodeId = `bench-${this.nonce}-core`;
+		const socketNodeIds = Array.from({ length: this.options.socketNodes ?? 2 }, (_, i) => `bench-${this.nonce}-socket-${i}`);
 		const cluster = {
 			...common,
 			NAMESPACE: `bench-${this.nonce}`,
-			TRANSPORTER: this.options.transporter ?? "amqp://guest:guest@127.0.0.1:5672",
-			REDIS_URL: this.options.redisUrl ?? "redis://127.0.0.1:6379"
+			CLUSTER_SECRET: randomBytes(32).toString("hex"),
+			TRANSPORTER: await transporterUrl(this.options.transporter ?? DEFAULT_TRANSPORTER, [coreNodeId, ...socketNodeIds]),
+			// "none": presence, caches and rate limits in memory (one core node holds presence), for a machine without Redis.
+			...(this.options.redisUrl === "none" ? {} : { REDIS_URL: this.options.redisUrl ?? "redis://127.0.0.1:6379" })
 		};
 		const apiPort = await freePort();
 		const core = new ServerProcess(
 			"ours-core",
 			"bench/server.ts",
-			{
-				...cluster,
-				PORT: String(apiPort),
-				NODE_ID: `bench-${this.nonce}-core`,
-				SERVICES: "users,auth,groups,messages,presence,api"
-			},
-			[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])]
+			{ ...cluster, PORT: String(apiPort), NODE_ID: coreNodeId, SERVICES: "users,auth,groups,messages,presence,api" },
+			[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])],
+			this.options.clusterCpus?.core
 		);
 		await core.ready;
 		const gateways: ServerProcess[] = [];
-		for (let i = 0; i < 2; i++) {
+		for (const [i, nodeId] of socketNodeIds.entries()) {
 			const port = await freePort();
 			gateways.push(
 				new ServerProcess(
 					`ours-socket-${i}`,
 					"bench/server.ts",
-					{ ...cluster, PORT: String(port), SOCKET_PORT: String(port), NODE_ID: `bench-${this.nonce}-socket-${i}`, SERVICES: "socket" },
-					[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])]
+					{ ...cluster, PORT: String(port), SOCKET_PORT: String(port), NODE_ID: nodeId, SERVICES: "socket" },
+					[...SERVER_NODE_FLAGS, ...(this.options.nodeArgs ?? [])],
+					this.options.clusterCpus?.sockets[i]
 				)
 			);
 			this.gatewayUrls.push(`http://127.0.0.1:${port}`);

@@ -10,7 +10,7 @@ export interface BenchOptions {
 	payloadBytes: number;
 	limits: { maxElu: number; maxEldP99Ms: number };
 	cpuProfileDir: string | null;
-	cluster: { transporter: string; redisUrl: string };
+	cluster: { transporter: string; redisUrl: string; socketNodes?: number; cpus?: { core: string; sockets: string[] } };
 	memoryStorage: boolean;
 	log(line: string): void;
 }
@@ -22,7 +22,8 @@ export async function measuredStep(pool: GeneratorPool, target: Target, options:
 	const result = await pool.step(options);
 	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 	const after = await target.cpuSeconds();
-	return { ...result, serverCores: after.map((s, i) => Math.round(((s - before[i]) / seconds) * 100) / 100) };
+	const used = after.map((s, i) => s - before[i]);
+	return { ...result, serverCores: used.map(s => Math.round((s / seconds) * 100) / 100), serverCpuSeconds: used.map(s => Math.round(s * 1000) / 1000) };
 }
 
 export function describeStep(s: StepRecord, lastRecipient: boolean): string {
@@ -99,6 +100,8 @@ export function targetOptions(mode: Mode, options: BenchOptions): TargetOptions 
 		mode,
 		transporter: options.cluster.transporter,
 		redisUrl: options.cluster.redisUrl,
+		socketNodes: options.cluster.socketNodes,
+		clusterCpus: options.cluster.cpus,
 		...(options.memoryStorage ? { env: { DATA_DIR: ":memory:" } } : {}),
 		nodeArgs: options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []
 	};

@@ -1,12 +1,11 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
+import { type CompactableDatastore, type CompactionOptions, DatafileCompaction } from "./compaction.ts";
+import { datafileLine } from "./datafile-line.ts";
 
 /** The part of a file-backed NeDB datastore that group commit takes over. */
-export interface NedbFile {
-	persistence: {
-		filename: string;
+export interface NedbFile extends CompactableDatastore {
+	persistence: CompactableDatastore["persistence"] & {
 		inMemoryOnly: boolean;
-		afterSerialization(line: string): string;
 		persistNewStateAsync(docs: object[]): Promise<void>;
 		persistCachedDatabaseAsync(): Promise<void>;
 	};
@@ -17,8 +16,6 @@ interface Batch {
 	resolve(): void;
 	reject(reason: unknown): void;
 }
-
-const nedbModel = createRequire(import.meta.url)("@seald-io/nedb/lib/model.js") as { serialize(doc: object): string };
 
 /**
  * One append per datastore per event-loop turn instead of one per document. NeDB runs one operation
@@ -38,17 +35,15 @@ export class GroupCommit {
 	/** The unwritten end of a batch a failed write() cut short: it goes first, so the torn line is completed. */
 	private rest: Buffer | null = null;
 	private batch: Batch | null = null;
+	/** Rewrites the file while the appends go on; NeDB's own compaction (`compactDatafileAsync`) runs it too. */
+	readonly compaction: DatafileCompaction;
 
-	constructor(db: NedbFile) {
+	constructor(db: NedbFile, compactionOptions: CompactionOptions = {}) {
 		this.file = db.persistence;
-		const compact = this.file.persistCachedDatabaseAsync.bind(this.file);
 		this.file.persistNewStateAsync = async docs => this.queue(docs);
-		// A compaction rewrites the file from memory and renames it over the old one: what is queued goes
-		// to the old file first (the executor holds every other operation meanwhile), the next batch opens the new one.
+		this.compaction = new DatafileCompaction(db, this, compactionOptions);
 		this.file.persistCachedDatabaseAsync = async () => {
-			this.flush();
-			this.closeFile();
-			await compact();
+			await this.compaction.run();
 		};
 	}
 
@@ -57,14 +52,26 @@ export class GroupCommit {
 		return this.batch?.promise ?? null;
 	}
 
-	/** Writes what is queued now and closes the file (it reopens on the next write). */
+	/** Writes what is queued now and closes the file (it reopens on the next write); a compaction under way is abandoned. */
 	close(): void {
+		this.compaction.abandon();
 		this.flush();
 		this.closeFile();
 	}
 
+	/** Writes what is queued now, ahead of its turn; throws when part of it stays unwritten (it stays queued). */
+	writeQueued(): void {
+		this.flush();
+		if (this.rest) throw new Error(`${this.file.filename}: queued lines could not be written`);
+	}
+
+	/** The next batch opens the file by name: it was just replaced. */
+	reopen(): void {
+		this.closeFile();
+	}
+
 	private queue(docs: object[]): void {
-		for (const doc of docs) this.lines += this.file.afterSerialization(nedbModel.serialize(doc)) + "\n";
+		for (const doc of docs) this.lines += datafileLine(this.file, doc) + "\n";
 		if ((!this.lines && !this.rest) || this.batch) return;
 		let resolve!: () => void;
 		let reject!: (reason: unknown) => void;

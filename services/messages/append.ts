@@ -11,7 +11,7 @@ import type { Sequenced } from "./sequencer.ts";
  * so both go out in seq order. `message` is undefined for a retried send (nothing new was stored).
  */
 export async function appendMessage(
-	svc: Pick<MessagesState, "sequencer" | "outboxEvent" | "secret">,
+	svc: Pick<MessagesState, "sequencer" | "outboxEvent" | "outboxEnabled" | "secret">,
 	ctx: Context,
 	draft: MessageDraft,
 	onAnnounced: () => void = () => {}
@@ -22,6 +22,7 @@ export async function appendMessage(
 		groupId,
 		(seq, version) => {
 			const stored = storedMessage(draft, seq, version);
+			if (!svc.outboxEnabled) return stored;
 			// Built under the group's lock, so event ids follow seq order.
 			return { ...stored, ...outboxFields(svc.outboxEvent("message.created", groupId, { message: toEventMessage(stored) })) };
 		},

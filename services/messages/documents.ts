@@ -10,7 +10,7 @@ import type {
 	SystemLine
 } from "../../contract/messages.ts";
 import { ATTACHMENT_URL_TTL_SECONDS, signedAssetUrl } from "../../lib/asset-urls.ts";
-import { newId } from "../../lib/ids.ts";
+import { newOrderedId } from "../../lib/ids.ts";
 
 /** What the messages service stores, and how a stored message becomes what the stream and clients see. */
 
@@ -116,7 +116,8 @@ export interface MessageDraft {
 export function storedMessage(draft: MessageDraft, seq: number, version: number): MessageDoc {
 	const { groupId, senderId, clientMessageId } = draft;
 	return {
-		_id: newId(),
+		// Ordered: the store's _id index takes a new message at its right edge (see newOrderedId).
+		_id: newOrderedId(),
 		groupId,
 		seq,
 		groupSeq: groupSeqKey(groupId, seq),

@@ -72,7 +72,8 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				]
 			},
 			heads: {},
-			cursors: { indexes: [{ fields: { groupId: 1 } }, { fields: { userId: 1 } }, OUTBOX_INDEX] },
+			// Read by _id (`groupId:userId`) and by conversation (receipts); every cursor move rewrites each index it is in.
+			cursors: { indexes: [{ fields: { groupId: 1 } }, OUTBOX_INDEX] },
 			reactions: { indexes: [{ fields: { messageId: 1, userId: 1 } }] }
 		}),
 		Outbox(["messages", "cursors"]),
@@ -107,11 +108,11 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				this.sequencer.admit(groupId);
 				const refs = ctx.params.attachments ?? [];
 				const content = checkedContent(ctx.params.content, refs.length);
-				const earlier = clientMessageId ? await this.sequencer.firstCopy(clientKeyOf(me.id, clientMessageId)) : null;
-				if (earlier) {
-					if (earlier.groupId !== groupId) throw conflict("This clientMessageId was already used for another conversation", "CLIENT_MESSAGE_ID_REUSED");
-					return (await viewsOf(this, [earlier], groupId, me.id))[0];
-				}
+				// A plain retry is caught by the unique clientKey index as it is stored (the Sequencer hands back the first copy), so
+				// a send costs no lookup; one with attachments or a reply looks first, since those may no longer resolve for a retry.
+				const looksFirst = clientMessageId && (refs.length > 0 || ctx.params.replyTo);
+				const earlier = looksFirst ? await this.sequencer.firstCopy(clientKeyOf(me.id, clientMessageId)) : null;
+				if (earlier) return firstCopyView(this, earlier, groupId, me.id);
 				const draft: MessageDraft = {
 					groupId,
 					senderId: me.id,
@@ -126,7 +127,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				const { doc, duplicate, message } = await appendMessage(this, ctx, draft, () => {
 					if (this.broker.isMetricsEnabled()) this.broker.metrics.increment(CHAT_METRICS.MESSAGES_SENT);
 				});
-				if (duplicate) return (await viewsOf(this, [doc], groupId, me.id))[0];
+				if (duplicate) return firstCopyView(this, doc, groupId, me.id);
 				this.heads.deferAfterSend(doc);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/messages/${groupId}?after=${doc.seq - 1}&limit=1`;
@@ -202,5 +203,11 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		await this.heads?.flush();
 	}
 };
+
+/** A retried send answers with the message its clientMessageId first stored, which must be of the same conversation. */
+async function firstCopyView(svc: MessagesState, first: MessageDoc, groupId: string, viewerId: string): Promise<Message> {
+	if (first.groupId !== groupId) throw conflict("This clientMessageId was already used for another conversation", "CLIENT_MESSAGE_ID_REUSED");
+	return (await viewsOf(svc, [first], groupId, viewerId))[0];
+}
 
 export default MessagesService;

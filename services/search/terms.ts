@@ -31,8 +31,13 @@ export function wordsOf(text: string): Word[] {
 	return words;
 }
 
+const ASCII = /^\p{ASCII}*$/u;
+const ASCII_WORD = /[a-z0-9]+/g;
+
 /** The terms of a text, for the index. */
 export function termsOf(text: string): string[] {
+	// In ASCII a word's letters and digits are [A-Za-z0-9], with no marks to strip: the same terms, without a normalisation per word.
+	if (ASCII.test(text)) return text.toLowerCase().match(ASCII_WORD) ?? [];
 	return wordsOf(text).map(w => w.term);
 }
 

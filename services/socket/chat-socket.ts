@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Socket as NetSocket, type AddressInfo } from "node:net";
 import { Server, type Socket } from "socket.io";
 import type { ConnectionStatus } from "../../contract/presence.ts";
 import type { ClientEventName, ServerEvents } from "../../contract/socket.ts";
@@ -47,7 +47,7 @@ export interface SocketStats {
 const MAX_FRAME_BYTES = 1_000_000;
 
 export function createChatServer(httpServer: HttpServer, config: ChatConfig): ChatServer {
-	return new Server(httpServer, {
+	const io: ChatServer = new Server(httpServer, {
 		path: "/socket.io",
 		transports: ["websocket"],
 		perMessageDeflate: false,
@@ -57,6 +57,34 @@ export function createChatServer(httpServer: HttpServer, config: ChatConfig): Ch
 		allowRequest: (req, callback) => callback(originAllowed(req, config) ? null : "origin not allowed", originAllowed(req, config)),
 		cleanupEmptyChildNamespaces: true
 	});
+	io.engine.on("connection", (connection: { transport?: { socket?: { _socket?: NetSocket } } }) => {
+		const raw = connection.transport?.socket?._socket;
+		if (raw) raw.write = coalescedWrite as NetSocket["write"];
+	});
+	return io;
+}
+
+/**
+ * Frames written to one connection within an event-loop turn leave in one write() (writev) at the end of the
+ * turn instead of a syscall each: on a busy node a socket gets its acks and several messages per turn, and
+ * a loopback or LAN send costs microseconds of kernel time however small the frame.
+ */
+const corked = new Set<NetSocket>();
+const writeThrough = NetSocket.prototype.write;
+
+function coalescedWrite(this: NetSocket, ...args: unknown[]): boolean {
+	if (!corked.has(this)) {
+		if (corked.size === 0) setImmediate(uncorkAll);
+		corked.add(this);
+		this.cork();
+	}
+	return (writeThrough as (...a: unknown[]) => boolean).apply(this, args);
+}
+
+function uncorkAll(): void {
+	const sockets = [...corked];
+	corked.clear();
+	for (const socket of sockets) socket.uncork();
 }
 
 /** Browsers send Origin on the websocket upgrade; other clients (apps, tests) do not. */

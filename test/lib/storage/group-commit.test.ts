@@ -3,9 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import DbService from "moleculer-db";
-import { Collection } from "../../../mixins/db.mixin.ts";
-import { GroupCommit, type NedbFile } from "../../../lib/storage/group-commit.ts";
+import { openNedbCollection } from "../../helpers/nedb-file.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "group-commit-test-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -15,20 +13,7 @@ interface Doc {
 	n: number;
 }
 
-/** A collection over a NeDB file, opened the way the db mixin opens one. */
-async function open(filename: string) {
-	const adapter = new DbService.MemoryAdapter({ filename, autoload: false }) as unknown as {
-		init(broker: unknown, service: unknown): void;
-		connect(): Promise<void>;
-		db: NedbFile & { compactDatafileAsync(): Promise<void> };
-		commit?: GroupCommit;
-	};
-	adapter.init(null, { logger: console });
-	await adapter.connect();
-	const commit = new GroupCommit(adapter.db);
-	adapter.commit = commit;
-	return { docs: new Collection<Doc>("docs", adapter as never, false), commit, db: adapter.db };
-}
+const open = (filename: string) => openNedbCollection<Doc>(filename);
 
 const lines = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean);
 

@@ -1,0 +1,12 @@
+/**
+ * The NeDB indexes of the messages collection, as the db mixin makes them from services/messages/messages.service.ts
+ * (its text index has none in NeDB): what a store of messages holds besides its documents.
+ */
+export const MESSAGE_INDEXES = [
+	{ fieldName: "groupSeq", unique: true },
+	{ fieldName: "outboxNext", sparse: true },
+	{ fieldName: "clientKey", unique: true, sparse: true },
+	{ fieldName: "groupVersion", unique: true, sparse: true },
+	{ fieldName: "replyTo.id", sparse: true },
+	{ fieldName: "mentionKeys", sparse: true }
+];
