@@ -22,21 +22,21 @@ test("offered 3× its maximum, the node keeps acknowledging at its maximum and s
 	});
 	const context = JSON.stringify({ ...report, serverLog: undefined });
 	assert.ok(report.maxPerSec > 0, context);
-	// The goal (docs/BENCHMARKS.md, S6) is ≥ 0.7× the maximum every second. On a 2-core machine the maximum
-	// measured closed-loop varies between runs and a full GC of the in-memory store can take one second down to
-	// ~0.4×, so the test holds the line that separates degrading from collapsing (before load shedding this node fell
-	// to 0.01–0.25× for seconds at a time), and the benchmark reports the measured ratios.
+	// The goal (docs/BENCHMARKS.md, S6) is ≥ 0.7× the maximum every second; the benchmark's runs on a quiet machine
+	// meet it (lowest second 0.70–0.98×). On a shared CI machine the closed-loop maximum varies between runs and a full
+	// GC of the in-memory store can take a second lower, so each second is held to 0.4× (before load shedding this
+	// node fell to 0.01–0.25× for seconds at a time) and the whole overload to the goal, 0.7×, on average.
 	const overload = report.seconds.slice(1);
 	const mean = overload.reduce((n, s) => n + s.ok, 0) / overload.length;
 	console.log(
 		`goodput under 3× load: mean ${(mean / report.maxPerSec).toFixed(2)}× the maximum, lowest second ${(Math.min(...overload.map(s => s.ok)) / report.maxPerSec).toFixed(2)}×`
 	);
-	assert.ok(mean >= 0.6 * report.maxPerSec, `mean goodput ${mean} < 0.6 × ${report.maxPerSec}\n${context}`);
+	assert.ok(mean >= 0.7 * report.maxPerSec, `mean goodput ${mean} < 0.7 × ${report.maxPerSec}\n${context}`);
 	for (const [i, s] of report.seconds.entries()) {
 		// A second in which this generator itself fell behind its schedule (its own event loop stalled) offered the node
 		// less than 3×; the floor is for the seconds it kept to the schedule.
 		const onSchedule = s.offered >= 0.97 * report.offeredPerSec;
-		if (i > 0 && onSchedule) assert.ok(s.ok >= 0.25 * report.maxPerSec, `second ${i + 1}: ${s.ok} acknowledged < 0.25 × ${report.maxPerSec}\n${context}`);
+		if (i > 0 && onSchedule) assert.ok(s.ok >= 0.4 * report.maxPerSec, `second ${i + 1}: ${s.ok} acknowledged < 0.4 × ${report.maxPerSec}\n${context}`);
 		assert.equal(s.failed, 0, `second ${i + 1}: failures other than a refusal\n${context}`);
 	}
 	assert.ok(report.seconds.reduce((n, s) => n + s.rejected, 0) > 0, "an offer of 3× the maximum was partly refused");
