@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { generatorOptions, helpRequested } from "./lib/cli-options.ts";
 import { SOCKETIO_CLIENT_ENV, type TargetKind } from "./generator/protocol.ts";
 import { ROOT } from "./lib/child.ts";
 import type { RunFile, ScenarioId, ScenarioResult } from "./lib/results.ts";
@@ -50,28 +51,18 @@ const { values } = parseArgs({
 		mode: { type: "string", default: "embedded" },
 		runs: { type: "string", default: "1" },
 		duration: { type: "string" },
-		workers: { type: "string" },
-		payload: { type: "string", default: "100" },
 		rates: { type: "string", multiple: true, default: [] },
 		groups: { type: "string", multiple: true, default: [] },
 		handshakes: { type: "string", default: "2000" },
 		levels: { type: "string" },
 		"history-messages": { type: "string" },
-		"cpu-prof": { type: "boolean", default: false },
 		transporter: { type: "string", default: DEFAULT_TRANSPORTER },
 		"socket-nodes": { type: "string", default: "2" },
 		redis: { type: "string", default: "redis://127.0.0.1:6379" },
-		storage: { type: "string", default: "nedb" },
-		client: { type: "string", default: "raw" },
-		"max-elu": { type: "string", default: "0.9" },
-		"max-eld-ms": { type: "string", default: "50" },
-		help: { type: "boolean", default: false }
+		...generatorOptions
 	}
 });
-if (values.help) {
-	console.log(USAGE);
-	process.exit(0);
-}
+helpRequested(values, USAGE);
 
 if (values.client !== "raw" && values.client !== "socketio") throw new Error(`--client ${values.client}: raw or socketio`);
 process.env[SOCKETIO_CLIENT_ENV] = values.client;

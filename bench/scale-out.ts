@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { generatorOptions, helpRequested } from "./lib/cli-options.ts";
 import { SOCKETIO_CLIENT_ENV } from "./generator/protocol.ts";
 import { ROOT } from "./lib/child.ts";
 import { clusterLayout, pinThisProcess, unpinThisProcess, type ClusterLayout } from "./lib/cpu-layout.ts";
@@ -53,20 +54,10 @@ const { values } = parseArgs({
 		pin: { type: "string", default: "auto" },
 		"generator-cores": { type: "string" },
 		"core-node-cores": { type: "string", default: "1" },
-		workers: { type: "string" },
-		client: { type: "string", default: "raw" },
-		"cpu-prof": { type: "boolean", default: false },
-		payload: { type: "string", default: "100" },
-		storage: { type: "string", default: "nedb" },
-		"max-elu": { type: "string", default: "0.9" },
-		"max-eld-ms": { type: "string", default: "50" },
-		help: { type: "boolean", default: false }
+		...generatorOptions
 	}
 });
-if (values.help) {
-	console.log(USAGE);
-	process.exit(0);
-}
+helpRequested(values, USAGE);
 
 const nodeCounts = values.nodes.split(",").map(Number);
 const cores = os.availableParallelism();
