@@ -31,6 +31,25 @@ const { values } = parseArgs({
 });
 const ROOT = path.resolve(import.meta.dirname, "..");
 const HEAP_LIMIT = values["max-old-space"] ? [`--max-old-space-size=${values["max-old-space"]}`] : [];
+
+/** Runs a measuring script on the store in `dir` in a fresh process, as `npm start` runs the node; its last line of output, parsed. */
+function measuredInChild(script: string, dir: string, variant: string): Record<string, number> {
+	const out = execFileSync(
+		process.execPath,
+		[
+			// The node's own flags (npm start): the young generation's size decides how often a load scavenges.
+			...SERVER_NODE_FLAGS,
+			"--expose-gc",
+			...HEAP_LIMIT,
+			"--disable-warning=DEP0174",
+			path.join(ROOT, script),
+			dir,
+			variant
+		],
+		{ encoding: "utf8", maxBuffer: 1 << 20, stdio: ["ignore", "pipe", "pipe"] }
+	);
+	return JSON.parse(out.trim().split("\n").pop()!);
+}
 for (const count of values.messages.split(",").map(Number)) {
 	const dir = mkdtempSync(path.join(tmpdir(), "store-scale-"));
 	try {
@@ -44,50 +63,22 @@ for (const count of values.messages.split(",").map(Number)) {
 			...(values["nedb-own"] ? [["restart with NeDB's own load (reviver, file rewritten)", "nedb"]] : [])
 		];
 		for (const [start, loader] of starts) {
-			let out: string;
+			let r: Record<string, number>;
 			try {
-				out = execFileSync(
-					process.execPath,
-					[
-						// The node's own flags (npm start): the young generation's size decides how often a load scavenges.
-						...SERVER_NODE_FLAGS,
-						"--expose-gc",
-						...HEAP_LIMIT,
-						"--disable-warning=DEP0174",
-						path.join(ROOT, "bench/lib/store-open.ts"),
-						dir,
-						loader
-					],
-					{ encoding: "utf8", maxBuffer: 1 << 20, stdio: ["ignore", "pipe", "pipe"] }
-				);
+				r = measuredInChild("bench/lib/store-open.ts", dir, loader);
 			} catch (err) {
 				// NeDB's own load of millions of messages runs out of the default heap: say so, and go on.
 				const stderr = String((err as { stderr?: unknown }).stderr ?? "");
 				console.log(`  ${start}: failed: ${stderr.match(/FATAL ERROR:.*/)?.[0] ?? (err as Error).message.split("\n")[0]}`);
 				continue;
 			}
-			const r = JSON.parse(out.trim().split("\n").pop()!);
 			console.log(
 				`  ${start}: ${r.documents} documents, load ${r.loadSeconds.toFixed(1)} s, with indexes ${r.startSeconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s); ` +
 					`RSS ${Math.round(r.rssMB)} MB, heap ${Math.round(r.heapMB)} MB, peak RSS ${Math.round(r.peakRssMB)} MB; a full GC ${Math.round(r.fullGcMs)} ms`
 			);
 		}
 		for (const compaction of values.compact ? ["nedb", "ours", "nedb", "ours"] : []) {
-			const out = execFileSync(
-				process.execPath,
-				[
-					// The node's own flags (npm start): the young generation's size decides how often a load scavenges.
-					...SERVER_NODE_FLAGS,
-					"--expose-gc",
-					...HEAP_LIMIT,
-					"--disable-warning=DEP0174",
-					path.join(ROOT, "bench/lib/store-compact.ts"),
-					dir,
-					compaction
-				],
-				{ encoding: "utf8", maxBuffer: 1 << 20 }
-			);
-			const r = JSON.parse(out.trim().split("\n").pop()!);
+			const r = measuredInChild("bench/lib/store-compact.ts", dir, compaction);
 			console.log(
 				`  compaction (${compaction === "nedb" ? "NeDB's" : "ours"}): longest event-loop block ${Math.round(r.longestBlockMs)} ms (${Math.round(r.longestBlockCpuMs)} ms of CPU; p99 ${Math.round(r.loopP99Ms)} ms), ` +
 					`${r.wallSeconds.toFixed(1)} s, CPU ${r.cpuSeconds.toFixed(1)} s; RSS ${Math.round(r.rssBeforeMB)} → peak ${Math.round(r.rssPeakMB)} MB; ` +

@@ -66,7 +66,7 @@ export const OUTBOX_INDEX = { fields: { outboxNext: 1 }, sparse: true } as const
  * An ordered id (lib/ids.ts newOrderedId): 12 hex characters of milliseconds, 4 of a per-process counter (orders
  * events of the same millisecond on one node, which is where all sends of one conversation are sequenced), 8 random.
  */
-export const newEventId = (now = Date.now()): string => newOrderedId(now);
+export const newEventId = newOrderedId;
 
 /** When the event with this id was recorded (ms), read back from the id itself. */
 export function eventIdTime(id: string): number {
