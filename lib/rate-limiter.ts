@@ -23,6 +23,8 @@ function refill(tokens: number, updatedAt: number, now: number, { perSecond, bur
 
 const retryAfter = (tokens: number, perSecond: number, cost: number) => Math.ceil(((cost - tokens) * 1000) / perSecond);
 
+const ALLOWED: RateDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
 /** Per process; buckets of idle keys are dropped once they would be full again. */
 export class MemoryRateLimiter implements RateLimiter {
 	private buckets = new Map<string, { tokens: number; updatedAt: number }>();
@@ -35,14 +37,16 @@ export class MemoryRateLimiter implements RateLimiter {
 
 	async take(key: string, now = Date.now(), cost = 1): Promise<RateDecision> {
 		this.prune(now);
-		const bucket = this.buckets.get(key);
+		let bucket = this.buckets.get(key);
 		const tokens = bucket ? refill(bucket.tokens, bucket.updatedAt, now, this.options) : this.options.burst;
+		if (!bucket) this.buckets.set(key, (bucket = { tokens, updatedAt: now }));
+		bucket.updatedAt = now;
 		if (tokens < cost) {
-			this.buckets.set(key, { tokens, updatedAt: now });
+			bucket.tokens = tokens;
 			return { allowed: false, retryAfterMs: retryAfter(tokens, this.options.perSecond, cost) };
 		}
-		this.buckets.set(key, { tokens: tokens - cost, updatedAt: now });
-		return { allowed: true, retryAfterMs: 0 };
+		bucket.tokens = tokens - cost;
+		return ALLOWED;
 	}
 
 	async close(): Promise<void> {

@@ -8,8 +8,10 @@ import { chatConfig, type StorageConfig } from "../lib/config.ts";
 import { lockDataDir, unlockDataDir } from "../lib/storage/data-dir-lock.ts";
 import { GroupCommit, type NedbFile } from "../lib/storage/group-commit.ts";
 import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../lib/storage/nedb-load.ts";
+import { partitionIndexKeys, useSortedKeysInNedbIndexes } from "../lib/storage/nedb-keys.ts";
 
 useFastDeserialize();
+useSortedKeysInNedbIndexes();
 
 export interface IndexSpec {
 	/** `"text"`: MongoDB's full-text index (one a collection); NeDB has none and skips it. */
@@ -18,6 +20,11 @@ export interface IndexSpec {
 	sparse?: boolean;
 	/** More MongoDB index options, e.g. `default_language` of a text index. */
 	mongo?: Record<string, unknown>;
+	/**
+	 * NeDB: the keys are `partition:suffix` strings (`groupId:seq`), kept per partition, which makes an insert
+	 * cheap where keys of many partitions interleave (lib/storage/partitioned-keys.ts). Answers stay the same.
+	 */
+	partitioned?: boolean;
 }
 
 export interface CollectionSpec {
@@ -285,6 +292,8 @@ async function openAdapter(
 		// Before NeDB touches a file: loading rewrites it (`<file>~`, then a rename), which two processes must not do at once.
 		await lockDataDir(storage.dir, chatConfig(broker as never).ops.shutdownTimeoutMs + 10_000);
 	}
+	// Before the load builds the indexes the datafile names.
+	for (const index of spec.indexes ?? []) if (index.partitioned) partitionIndexKeys(Object.keys(index.fields)[0]);
 	const adapter = new DbService.MemoryAdapter(options) as unknown as Adapter;
 	adapter.init(broker, service);
 	await adapter.connect();

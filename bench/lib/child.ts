@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +37,11 @@ export class ServerProcess {
 			env: { ...process.env, ...env },
 			stdio: ["ignore", "pipe", "pipe", "ipc"]
 		});
+		// BENCH_SERVER_LOG=<dir>: each node's whole output also goes to <dir>/<name>.log (e.g. with --trace-gc).
+		const logFile = process.env.BENCH_SERVER_LOG ? path.join(process.env.BENCH_SERVER_LOG, `${name}.log`) : null;
+		if (logFile) mkdirSync(path.dirname(logFile), { recursive: true });
 		const keep = (chunk: Buffer) => {
+			if (logFile) appendFileSync(logFile, chunk);
 			this.output.push(chunk.toString());
 			if (this.output.length > 200) this.output.splice(0, 100);
 		};

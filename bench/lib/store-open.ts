@@ -1,8 +1,9 @@
 import { performance } from "node:perf_hooks";
 import path from "node:path";
 import DbService from "moleculer-db";
+import { partitionIndexKeys } from "../../lib/storage/nedb-keys.ts";
 import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../../lib/storage/nedb-load.ts";
-import { MESSAGE_INDEXES } from "./message-indexes.ts";
+import { MESSAGE_INDEXES, PARTITIONED_MESSAGE_FIELDS } from "./message-indexes.ts";
 
 /**
  * Child of bench/store-scale.ts: opens `messages.db` in the given directory as the messages service does
@@ -12,7 +13,10 @@ import { MESSAGE_INDEXES } from "./message-indexes.ts";
 const dir = process.argv[2];
 const nedbOwn = process.argv[3] === "nedb";
 const filename = path.join(dir, "messages.db");
-if (!nedbOwn) useFastDeserialize();
+if (!nedbOwn) {
+	useFastDeserialize();
+	PARTITIONED_MESSAGE_FIELDS.forEach(partitionIndexKeys);
+}
 const gc = (globalThis as { gc?: () => void }).gc!;
 const started = performance.now();
 const cpuStarted = process.cpuUsage();

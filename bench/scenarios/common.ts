@@ -103,6 +103,10 @@ export function targetOptions(mode: Mode, options: BenchOptions): TargetOptions 
 		socketNodes: options.cluster.socketNodes,
 		clusterCpus: options.cluster.cpus,
 		...(options.memoryStorage ? { env: { DATA_DIR: ":memory:" } } : {}),
-		nodeArgs: options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []
+		// BENCH_NODE_ARGS: more flags for our nodes, e.g. "--trace-gc" with BENCH_SERVER_LOG=<dir> to keep their output.
+		nodeArgs: [
+			...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+			...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])
+		]
 	};
 }

@@ -3,11 +3,11 @@ import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { datafileLine } from "./datafile-line.ts";
-import { documentsAfter, type IdTreeNode } from "./id-order-walk.ts";
+import type { IndexKeys } from "./nedb-keys.ts";
 
 /** The parts of a file-backed NeDB datastore a compaction reads: its `_id` index, its other indexes, its file. */
 export interface CompactableDatastore {
-	indexes: Record<string, { unique: boolean; sparse: boolean; tree: { tree: IdTreeNode } }>;
+	indexes: Record<string, { unique: boolean; sparse: boolean; tree: IndexKeys }>;
 	emit?(event: string): unknown;
 	persistence: {
 		filename: string;
@@ -164,7 +164,7 @@ export class DatafileCompaction {
 				let text = "";
 				const until = performance.now() + this.sliceMs;
 				walked = true;
-				for (const { key, doc } of documentsAfter(this.db.indexes._id.tree.tree, reached)) {
+				for (const { key, doc } of this.db.indexes._id.tree.documentsAfter(reached)) {
 					text += datafileLine(this.db.persistence, doc) + "\n";
 					reached = { key };
 					if ((++documents & 63) === 0 && (text.length >= this.sliceChars || performance.now() > until)) {

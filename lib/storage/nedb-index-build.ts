@@ -1,4 +1,7 @@
 import { createRequire } from "node:module";
+import { keysFor, type IndexKeys } from "./nedb-keys.ts";
+import { PartitionedKeys, partitionOf } from "./partitioned-keys.ts";
+import { SortedKeys } from "./sorted-keys.ts";
 
 const require = createRequire(import.meta.url);
 const nedbModel = require("@seald-io/nedb/lib/model.js") as {
@@ -6,24 +9,13 @@ const nedbModel = require("@seald-io/nedb/lib/model.js") as {
 	getDotValue(doc: unknown, field: string): unknown;
 };
 
-/** A tree node of NeDB's indexes (@seald-io/binary-search-tree's AVL tree). */
-interface TreeNode {
-	left: TreeNode | null;
-	right: TreeNode | null;
-	parent: TreeNode | null;
-	key: unknown;
-	data: object[];
-	height?: number;
-}
-
-/** One of a datastore's `indexes` (@seald-io/nedb/lib/indexes.js). */
+/** One of a datastore's `indexes` (@seald-io/nedb/lib/indexes.js), its keys in SortedKeys or PartitionedKeys (`useSortedKeysInNedbIndexes`). */
 export interface NedbIndex {
 	fieldName: string;
 	unique: boolean;
 	sparse: boolean;
-	tree: { tree: TreeNode & { executeOnEveryNode(fn: (node: TreeNode) => void): void } };
-	treeOptions: object;
-	/** NeDB's own fill: one AVL insert per key, rolled back and thrown at the first unique violation. */
+	tree: IndexKeys;
+	/** NeDB's own fill: one insert per key, rolled back and thrown at the first unique violation. */
 	reset(docs?: object[]): void;
 }
 
@@ -35,18 +27,19 @@ type Key = string | number | boolean | null | undefined;
  * those deeply, a Map by identity) or NaN (equal to every number for compareThings). For the other primitives a
  * Map's keys are equal where compareThings says so (0 and -0 are one key for both).
  */
-function documentsByKey(index: NedbIndex, docs: object[], alone?: object[][]): { byKey: Map<Key, object[]>; onlyStrings: boolean } | null {
-	const byKey = new Map<Key, object[]>();
+function documentsByKey(index: NedbIndex, docs: object[]): { byKey: Map<Key, object | object[]>; onlyStrings: boolean } | null {
+	// A unique index holds each document itself, any other an array of them.
+	const byKey = new Map<Key, object | object[]>();
 	const { fieldName, unique, sparse } = index;
 	const dotted = fieldName.includes(".");
 	let onlyStrings = true;
-	const add = (key: unknown, doc: object, i: number): boolean => {
+	const add = (key: unknown, doc: object): boolean => {
 		if ((typeof key === "object" && key !== null) || key !== key) return false;
 		if (typeof key !== "string") onlyStrings = false;
 		const under = byKey.get(key as Key);
-		if (under === undefined) byKey.set(key as Key, unique && alone ? alone[i] : [doc]);
+		if (under === undefined) byKey.set(key as Key, unique ? doc : [doc]);
 		else if (unique) return false;
-		else under.push(doc);
+		else (under as object[]).push(doc);
 		return true;
 	};
 	for (let i = 0; i < docs.length; i++) {
@@ -54,81 +47,58 @@ function documentsByKey(index: NedbIndex, docs: object[], alone?: object[][]): {
 		const key = dotted ? nedbModel.getDotValue(doc, fieldName) : (doc as Record<string, unknown>)[fieldName];
 		if (key === undefined && sparse) continue;
 		if (!Array.isArray(key)) {
-			if (!add(key, doc, i)) return null;
+			if (!add(key, doc)) return null;
 			continue;
 		}
 		// An array indexes each distinct element (NeDB's uniq), once per document.
 		for (let k = 0; k < key.length; k++) {
 			if (key.indexOf(key[k]) < k) continue;
-			if (!add(key[k], doc, i)) return null;
+			if (!add(key[k], doc)) return null;
 		}
 	}
 	return { byKey, onlyStrings };
 }
 
-type NodeOptions = { unique: boolean; compareKeys: unknown; checkValueEquality: unknown };
-
-type BulkNode = new (parent: TreeNode | null, key: unknown, data: object[]) => TreeNode;
-
-/** One node class per set of tree options, so that the trees' methods meet few node shapes. */
-const nodeClasses: { options: NodeOptions; prototype: object; Node: BulkNode }[] = [];
-
-/**
- * Tree nodes that the tree's own methods take for theirs: the tree's prototype under the options every node of
- * a tree repeats (unique, compareKeys, checkValueEquality), held once on a prototype instead of 24 bytes a
- * node; a node NeDB adds later is made by its own constructor, with its own copies.
- */
-function nodeClass(empty: object, options: NodeOptions): BulkNode {
-	const prototype = Object.getPrototypeOf(empty);
-	const known = nodeClasses.find(
-		c =>
-			c.prototype === prototype &&
-			c.options.unique === options.unique &&
-			c.options.compareKeys === options.compareKeys &&
-			c.options.checkValueEquality === options.checkValueEquality
-	);
-	if (known) return known.Node;
-	function Node(this: TreeNode, parent: TreeNode | null, key: unknown, data: object[]) {
-		this.left = null;
-		this.right = null;
-		this.parent = parent;
-		this.key = key;
-		this.data = data;
-		this.height = 1;
-	}
-	Node.prototype = Object.create(prototype, {
-		unique: { value: !!options.unique, writable: true },
-		compareKeys: { value: options.compareKeys, writable: true },
-		checkValueEquality: { value: options.checkValueEquality, writable: true }
-	});
-	nodeClasses.push({ options, prototype, Node: Node as unknown as BulkNode });
-	return Node as unknown as BulkNode;
-}
-
 /** What a load already holds that the indexes it fills can use. */
 export interface LoadedDocuments {
-	/** The documents by `_id` (each in an array of its own, as `alone`), where every `_id` is a string. */
-	byId?: Map<string, object[]>;
-	/** For each document, an array holding only it: the node data of every unique index (they never add to it). */
-	alone?: object[][];
+	/** The documents by `_id`, where every `_id` is a string. */
+	byId?: Map<string, object>;
 }
 
 /**
  * Fills a new (empty) index of NeDB with `docs`, as its own `reset(docs)` would, but in bulk: the keys sorted
- * once and the balanced tree built straight from them, each node with its height, instead of one AVL insert
- * (and its rebalancing) per document. Where NeDB's insert must decide (a unique violation, non-primitive keys),
- * it does.
+ * once and the index's keys made straight from them, instead of one insert per document. Where NeDB's insert
+ * must decide (a unique violation, non-primitive keys), it does.
  */
 export function fillIndex(index: NedbIndex, docs: object[], loaded: LoadedDocuments = {}): void {
-	const grouped =
-		loaded.byId && index.fieldName === "_id" && index.unique ? { byKey: loaded.byId, onlyStrings: true } : documentsByKey(index, docs, loaded.alone);
+	const grouped = loaded.byId && index.fieldName === "_id" && index.unique ? { byKey: loaded.byId, onlyStrings: true } : documentsByKey(index, docs);
 	if (!grouped) {
 		index.reset(docs);
 		return;
 	}
-	const found = grouped.byKey as Map<Key, object[]>;
-	index.reset();
-	if (found.size === 0) return;
+	const found = grouped.byKey as Map<Key, object | object[]>;
+	if (grouped.onlyStrings && keysFor(index) instanceof PartitionedKeys) {
+		// Each partition sorted on its own: no sort of all the keys, which most of a partitioned index's build was.
+		const byPartition = new Map<string | undefined, string[]>();
+		for (const key of found.keys() as Iterable<string>) {
+			const name = partitionOf(key);
+			const held = byPartition.get(name);
+			if (held) held.push(key);
+			else byPartition.set(name, [key]);
+		}
+		index.tree = PartitionedKeys.fromPartitions(
+			index.unique,
+			[...byPartition].map(([name, keys]) => [
+				name,
+				SortedKeys.fromSorted(
+					index.unique,
+					keys.sort(),
+					keys.map(key => found.get(key))
+				)
+			])
+		);
+		return;
+	}
 	let keys = [...found.keys()];
 	// Without a comparator, sort orders strings by UTF-16 code units, as compareThings does, and much faster.
 	if (grouped.onlyStrings) keys.sort();
@@ -137,15 +107,7 @@ export function fillIndex(index: NedbIndex, docs: object[], loaded: LoadedDocume
 		keys = keys.filter(key => key !== undefined).sort(nedbModel.compareThings);
 		if (found.has(undefined)) keys.unshift(undefined);
 	}
-	const Node = nodeClass(index.tree.tree, index.treeOptions as NodeOptions);
-	const build = (lo: number, hi: number, parent: TreeNode | null): TreeNode | null => {
-		if (lo > hi) return null;
-		const mid = (lo + hi) >>> 1;
-		const node = new Node(parent, keys[mid], found.get(keys[mid])!);
-		node.left = build(lo, mid - 1, node);
-		node.right = build(mid + 1, hi, node);
-		if (node.left || node.right) node.height = 1 + Math.max(node.left ? node.left.height! : 0, node.right ? node.right.height! : 0);
-		return node;
-	};
-	index.tree.tree = build(0, keys.length - 1, null) as NedbIndex["tree"]["tree"];
+	const values = keys.map(key => found.get(key));
+	index.tree =
+		keysFor(index) instanceof PartitionedKeys ? PartitionedKeys.fromSorted(index.unique, keys, values) : SortedKeys.fromSorted(index.unique, keys, values);
 }

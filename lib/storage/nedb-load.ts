@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fillIndex, type LoadedDocuments, type NedbIndex } from "./nedb-index-build.ts";
 import { RepeatedValues } from "./repeated-values.ts";
+import { useSortedKeysInNedbIndexes } from "./nedb-keys.ts";
 
 const require = createRequire(import.meta.url);
 const nedbModel = require("@seald-io/nedb/lib/model.js") as { deserialize(line: string): unknown };
@@ -13,6 +14,7 @@ const Persistence = require("@seald-io/nedb/lib/persistence.js") as {
 	ensureDirectoryExistsAsync(dir: string, mode: number): Promise<void>;
 };
 const Index = require("@seald-io/nedb/lib/indexes.js") as new (options: IndexOptions) => NedbIndex;
+useSortedKeysInNedbIndexes();
 
 /** NeDB's datastore class, the one moleculer-db's adapter uses. */
 export const Datastore = require("@seald-io/nedb") as new (options: { filename: string; autoload: false }) => NedbLoadable;
@@ -99,8 +101,7 @@ const DECODED_PIECE = 48 << 10;
  * corrupt to NeDB's own load and read whole here). Strings repeated across documents are kept once.
  */
 async function readDatafile(filename: string, corruptAlertThreshold: number): Promise<Datafile> {
-	// Each document in an array of one: the node data of the `_id` index, where every `_id` is a string.
-	const byId = new Map<string, [object]>();
+	const byId = new Map<string, object>();
 	const indexes: Record<string, IndexOptions> = {};
 	const repeated = new RepeatedValues();
 	let lines = 0;
@@ -120,10 +121,8 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 				}
 				if (doc.$$deleted === true) byId.delete(id);
 				else {
-					const held = byId.get(id);
 					// Replacing keeps the first position, as an object's key does.
-					if (held) held[0] = repeated.shareIn(doc);
-					else byId.set(id, [repeated.shareIn(doc)]);
+					byId.set(id, repeated.shareIn(doc));
 					if (!arrayIndexIds && id.charCodeAt(0) <= 57 && isArrayIndex(id)) arrayIndexIds = true;
 				}
 			} else if (doc.$$indexCreated && doc.$$indexCreated.fieldName != null) indexes[doc.$$indexCreated.fieldName] = doc.$$indexCreated;
@@ -173,13 +172,13 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 		);
 		throw error;
 	}
-	let alone: object[][] = [...byId.values()];
+	let docs: object[] = [...byId.values()];
 	if (arrayIndexIds) {
 		const ids = [...byId.keys()];
 		const first = ids.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
-		alone = [...first.map(id => byId.get(id)!), ...alone.filter((_, i) => !isArrayIndex(ids[i]))];
+		docs = [...first.map(id => byId.get(id)!), ...docs.filter((_, i) => !isArrayIndex(ids[i]))];
 	}
-	return { docs: alone.map(held => held[0]), indexes, loaded: { byId: stringIds ? byId : undefined, alone } };
+	return { docs, indexes, loaded: { byId: stringIds ? byId : undefined } };
 }
 
 /**
@@ -187,7 +186,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
  * - the file is read in large chunks, each line parsed by a plain JSON.parse (see `useFastDeserialize`);
  * - strings repeated across documents (conversation and sender ids) are held once, and all empty arrays are one
  *   (`RepeatedValues`);
- * - each index is built in bulk (`fillIndex`) instead of one AVL insert per document, also when `ensureIndex`
+ * - each index is built in bulk (`fillIndex`) instead of one insert per document, also when `ensureIndex`
  *   adds an index to documents already loaded;
  * - the whole datafile is not rewritten straight away (NeDB compacts on every load: a second copy of every
  *   document serialized, and the file written again, before the service can start). The file as it is loads
@@ -218,18 +217,7 @@ export function datastoreWithoutLoadRewrite(filename: string): NedbLoadable {
 	db.ensureIndexAsync = async function (this: LoadingDatastore, options: IndexOptions) {
 		if (!options?.fieldName || this.indexes[options.fieldName] || options.expireAfterSeconds !== undefined) return ensureIndexAsync.call(this, options);
 		const index = new Index(options);
-		// The `_id` index's node data: each document in an array of its own, which a unique index can share.
-		const alone: object[][] = [];
-		const ids = this.indexes._id;
-		if (!ids.unique) fillIndex(index, this.getAllData());
-		else {
-			if (Object.hasOwn(ids.tree.tree, "key")) ids.tree.tree.executeOnEveryNode(node => alone.push(node.data));
-			fillIndex(
-				index,
-				alone.map(held => held[0]),
-				{ alone }
-			);
-		}
+		fillIndex(index, this.getAllData());
 		this.indexes[options.fieldName] = index;
 		await this.executor.pushAsync(() => this.persistence.persistNewStateAsync([{ $$indexCreated: options }]), true);
 	};

@@ -62,10 +62,10 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		DbCollections({
 			messages: {
 				indexes: [
-					{ fields: { groupSeq: 1 }, unique: true },
+					{ fields: { groupSeq: 1 }, unique: true, partitioned: true },
 					OUTBOX_INDEX,
-					{ fields: { clientKey: 1 }, unique: true, sparse: true },
-					{ fields: { groupVersion: 1 }, unique: true, sparse: true },
+					{ fields: { clientKey: 1 }, unique: true, sparse: true, partitioned: true },
+					{ fields: { groupVersion: 1 }, unique: true, sparse: true, partitioned: true },
 					{ fields: { "replyTo.id": 1 }, sparse: true },
 					MENTION_INDEX,
 					TEXT_INDEX

@@ -3,21 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { MESSAGE_INDEXES } from "../../../bench/lib/message-indexes.ts";
+import { MESSAGE_INDEXES, PARTITIONED_MESSAGE_FIELDS } from "../../../bench/lib/message-indexes.ts";
 import { Datastore, datastoreWithoutLoadRewrite, useFastDeserialize } from "../../../lib/storage/nedb-load.ts";
+import { partitionIndexKeys, type IndexKeys } from "../../../lib/storage/nedb-keys.ts";
+import { PartitionedKeys } from "../../../lib/storage/partitioned-keys.ts";
 
+// As the messages service declares them: NeDB's own load and ours fill the same PartitionedKeys for these.
+PARTITIONED_MESSAGE_FIELDS.forEach(partitionIndexKeys);
 const root = mkdtempSync(path.join(tmpdir(), "nedb-load-test-"));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-interface TreeNode {
-	key: unknown;
-	data: { _id: unknown }[];
-	left: TreeNode | null;
-	right: TreeNode | null;
-	height?: number;
-	executeOnEveryNode(fn: (node: TreeNode) => void): void;
-	checkIsAVLT(): void;
-}
 
 type Loaded = {
 	loadDatabaseAsync(): Promise<void>;
@@ -28,7 +22,7 @@ type Loaded = {
 	removeAsync(query: object, options: { multi?: boolean }): Promise<number>;
 	updateAsync(query: object, update: object, options: { multi?: boolean }): Promise<unknown>;
 	findAsync(query: object): PromiseLike<unknown[]> & { sort(s: object): PromiseLike<unknown[]> };
-	indexes: Record<string, { fieldName: string; unique: boolean; sparse: boolean; tree: { tree: TreeNode } }>;
+	indexes: Record<string, { fieldName: string; unique: boolean; sparse: boolean; tree: IndexKeys }>;
 };
 
 let files = 0;
@@ -54,9 +48,8 @@ async function loadBoth(text: string): Promise<{ own: Loaded; ours: Loaded; ownE
 /** Every index as NeDB holds it: its options and, in key order, each key with the ids of its documents. */
 function indexContents(db: Loaded) {
 	return Object.entries(db.indexes).map(([name, index]) => {
-		const tree = index.tree.tree;
 		const nodes: [unknown, unknown[]][] = [];
-		if (Object.hasOwn(tree, "key")) tree.executeOnEveryNode(node => nodes.push([node.key, node.data.map(doc => doc._id)]));
+		index.tree.executeOnEveryNode(node => nodes.push([node.key, node.data.map(doc => (doc as { _id: unknown })._id)]));
 		return { name, fieldName: index.fieldName, unique: index.unique, sparse: index.sparse, nodes };
 	});
 }
@@ -64,7 +57,7 @@ function indexContents(db: Loaded) {
 function assertSameStore(own: Loaded, ours: Loaded) {
 	assert.deepEqual(ours.getAllData(), own.getAllData());
 	assert.deepEqual(indexContents(ours), indexContents(own));
-	for (const index of Object.values(ours.indexes)) if (Object.hasOwn(index.tree.tree, "key")) index.tree.tree.checkIsAVLT();
+	for (const index of Object.values(ours.indexes)) index.tree.checkConsistent();
 }
 
 const lines = (docs: object[]) => docs.map(doc => JSON.stringify(doc)).join("\n") + "\n";
@@ -144,6 +137,7 @@ describe("NeDB load", () => {
 		assert.equal(oursError, undefined);
 		assertSameStore(own, ours);
 		assert.deepEqual(Object.keys(ours.indexes), ["_id", "groupSeq", "outboxNext", "clientKey", "groupVersion", "replyTo.id", "mentionKeys", "seq"]);
+		for (const db of [own, ours]) assert.ok(db.indexes.groupSeq.tree instanceof PartitionedKeys, "groupSeq kept per conversation");
 		assert.ok((ours.getAllData()[0] as unknown as { createdAt: Date }).createdAt instanceof Date);
 		const queries = [
 			{ groupSeq: { $gt: "g2:000000000100", $lte: "g2:000000000150" } },
