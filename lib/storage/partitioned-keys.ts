@@ -27,7 +27,7 @@ export class PartitionedKeys {
 	private readonly partitions = new Map<string, SortedKeys>();
 	/** Keys that are not strings or have no ':'. */
 	private others: SortedKeys;
-	/** The partitions' names in order, made again after one is added or emptied. */
+	/** The partitions' names in order (null until a range needs them after a bulk fill), kept as partitions come and go. */
 	private sortedNames: string[] | null = [];
 	private keyCount = 0;
 
@@ -80,7 +80,7 @@ export class PartitionedKeys {
 		if (!keys) {
 			keys = new SortedKeys(this.unique);
 			this.partitions.set(name!, keys);
-			this.sortedNames = null;
+			this.sortedNames?.splice(lowerBoundOf(this.sortedNames, name!), 0, name!);
 		}
 		const before = keys.getNumberOfKeys();
 		keys.insert(key, doc);
@@ -96,7 +96,7 @@ export class PartitionedKeys {
 		this.keyCount -= before - keys.getNumberOfKeys();
 		if (name !== undefined && keys.getNumberOfKeys() === 0) {
 			this.partitions.delete(name);
-			this.sortedNames = null;
+			this.sortedNames?.splice(lowerBoundOf(this.sortedNames, name), 1);
 		}
 	}
 
@@ -148,6 +148,7 @@ export class PartitionedKeys {
 			count += keys.getNumberOfKeys();
 		}
 		if (count !== this.keyCount) throw new Error(`${count} keys counted, ${this.keyCount} recorded`);
+		if (this.sortedNames && this.sortedNames.join("\n") !== [...this.partitions.keys()].sort().join("\n")) throw new Error("partition names out of order");
 	}
 
 	/**
