@@ -51,7 +51,6 @@ export class PartitionedKeys {
 
 	/** An index of `keys`, already sorted and distinct, each with its value (a document when unique, else an array of them). */
 	static fromSorted(unique: boolean, keys: unknown[], values: unknown[]): PartitionedKeys {
-		const index = new PartitionedKeys(unique);
 		const byPartition = new Map<string | undefined, { keys: unknown[]; values: unknown[] }>();
 		keys.forEach((key, i) => {
 			const name = partitionOf(key);
@@ -60,14 +59,10 @@ export class PartitionedKeys {
 			held.keys.push(key);
 			held.values.push(values[i]);
 		});
-		for (const [name, held] of byPartition) {
-			const keysOf = SortedKeys.fromSorted(unique, held.keys, held.values);
-			if (name === undefined) index.others = keysOf;
-			else index.partitions.set(name, keysOf);
-		}
-		index.keyCount = keys.length;
-		index.sortedNames = null;
-		return index;
+		return PartitionedKeys.fromPartitions(
+			unique,
+			[...byPartition].map(([name, held]) => [name, SortedKeys.fromSorted(unique, held.keys, held.values)])
+		);
 	}
 
 	getNumberOfKeys(): number {
