@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { keysFor, type IndexKeys } from "./nedb-keys.ts";
+import { isPartitioned, type IndexKeys } from "./nedb-keys.ts";
 import { PartitionedKeys, partitionOf } from "./partitioned-keys.ts";
 import { SortedKeys } from "./sorted-keys.ts";
 
@@ -77,7 +77,8 @@ export function fillIndex(index: NedbIndex, docs: object[], loaded: LoadedDocume
 		return;
 	}
 	const found = grouped.byKey as Map<Key, object | object[]>;
-	if (grouped.onlyStrings && keysFor(index) instanceof PartitionedKeys) {
+	const partitioned = isPartitioned(index.fieldName);
+	if (grouped.onlyStrings && partitioned) {
 		// Each partition sorted on its own: no sort of all the keys, which most of a partitioned index's build was.
 		const byPartition = new Map<string | undefined, string[]>();
 		for (const key of found.keys() as Iterable<string>) {
@@ -108,6 +109,5 @@ export function fillIndex(index: NedbIndex, docs: object[], loaded: LoadedDocume
 		if (found.has(undefined)) keys.unshift(undefined);
 	}
 	const values = keys.map(key => found.get(key));
-	index.tree =
-		keysFor(index) instanceof PartitionedKeys ? PartitionedKeys.fromSorted(index.unique, keys, values) : SortedKeys.fromSorted(index.unique, keys, values);
+	index.tree = partitioned ? PartitionedKeys.fromSorted(index.unique, keys, values) : SortedKeys.fromSorted(index.unique, keys, values);
 }

@@ -16,9 +16,13 @@ export function partitionIndexKeys(fieldName: string): void {
 	partitionedFields.add(fieldName);
 }
 
+export function isPartitioned(fieldName: string): boolean {
+	return partitionedFields.has(fieldName);
+}
+
 /** A new, empty keys structure for an index. */
-export function keysFor(index: { fieldName: string; unique: boolean }): IndexKeys {
-	return partitionedFields.has(index.fieldName) ? new PartitionedKeys(index.unique) : new SortedKeys(index.unique);
+function keysFor(index: { fieldName: string; unique: boolean }): IndexKeys {
+	return isPartitioned(index.fieldName) ? new PartitionedKeys(index.unique) : new SortedKeys(index.unique);
 }
 
 let installed = false;
