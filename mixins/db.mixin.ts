@@ -8,7 +8,7 @@ import { chatConfig, type StorageConfig } from "../lib/config.ts";
 import { lockDataDir, unlockDataDir } from "../lib/storage/data-dir-lock.ts";
 import { GroupCommit, type NedbFile } from "../lib/storage/group-commit.ts";
 import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../lib/storage/nedb-load.ts";
-import { partitionIndexKeys, useSortedKeysInNedbIndexes } from "../lib/storage/nedb-keys.ts";
+import { nedbIndexesOf, partitionIndexKeys, useSortedKeysInNedbIndexes } from "../lib/storage/nedb-keys.ts";
 
 useFastDeserialize();
 useSortedKeysInNedbIndexes();
@@ -292,17 +292,13 @@ async function openAdapter(
 		// Before NeDB touches a file: loading rewrites it (`<file>~`, then a rename), which two processes must not do at once.
 		await lockDataDir(storage.dir, chatConfig(broker as never).ops.shutdownTimeoutMs + 10_000);
 	}
+	const indexes = nedbIndexesOf(spec.indexes ?? []);
 	// Before the load builds the indexes the datafile names.
-	for (const index of spec.indexes ?? []) if (index.partitioned) partitionIndexKeys(Object.keys(index.fields)[0]);
+	partitionIndexKeys(indexes);
 	const adapter = new DbService.MemoryAdapter(options) as unknown as Adapter;
 	adapter.init(broker, service);
 	await adapter.connect();
-	for (const index of spec.indexes ?? []) {
-		if (Object.values(index.fields).includes("text")) continue;
-		// NeDB indexes one field; compound Mongo indexes index their first field here.
-		const [fieldName] = Object.keys(index.fields);
-		await adapter.db!.ensureIndex({ fieldName, unique: !!index.unique, sparse: !!index.sparse });
-	}
+	for (const { fieldName, unique, sparse } of indexes) await adapter.db!.ensureIndex({ fieldName, unique, sparse });
 	if (storage.kind === "nedb") {
 		adapter.commit = new GroupCommit(adapter.db as unknown as NedbFile);
 		// NeDB appends every write to its file; compacting keeps the file and the next load small.

@@ -1,26 +1,28 @@
 import { performance } from "node:perf_hooks";
 import path from "node:path";
 import DbService from "moleculer-db";
-import { partitionIndexKeys } from "../../lib/storage/nedb-keys.ts";
-import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../../lib/storage/nedb-load.ts";
-import { MESSAGE_INDEXES, PARTITIONED_MESSAGE_FIELDS } from "./message-indexes.ts";
+import { nedbIndexesOf, partitionIndexKeys } from "../../lib/storage/nedb-keys.ts";
+import { MESSAGE_INDEXES } from "../../services/messages/message-indexes.ts";
 
 /**
  * Child of bench/store-scale.ts: opens `messages.db` in the given directory as the messages service does
  * (NeDB load, then its indexes), and prints the time each part took and the memory after two full GCs.
- * With `nedb` as second argument, NeDB's own load (its reviver, a rewrite of the file on every load).
+ * With `nedb` as second argument, NeDB's own load (its reviver, a rewrite of the file on every load, its AVL trees:
+ * our load, imported only otherwise, puts sorted chunks in every index of the process).
  */
 const dir = process.argv[2];
 const nedbOwn = process.argv[3] === "nedb";
 const filename = path.join(dir, "messages.db");
-if (!nedbOwn) {
-	useFastDeserialize();
-	PARTITIONED_MESSAGE_FIELDS.forEach(partitionIndexKeys);
+const indexes = nedbIndexesOf(MESSAGE_INDEXES);
+const ours = nedbOwn ? null : await import("../../lib/storage/nedb-load.ts");
+if (ours) {
+	ours.useFastDeserialize();
+	partitionIndexKeys(indexes);
 }
 const gc = (globalThis as { gc?: () => void }).gc!;
 const started = performance.now();
 const cpuStarted = process.cpuUsage();
-const adapter = new DbService.MemoryAdapter(nedbOwn ? { filename, autoload: false } : datastoreWithoutLoadRewrite(filename)) as unknown as {
+const adapter = new DbService.MemoryAdapter(ours ? ours.datastoreWithoutLoadRewrite(filename) : { filename, autoload: false }) as unknown as {
 	init(broker: unknown, service: unknown): void;
 	connect(): Promise<void>;
 	db: { ensureIndex(o: object): Promise<void>; getAllData(): unknown[] };
@@ -28,7 +30,7 @@ const adapter = new DbService.MemoryAdapter(nedbOwn ? { filename, autoload: fals
 adapter.init(null, { logger: console });
 await adapter.connect();
 const loadedMs = performance.now() - started;
-for (const index of MESSAGE_INDEXES) await adapter.db.ensureIndex(index);
+for (const { fieldName, unique, sparse } of indexes) await adapter.db.ensureIndex({ fieldName, unique, sparse });
 const indexedMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuStarted);
 gc();

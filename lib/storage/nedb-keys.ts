@@ -9,11 +9,12 @@ export type IndexKeys = SortedKeys | PartitionedKeys;
 const partitionedFields = new Set<string>();
 
 /**
- * Indexes on `fieldName`, in any datastore, keep their keys per partition from here on (see PartitionedKeys).
- * Only a matter of speed: PartitionedKeys answers as SortedKeys does for every key.
+ * Indexes on the fields of the `partitioned` ones of `indexes`, in any datastore, keep their keys per partition from
+ * here on (see PartitionedKeys); before the datastore loads. Only a matter of speed: PartitionedKeys answers as
+ * SortedKeys does for every key.
  */
-export function partitionIndexKeys(fieldName: string): void {
-	partitionedFields.add(fieldName);
+export function partitionIndexKeys(indexes: readonly NedbIndexOptions[]): void {
+	for (const index of indexes) if (index.partitioned) partitionedFields.add(index.fieldName);
 }
 
 export function isPartitioned(fieldName: string): boolean {
@@ -23,6 +24,23 @@ export function isPartitioned(fieldName: string): boolean {
 /** A new, empty keys structure for an index. */
 function keysFor(index: { fieldName: string; unique: boolean }): IndexKeys {
 	return isPartitioned(index.fieldName) ? new PartitionedKeys(index.unique) : new SortedKeys(index.unique);
+}
+
+/** NeDB's options for an index (`ensureIndex`), and whether its keys are kept per partition. */
+export interface NedbIndexOptions {
+	fieldName: string;
+	unique: boolean;
+	sparse: boolean;
+	partitioned: boolean;
+}
+
+/** What NeDB makes of a collection's index specs (IndexSpec): one field each, a compound one its first; no text index. */
+export function nedbIndexesOf(
+	specs: readonly { fields: Record<string, unknown>; unique?: boolean; sparse?: boolean; partitioned?: boolean }[]
+): NedbIndexOptions[] {
+	return specs
+		.filter(spec => !Object.values(spec.fields).includes("text"))
+		.map(spec => ({ fieldName: Object.keys(spec.fields)[0], unique: !!spec.unique, sparse: !!spec.sparse, partitioned: !!spec.partitioned }));
 }
 
 let installed = false;

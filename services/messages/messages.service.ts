@@ -17,7 +17,7 @@ import { clientKeyOf, type CursorDoc, type HeadDoc, type MessageDoc, type Messag
 import { MessagesDoorActions } from "./door-actions.ts";
 import { MessagesEditActions } from "./edit-actions.ts";
 import { Heads } from "./heads.ts";
-import { MENTION_INDEX } from "./mention-counts.ts";
+import { MESSAGE_INDEXES } from "./message-indexes.ts";
 import { mentionsOf } from "./message-mentions.ts";
 import { MessagesOpsActions } from "./ops.ts";
 import { historyRange, PAGE_POSITIONS, pageOf, type HistoryPage } from "./pages.ts";
@@ -26,7 +26,6 @@ import { MessagesReactionActions } from "./reaction-actions.ts";
 import type { ReactionDoc } from "./reactions.ts";
 import { MessagesReadActions } from "./read-actions.ts";
 import { replyTarget } from "./replies.ts";
-import { TEXT_INDEX } from "./search-door.ts";
 import { Sequencer } from "./sequencer.ts";
 import { syncConversations } from "./sync.ts";
 import { UnreadMarkers } from "./unread.ts";
@@ -60,17 +59,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 	name: "messages",
 	mixins: [
 		DbCollections({
-			messages: {
-				indexes: [
-					{ fields: { groupSeq: 1 }, unique: true, partitioned: true },
-					OUTBOX_INDEX,
-					{ fields: { clientKey: 1 }, unique: true, sparse: true, partitioned: true },
-					{ fields: { groupVersion: 1 }, unique: true, sparse: true, partitioned: true },
-					{ fields: { "replyTo.id": 1 }, sparse: true },
-					MENTION_INDEX,
-					TEXT_INDEX
-				]
-			},
+			messages: { indexes: MESSAGE_INDEXES },
 			heads: {},
 			// Read by _id (`groupId:userId`) and by conversation (receipts); every cursor move rewrites each index it is in.
 			cursors: { indexes: [{ fields: { groupId: 1 } }, OUTBOX_INDEX] },

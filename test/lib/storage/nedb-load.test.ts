@@ -3,13 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { MESSAGE_INDEXES, PARTITIONED_MESSAGE_FIELDS } from "../../../bench/lib/message-indexes.ts";
+import { MESSAGE_INDEXES as MESSAGE_INDEX_SPECS } from "../../../services/messages/message-indexes.ts";
 import { Datastore, datastoreWithoutLoadRewrite, useFastDeserialize } from "../../../lib/storage/nedb-load.ts";
-import { partitionIndexKeys, type IndexKeys } from "../../../lib/storage/nedb-keys.ts";
+import { nedbIndexesOf, partitionIndexKeys, type IndexKeys } from "../../../lib/storage/nedb-keys.ts";
 import { PartitionedKeys } from "../../../lib/storage/partitioned-keys.ts";
 
 // As the messages service declares them: NeDB's own load and ours fill the same PartitionedKeys for these.
-PARTITIONED_MESSAGE_FIELDS.forEach(partitionIndexKeys);
+partitionIndexKeys(nedbIndexesOf(MESSAGE_INDEX_SPECS));
+/** The `$$indexCreated` options the service's ensureIndex writes. */
+const MESSAGE_INDEXES = nedbIndexesOf(MESSAGE_INDEX_SPECS).map(({ fieldName, unique, sparse }) => ({ fieldName, unique, sparse }));
 const root = mkdtempSync(path.join(tmpdir(), "nedb-load-test-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
