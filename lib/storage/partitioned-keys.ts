@@ -1,4 +1,4 @@
-import { type Bounds, compareKeys, SortedKeys } from "./sorted-keys.ts";
+import { type Bounds, compareKeys, lowerBound, SortedKeys } from "./sorted-keys.ts";
 
 /** The part of a key before its last ':' (a conversation's id in `groupId:seq`), or undefined for any other key. */
 export function partitionOf(key: unknown): string | undefined {
@@ -75,7 +75,7 @@ export class PartitionedKeys {
 		if (!keys) {
 			keys = new SortedKeys(this.unique);
 			this.partitions.set(name!, keys);
-			this.sortedNames?.splice(lowerBoundOf(this.sortedNames, name!), 0, name!);
+			this.sortedNames?.splice(lowerBound(this.sortedNames, name!), 0, name!);
 		}
 		const before = keys.getNumberOfKeys();
 		keys.insert(key, doc);
@@ -91,7 +91,7 @@ export class PartitionedKeys {
 		this.keyCount -= before - keys.getNumberOfKeys();
 		if (name !== undefined && keys.getNumberOfKeys() === 0) {
 			this.partitions.delete(name);
-			this.sortedNames?.splice(lowerBoundOf(this.sortedNames, name), 1);
+			this.sortedNames?.splice(lowerBound(this.sortedNames, name), 1);
 		}
 	}
 
@@ -103,29 +103,26 @@ export class PartitionedKeys {
 
 	betweenBounds(query: Bounds): object[] {
 		const holding = this.partitionsWithin(query);
-		if (holding.length === 0) return [];
 		if (holding.length === 1) return holding[0].betweenBounds(query);
-		const found: [unknown, object][] = [];
-		for (const keys of holding) keys.eachBetween(query, (key, doc) => found.push([key, doc]));
-		return inKeyOrder(found).map(([, doc]) => doc);
+		return this.entriesBetween(query).map(({ doc }) => doc);
 	}
 
 	all(): object[] {
-		return this.entries().map(([, doc]) => doc);
+		return this.betweenBounds({});
 	}
 
 	executeOnEveryNode(visit: (node: { key: unknown; data: object[] }) => void): void {
-		const entries = this.entries();
+		const entries = this.entriesBetween({});
 		for (let i = 0; i < entries.length;) {
-			const key = entries[i][0];
+			const key = entries[i].key;
 			const data: object[] = [];
-			for (; i < entries.length && entries[i][0] === key; i++) data.push(entries[i][1]);
+			for (; i < entries.length && entries[i].key === key; i++) data.push(entries[i].doc);
 			visit({ key, data });
 		}
 	}
 
-	*documentsAfter(after?: { key: unknown }): Generator<{ key: unknown; doc: object }> {
-		for (const [key, doc] of this.entries()) if (after === undefined || compareKeys(key, after.key) > 0) yield { key, doc };
+	documentsAfter(after?: { key: unknown }): Iterable<{ key: unknown; doc: object }> {
+		return this.entriesBetween(after === undefined ? {} : { $gt: after.key });
 	}
 
 	checkConsistent(): void {
@@ -161,7 +158,7 @@ export class PartitionedKeys {
 		const start = colon < 0 ? shared : shared.slice(0, colon);
 		const names = this.names();
 		const holding: SortedKeys[] = [];
-		for (let i = lowerBoundOf(names, start); i < names.length && names[i].startsWith(start); i++) holding.push(this.partitions.get(names[i])!);
+		for (let i = lowerBound(names, start); i < names.length && names[i].startsWith(start); i++) holding.push(this.partitions.get(names[i])!);
 		return [...holding, ...others];
 	}
 
@@ -170,30 +167,10 @@ export class PartitionedKeys {
 		return this.sortedNames;
 	}
 
-	/** Every key with each of its documents, in key order. */
-	private entries(): [unknown, object][] {
-		const found: [unknown, object][] = [];
-		const visit = ({ key, data }: { key: unknown; data: object[] }) => {
-			for (const doc of data) found.push([key, doc]);
-		};
-		this.others.executeOnEveryNode(visit);
-		for (const keys of this.partitions.values()) keys.executeOnEveryNode(visit);
-		return inKeyOrder(found);
+	/** Each key within the bounds with each of its documents, in key order: the partitions that may hold them, merged. */
+	private entriesBetween(query: Bounds): { key: unknown; doc: object }[] {
+		const found: { key: unknown; doc: object }[] = [];
+		for (const keys of this.partitionsWithin(query)) for (const entry of keys.entriesBetween(query)) found.push(entry);
+		return found.sort((a, b) => compareKeys(a.key, b.key));
 	}
-}
-
-/** Entries sorted by key (stable: a key's documents keep their order). */
-function inKeyOrder(entries: [unknown, object][]): [unknown, object][] {
-	return entries.sort((a, b) => compareKeys(a[0], b[0]));
-}
-
-function lowerBoundOf(names: string[], name: string): number {
-	let lo = 0;
-	let hi = names.length;
-	while (lo < hi) {
-		const mid = (lo + hi) >>> 1;
-		if (names[mid] < name) lo = mid + 1;
-		else hi = mid;
-	}
-	return lo;
 }

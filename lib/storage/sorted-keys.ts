@@ -129,12 +129,12 @@ export class SortedKeys {
 	/** The documents whose keys are within the bounds ($gt/$gte, $lt/$lte, each optional), in key order. */
 	betweenBounds(query: Bounds): object[] {
 		const found: object[] = [];
-		this.eachBetween(query, (_key, doc) => found.push(doc));
+		for (const { doc } of this.entriesBetween(query)) found.push(doc);
 		return found;
 	}
 
 	/** Each key within the bounds with each of its documents, in key order. */
-	eachBetween(query: Bounds, visit: (key: unknown, doc: object) => void): void {
+	*entriesBetween(query: Bounds): Generator<{ key: unknown; doc: object }> {
 		const above = lowerMatcher(query);
 		const below = upperMatcher(query);
 		const from = above.bound === undefined ? { c: 0, i: 0 } : this.positionOf(above.bound.key, above.bound.inclusive);
@@ -142,8 +142,8 @@ export class SortedKeys {
 			const { keys, values } = this.chunks[c];
 			for (; i < keys.length; i++) {
 				if (!below(keys[i])) return;
-				if (this.unique) visit(keys[i], values[i] as object);
-				else for (const doc of values[i] as object[]) visit(keys[i], doc);
+				if (this.unique) yield { key: keys[i], doc: values[i] as object };
+				else for (const doc of values[i] as object[]) yield { key: keys[i], doc };
 			}
 		}
 	}
@@ -168,15 +168,8 @@ export class SortedKeys {
 	 * The documents in key order from the first key after `after` (from the first key when undefined). Read
 	 * within one synchronous step: a walk that spans turns starts again with the last key it reached.
 	 */
-	*documentsAfter(after?: { key: unknown }): Generator<{ key: unknown; doc: object }> {
-		const from = after === undefined ? { c: 0, i: 0 } : this.positionOf(after.key, false);
-		for (let c = from.c, i = from.i; c < this.chunks.length; c++, i = 0) {
-			const { keys, values } = this.chunks[c];
-			for (; i < keys.length; i++) {
-				if (this.unique) yield { key: keys[i], doc: values[i] as object };
-				else for (const doc of values[i] as object[]) yield { key: keys[i], doc };
-			}
-		}
+	documentsAfter(after?: { key: unknown }): Generator<{ key: unknown; doc: object }> {
+		return this.entriesBetween(after === undefined ? {} : { $gt: after.key });
 	}
 
 	/** Throws unless the chunks hold distinct keys in order and their bookkeeping agrees (for the tests). */
@@ -255,8 +248,8 @@ function removeAt<T>(items: T[], at: number): void {
 	items.pop();
 }
 
-/** The first position whose key is ≥ key. */
-function lowerBound(keys: unknown[], key: unknown): number {
+/** The first position whose key is ≥ key (in compareKeys' order). */
+export function lowerBound(keys: unknown[], key: unknown): number {
 	let lo = 0;
 	let hi = keys.length;
 	while (lo < hi) {
