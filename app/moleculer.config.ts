@@ -1,7 +1,8 @@
-import type { BrokerOptions } from "moleculer";
+import { Validators, type BrokerOptions } from "moleculer";
 import type { ChatConfig } from "../lib/config.ts";
 import { isOverloaded } from "../lib/errors.ts";
 import { registerChatMetrics } from "../lib/metrics.ts";
+import { VALIDATION_MESSAGES } from "../lib/params.ts";
 import { chatMiddlewares } from "../middlewares/index.ts";
 
 /**
@@ -53,7 +54,7 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 			check: (err: Error & { code?: number }) => err && (err.code == null || err.code >= 500) && !isOverloaded(err)
 		},
 		bulkhead: { enabled: false },
-		validator: true,
+		validator: new Validators.Fastest({ messages: VALIDATION_MESSAGES }),
 		metrics: metricsOptions(config),
 		tracing: { enabled: false },
 		skipProcessEventRegistration: true,

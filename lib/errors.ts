@@ -118,6 +118,7 @@ const BODY_ERRORS: Record<string, Omit<ClientError, "data">> = {
 		code: 415,
 		type: "UNSUPPORTED_ENCODING"
 	},
+	"entity.invalid.utf8": { name: "BadRequestError", message: "The request body is not valid UTF-8", code: 400, type: "INVALID_UTF8" },
 	"charset.unsupported": { name: "UnsupportedMediaTypeError", message: "The request body must be UTF-8", code: 415, type: "UNSUPPORTED_CHARSET" },
 	"request.aborted": { name: "BadRequestError", message: "The request body ended early", code: 400, type: "INCOMPLETE_BODY" },
 	"request.size.invalid": { name: "BadRequestError", message: "The request body does not match its Content-Length", code: 400, type: "INCOMPLETE_BODY" }

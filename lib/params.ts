@@ -48,8 +48,30 @@ export const nameParam = (max: number, min = 1) => textParam("name", max, min);
 export const displayNameParam = nameParam(64);
 /** One-line profile text such as the status; may be empty. */
 export const lineParam = (max: number) => textParam("line", max, 0);
-/** Message content: newlines and tabs allowed, other control characters refused. */
-export const contentParam = (max: number) => textParam("content", max, 0);
+/**
+ * Message content: newlines and tabs allowed, other control characters refused. `max` bounds the raw
+ * string the checks walk; `limit` is the length the action holds it to after trimming, the one to name.
+ */
+export function contentParam(max: number, limit = max) {
+	const param = textParam("content", max, 0);
+	return { ...param, messages: { ...param.messages, stringMax: `The '{field}' field must be at most ${limit} characters.` } };
+}
+
+/**
+ * The validator's messages where its own are wrong ('{expected}' where the refused value belongs) or
+ * awkward; every other type keeps fastest-validator's text.
+ */
+export const VALIDATION_MESSAGES = {
+	stringMin: "The '{field}' field must be at least {expected} characters.",
+	stringMax: "The '{field}' field must be at most {expected} characters.",
+	stringEnum: "The '{field}' field is not one of the allowed values.",
+	enumValue: "The '{field}' field must be one of: {expected}.",
+	arrayMax: "The '{field}' field must contain at most {expected} items.",
+	arrayUnique: "The '{field}' field lists '{expected}' more than once.",
+	arrayEnum: "The '{field}' field may contain only: {expected}.",
+	object: "The '{field}' field must be an object.",
+	record: "The '{field}' field must be an object."
+} as const;
 
 /** Unknown fields are dropped rather than stored; typed fields still reject wrong types. */
 export function params<T extends Record<string, unknown>>(schema: T): T & { $$strict: "remove" } {

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import type { Context } from "moleculer";
@@ -54,11 +55,17 @@ export function sendError(this: { logger: { error(...a: unknown[]): void } }, re
 	// 503s (shed, timed out, no node) are counted where they happen, one log line per interval (lib/overload.ts).
 	if (body.code >= 500 && body.code !== 503) this.logger.error("Request failed", req.method, urlOf(req), err);
 	if (res.headersSent) return res.end();
+	// moleculer-web's per-minute limit throws without data: its window's end is in the header it set.
+	if (body.code === 429 && body.data === undefined) body.data = { retryAfterMs: untilWindowEnds(res) };
 	const retryAfterMs = (body.data as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
 	if (typeof retryAfterMs === "number") res.setHeader("Retry-After", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-	else if (body.code === 429) res.setHeader("Retry-After", "60");
 	res.writeHead(body.code, { "Content-Type": "application/json; charset=utf-8" });
 	res.end(JSON.stringify(body));
+}
+
+function untilWindowEnds(res: ServerResponse): number {
+	const reset = Number(res.getHeader("X-Rate-Limit-Reset"));
+	return Number.isFinite(reset) && reset > 0 ? Math.min(60_000, Math.max(0, reset - Date.now())) : 60_000;
 }
 
 /**
@@ -66,12 +73,17 @@ export function sendError(this: { logger: { error(...a: unknown[]): void } }, re
  * middleware's error only by its `code`, and zlib's (a body that is not the gzip it claims) is a string.
  */
 export function jsonBody(limit: string) {
-	const parse = ApiGateway.bodyParser.json({ limit, strict: true });
+	const parse = ApiGateway.bodyParser.json({ limit, strict: true, verify: refuseInvalidUtf8 });
 	return (req: Req, res: ServerResponse, next: (err?: unknown) => void) =>
 		parse(req, res, (err?: unknown) => {
 			const refused = err ? requestBodyError(err) : null;
 			next(refused ? new MoleculerClientError(refused.message, refused.code, refused.type) : err);
 		});
+}
+
+/** A UTF-8 decoder would store U+FFFD for a malformed byte: such a body is refused instead. */
+function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+	if (!isUtf8(body)) throw Object.assign(new Error("The request body is not valid UTF-8"), { status: 400, type: "entity.invalid.utf8" });
 }
 
 /** A browser's Origin that is this server itself (behind nginx: the Host it forwards) is no cross-origin request. */

@@ -1,6 +1,6 @@
 import { invalidField } from "../../lib/errors.ts";
 
-const MAX_CONTENT = 4000;
+export const MAX_CONTENT = 4000;
 
 /** Send and edit share the rules of what a message may say. */
 export function checkedContent(raw: string | undefined, attachmentCount: number): string {

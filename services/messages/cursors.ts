@@ -9,10 +9,24 @@ export type CursorField = "deliveredSeq" | "readSeq";
 /** The event a streamed move of each cursor records and broadcasts. */
 export const RECEIPT_EVENTS = { deliveredSeq: "message.delivered", readSeq: "message.seen" } as const;
 
-/** Every member's delivered and read positions, one document per member and conversation. */
+interface DeferredRead {
+	groupId: string;
+	userId: string;
+	seq: number;
+}
+
+/**
+ * Every member's delivered and read positions, one document per member and conversation. A sender has
+ * read what they sent, but that move is written behind (deferRead, coalesced by Heads' flush): until it is
+ * stored, every read here counts it, so receipts, statuses and `moved` never lag a send.
+ */
 export class Cursors {
 	private readonly cursors: Collection<CursorDoc>;
 	private readonly outboxEvent: OutboxMethods["outboxEvent"];
+	/** Read moves not yet handed to a write, by cursor id. */
+	private deferred = new Map<string, DeferredRead>();
+	/** Read moves not yet stored (deferred or being written), by conversation and user. */
+	private readonly unstored = new Map<string, Map<string, number>>();
 
 	constructor(cursors: Collection<CursorDoc>, outboxEvent: OutboxMethods["outboxEvent"]) {
 		this.cursors = cursors;
@@ -24,6 +38,47 @@ export class Cursors {
 	 * `streamed` move records its receipt event in the same write.
 	 */
 	async advance(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean> {
+		if (this.unstoredRead(groupId, userId) >= seq) return false;
+		return this.store(groupId, userId, field, seq, streamed);
+	}
+
+	/** The sender has read up to `seq`: written by the next takeDeferred's writes, counted from now on. */
+	deferRead(groupId: string, userId: string, seq: number): void {
+		const key = cursorId(groupId, userId);
+		const deferred = this.deferred.get(key);
+		if (!deferred || deferred.seq < seq) this.deferred.set(key, { groupId, userId, seq });
+		let members = this.unstored.get(groupId);
+		if (!members) this.unstored.set(groupId, (members = new Map()));
+		if ((members.get(userId) ?? 0) < seq) members.set(userId, seq);
+	}
+
+	/** The deferred reads as writes, for the caller to pace; each stays counted until its write has settled. */
+	takeDeferred(): (() => Promise<unknown>)[] {
+		const reads = [...this.deferred.values()];
+		this.deferred = new Map();
+		return reads.map(read => async () => {
+			try {
+				await this.store(read.groupId, read.userId, "readSeq", read.seq);
+			} finally {
+				const members = this.unstored.get(read.groupId);
+				if (members?.get(read.userId) === read.seq) members.delete(read.userId);
+				if (members?.size === 0) this.unstored.delete(read.groupId);
+			}
+		});
+	}
+
+	private unstoredRead(groupId: string, userId: string): number {
+		return this.unstored.get(groupId)?.get(userId) ?? 0;
+	}
+
+	private forget(groupId: string, userId: string): void {
+		this.deferred.delete(cursorId(groupId, userId));
+		const members = this.unstored.get(groupId);
+		members?.delete(userId);
+		if (members?.size === 0) this.unstored.delete(groupId);
+	}
+
+	private async store(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean> {
 		const _id = cursorId(groupId, userId);
 		const event = streamed ? this.outboxEvent(RECEIPT_EVENTS[field], groupId, { userId, seq }) : null;
 		const update = {
@@ -39,24 +94,42 @@ export class Cursors {
 
 	async receiptsOf(groupId: string): Promise<Receipt[]> {
 		const cursors = await this.cursors.find({ groupId });
-		return cursors.map(c => ({ userId: c.userId, deliveredSeq: Math.max(c.deliveredSeq, c.readSeq), readSeq: c.readSeq }));
+		const receipts = new Map(cursors.map(c => [c.userId, { userId: c.userId, deliveredSeq: Math.max(c.deliveredSeq, c.readSeq), readSeq: c.readSeq }]));
+		for (const [userId, seq] of this.unstored.get(groupId) ?? []) {
+			const receipt = receipts.get(userId);
+			if (!receipt) receipts.set(userId, { userId, deliveredSeq: seq, readSeq: seq });
+			else if (receipt.readSeq < seq) receipts.set(userId, { userId, deliveredSeq: Math.max(receipt.deliveredSeq, seq), readSeq: seq });
+		}
+		return [...receipts.values()];
 	}
 
 	/** One viewer's cursors in these conversations (absent where they have none yet). */
-	ofViewer(groupIds: string[], userId: string): Promise<CursorDoc[]> {
-		return this.cursors.findByIds(groupIds.map(g => cursorId(g, userId)));
+	async ofViewer(groupIds: string[], userId: string): Promise<CursorDoc[]> {
+		const stored = new Map((await this.cursors.findByIds(groupIds.map(g => cursorId(g, userId)))).map(c => [c.groupId, c]));
+		return groupIds.flatMap(groupId => {
+			const cursor = stored.get(groupId);
+			const seq = this.unstoredRead(groupId, userId);
+			if (seq === 0 || (cursor && cursor.readSeq >= seq)) return cursor ? [cursor] : [];
+			const base = cursor ?? { _id: cursorId(groupId, userId), groupId, userId, deliveredSeq: 0, readSeq: 0 };
+			return [{ ...base, readSeq: seq, deliveredSeq: Math.max(base.deliveredSeq, seq) }];
+		});
 	}
 
 	/** New members start at `seq` (the conversation's current end): their unread count is what arrives after they join. */
 	async startAt(groupId: string, userIds: string[], seq: number): Promise<void> {
 		for (const userId of userIds) {
 			const _id = cursorId(groupId, userId);
+			this.forget(groupId, userId);
 			await this.cursors.removeById(_id);
 			await this.cursors.insertIfAbsent({ _id, groupId, userId, deliveredSeq: seq, readSeq: seq });
 		}
 	}
 
 	async drop(groupId: string, userIds: string[]): Promise<void> {
-		for (const userId of userIds) await this.cursors.removeById(cursorId(groupId, userId));
+		for (const userId of userIds) {
+			// A removed member's deferred read must not bring their cursor back.
+			this.forget(groupId, userId);
+			await this.cursors.removeById(cursorId(groupId, userId));
+		}
 	}
 }

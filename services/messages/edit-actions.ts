@@ -3,7 +3,7 @@ import type { EditHistory, Message } from "../../contract/messages.ts";
 import { forbidden } from "../../lib/errors.ts";
 import { contentParam, idParam, params } from "../../lib/params.ts";
 import { entityOf, membershipOf, type MemberContext } from "../../lib/session.ts";
-import { checkedContent } from "./content.ts";
+import { checkedContent, MAX_CONTENT } from "./content.ts";
 import type { MessageDoc } from "./documents.ts";
 import { assertEditable, edited, editUpdate, historyOf } from "./edits.ts";
 import { changeMessage, setChange } from "./message-change.ts";
@@ -41,7 +41,7 @@ const edit: ActionSchema<MessagesThis> = {
 	auth: "required",
 	rateLimit: { bucket: "send" },
 	conversation: { entity: "messageOf", notFound: "Message" },
-	params: params({ id: idParam, content: contentParam(20_000) }),
+	params: params({ id: idParam, content: contentParam(5 * MAX_CONTENT, MAX_CONTENT) }),
 	async handler(ctx: MemberContext<{ id: string; content: string }>): Promise<Message> {
 		const me = ctx.meta.user;
 		const found = entityOf<MessageDoc>(ctx);

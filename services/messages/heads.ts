@@ -1,7 +1,7 @@
 import type { Message } from "../../contract/messages.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { Cursors } from "./cursors.ts";
-import { cursorId, groupSeqKey, toMessage, type HeadDoc, type MessageDoc } from "./documents.ts";
+import { groupSeqKey, toMessage, type HeadDoc, type MessageDoc } from "./documents.ts";
 
 /** Per-viewer state of a conversation (what `messages.heads` answers the groups service). */
 export interface ConversationHead {
@@ -20,7 +20,7 @@ export interface ConversationHead {
 export interface HeadsOptions {
 	log: Pick<Collection<MessageDoc>, "find" | "findOne">;
 	heads: Pick<Collection<HeadDoc>, "findByIds" | "findById" | "updateMany" | "insertIfAbsent">;
-	cursors: Pick<Cursors, "advance" | "ofViewer">;
+	cursors: Pick<Cursors, "ofViewer" | "deferRead" | "takeDeferred">;
 	/** A deferred write failed: the log stays authoritative, so it is only worth a warning. */
 	onFlushError(reason: unknown): void;
 	/** How long sender-cursor writes are coalesced (default 1 s). */
@@ -46,9 +46,6 @@ const KNOWN_HEADS = 20_000;
 export class Heads {
 	private readonly options: HeadsOptions;
 	private pendingHeads = new Map<string, number>();
-	private pendingReads = new Map<string, { groupId: string; userId: string; seq: number }>();
-	/** Reads a flush is writing now: still what forViewer counts until they are stored. */
-	private flushingReads = new Map<string, { groupId: string; userId: string; seq: number }>();
 	private flushTimer: NodeJS.Timeout | null = null;
 	/** Last seq this node stored per conversation, and the stored head as this node last wrote or read it. */
 	private readonly known = new Map<string, { seq: number; stored: number | null }>();
@@ -118,11 +115,9 @@ export class Heads {
 		return groupIds.map(groupId => {
 			const last = latest.get(groupId) ?? null;
 			const cursor = cursorByGroup.get(groupId);
-			// Own messages are read: the sender's cursor write may still be pending (or lost in a crash).
+			// Own messages are read, even where the deferred cursor write was lost in a crash.
 			const ownLast = last?.senderId === userId ? last.seq : 0;
-			const key = cursorId(groupId, userId);
-			const pendingRead = Math.max(this.pendingReads.get(key)?.seq ?? 0, this.flushingReads.get(key)?.seq ?? 0);
-			const readSeq = Math.max(cursor?.readSeq ?? 0, pendingRead, ownLast);
+			const readSeq = Math.max(cursor?.readSeq ?? 0, ownLast);
 			return {
 				groupId,
 				lastSeq: last?.seq ?? 0,
@@ -140,10 +135,7 @@ export class Heads {
 		const known = this.know(doc.groupId, doc.seq);
 		if (known.stored == null || doc.seq - known.stored >= (this.options.headStride ?? 64)) this.pendHead(doc.groupId, doc.seq);
 		this.flushTimer ??= setTimeout(() => void this.flush(false), this.options.flushDelayMs ?? 1000);
-		if (!senderReads) return;
-		const key = cursorId(doc.groupId, doc.senderId);
-		const read = this.pendingReads.get(key);
-		if (!read || read.seq < doc.seq) this.pendingReads.set(key, { groupId: doc.groupId, userId: doc.senderId, seq: doc.seq });
+		if (senderReads) this.options.cursors.deferRead(doc.groupId, doc.senderId, doc.seq);
 	}
 
 	/** Writes what is pending; `all` (on stop) also brings every stored head this node lags up to date. */
@@ -152,17 +144,14 @@ export class Heads {
 		this.flushTimer = null;
 		if (all) for (const [groupId, known] of this.known) if (known.seq > (known.stored ?? 0)) this.pendHead(groupId, known.seq);
 		const heads = this.pendingHeads;
-		const reads = this.pendingReads;
 		this.pendingHeads = new Map();
-		this.pendingReads = new Map();
-		for (const [key, read] of reads) this.flushingReads.set(key, read);
 		const writes = [
 			...[...heads].map(
 				([groupId, seq]) =>
 					() =>
 						this.writeHead(groupId, seq)
 			),
-			...[...reads.values()].map(r => () => this.options.cursors.advance(r.groupId, r.userId, "readSeq", r.seq))
+			...this.options.cursors.takeDeferred()
 		];
 		// NeDB's writes chain on promises alone: a thousand of them in one go would hold the event loop (and every send) meanwhile.
 		for (let at = 0; at < writes.length; at += FLUSH_CHUNK) {
@@ -170,7 +159,6 @@ export class Heads {
 			const results = await Promise.allSettled(writes.slice(at, at + FLUSH_CHUNK).map(write => write()));
 			for (const r of results) if (r.status === "rejected") this.options.onFlushError(r.reason);
 		}
-		for (const [key, read] of reads) if (this.flushingReads.get(key) === read) this.flushingReads.delete(key);
 	}
 
 	/** Monotonic: a late write never moves the head backwards. */

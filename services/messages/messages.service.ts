@@ -11,7 +11,7 @@ import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { appendMessage } from "./append.ts";
 import { resolveAttachments } from "./attachments.ts";
 import { storedLastVersion } from "./changes.ts";
-import { checkedContent } from "./content.ts";
+import { checkedContent, MAX_CONTENT } from "./content.ts";
 import { Cursors } from "./cursors.ts";
 import { clientKeyOf, type CursorDoc, type HeadDoc, type MessageDoc, type MessageDraft } from "./documents.ts";
 import { MessagesDoorActions } from "./door-actions.ts";
@@ -85,7 +85,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 			strategyOptions: { shardKey: "groupId" },
 			params: params({
 				groupId: idParam,
-				content: { ...contentParam(20_000), optional: true, default: "" },
+				content: { ...contentParam(5 * MAX_CONTENT, MAX_CONTENT), optional: true, default: "" },
 				clientMessageId: clientMessageIdParam,
 				attachments: { type: "array", max: 10, optional: true, items: { type: "object", strict: "remove", props: { assetId: idParam } } },
 				replyTo: { ...idParam, optional: true }

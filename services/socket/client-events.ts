@@ -138,18 +138,21 @@ export interface SocketBudget {
  * a socket refused `floodRejections` times within the window hears `connection.closing` and is closed.
  */
 export function listenClientEvents(socket: ChatSocket, handlers: ClientEventHandlers, logger: Logger, { budget, limits, sends }: SocketBudget): void {
-	const charged = async (event: ClientEventName, run: () => Promise<object>) => {
+	const charge = async (event: ClientEventName) => {
 		try {
 			await budget.charge(socket.data.user.id, event);
 		} catch (err) {
 			if (recordRejection(socket.data, Date.now(), limits)) closeFlooding(socket, limits);
 			throw err;
 		}
-		return run();
 	};
 	for (const event of Object.keys(handlers) as ClientEventName[]) {
 		const handler = handlers[event] as ClientEventHandler<ClientEventName>;
-		const listener = acknowledged(event, payload => charged(event, () => handler(socket, payload)), { ackOptional: ACK_OPTIONAL.has(event), logger });
+		const listener = acknowledged(event, payload => handler(socket, payload), {
+			ackOptional: ACK_OPTIONAL.has(event),
+			logger,
+			charge: () => charge(event)
+		});
 		socket.on(event, event === "chat.message.send" && sends ? shedWhenFull(sends, listener) : listener);
 	}
 }
@@ -188,14 +191,16 @@ function closeFlooding(socket: ChatSocket, limits: SocketLimitsConfig): void {
 export function acknowledged<R extends object>(
 	event: string,
 	handler: (payload: Payload) => Promise<R>,
-	options: { ackOptional: boolean; logger: Pick<Logger, "error"> }
+	options: { ackOptional: boolean; logger: Pick<Logger, "error">; charge?: () => Promise<void> }
 ): (payload: unknown, ack: unknown) => void {
 	return (payload, ack) => {
 		if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
 		const reply = typeof ack === "function" ? (ack as (response: Ack<R>) => void) : null;
-		// Without an ack the client could never learn the outcome, so nothing is done.
-		if (!reply && !options.ackOptional) return;
+		// Without an ack the client could never learn the outcome, so nothing is done; the event still costs.
+		if (!reply && !options.ackOptional) return void options.charge?.().catch(() => undefined);
 		const run = async () => {
+			// Charged first: a malformed event costs like any other, and counts towards the flood rule when refused.
+			await options.charge?.();
 			if (!isPayload(payload)) throw invalidField("payload", `The '${event}' payload must be an object.`, "object");
 			assertShallow(payload);
 			return handler(payload);

@@ -108,6 +108,15 @@ describe("bad input: malformed bodies are 4xx with the error body, logged withou
 					415,
 					"UNSUPPORTED_CHARSET"
 				],
+				[
+					"malformed UTF-8 (stored as U+FFFD if it were decoded)",
+					() =>
+						post("/api/messages", Buffer.concat([Buffer.from(`{"groupId":"${groupId}","content":"ok`), Buffer.from([0xc0, 0xaf, 0xff]), Buffer.from('"}')]), {
+							"content-type": "application/json; charset=utf-8"
+						}),
+					400,
+					"INVALID_UTF8"
+				],
 				["a gzip bomb", () => post("/api/messages", gzipSync(Buffer.alloc(5_000_000, 32)), { ...json, "content-encoding": "gzip" }), 413, "PAYLOAD_TOO_LARGE"],
 				["multipart without a boundary", () => post("/api/assets/upload", "--x\r\n", { "content-type": "multipart/form-data" }), 415, "UNSUPPORTED_MEDIA_TYPE"],
 				["an upload without a Content-Type", () => post("/api/assets/upload", "just bytes", {}), 415, "UNSUPPORTED_MEDIA_TYPE"],
@@ -270,5 +279,31 @@ describe("bad input: names and text", () => {
 		const kept = await api.post("/api/messages", { groupId, content: "line one\r\nline two\n\tindented\rend" });
 		assert.equal(kept.status, 201);
 		assert.equal(kept.body.content, "line one\nline two\n\tindented\nend");
+	});
+
+	test("a refusal's message says what the value must be, in words (the validator's own put the allowed list where the value goes)", async () => {
+		const api = client(app, me.accessToken);
+		const other = await registerUser(app, "bad-other");
+		const problem = async (res: { status: number; body: any }) => {
+			assert.equal(res.status, 422, JSON.stringify(res.body));
+			return res.body.data[0].message as string;
+		};
+		assert.equal(
+			await problem(await api.put(`/api/groups/${groupId}/members/${other.user.id}`, { role: "superadmin" })),
+			"The 'role' field must be one of: owner, admin, member."
+		);
+		assert.equal(
+			await problem(await api.post("/api/groups", { name: "Twice", memberIds: [other.user.id, other.user.id] })),
+			`The 'memberIds' field lists '${other.user.id}' more than once.`
+		);
+		assert.equal(
+			await problem(await api.post("/api/messages", { groupId, content: "x".repeat(20_001) })),
+			"The 'content' field must be at most 4000 characters."
+		);
+		assert.equal(
+			await problem(await api.post("/api/messages", { groupId, content: "x".repeat(4001) })),
+			"The 'content' field must be at most 4000 characters."
+		);
+		assert.equal(await problem(await api.put("/api/users/profile", { displayName: "x".repeat(65) })), "The 'displayName' field must be at most 64 characters.");
 	});
 });

@@ -119,6 +119,9 @@ describe("rate limit", () => {
 		const limited = await api.post("/api/auth/login", { username: "nobody", password: "whatever1" });
 		assert.equal(limited.status, 429);
 		assert.equal(limited.body.type, "RATE_LIMITED");
-		assert.ok(limited.headers.get("retry-after"));
+		// Like every 429: how long to wait, in the body and the header, no later than the minute's end.
+		const { retryAfterMs } = limited.body.data;
+		assert.ok(Number.isInteger(retryAfterMs) && retryAfterMs >= 0 && retryAfterMs <= 60_000, JSON.stringify(limited.body));
+		assert.equal(limited.headers.get("retry-after"), String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
 	});
 });

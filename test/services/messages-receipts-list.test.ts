@@ -58,6 +58,26 @@ describe("who has seen a message: GET /api/messages/:id/receipts", () => {
 		assert.deepEqual((await receiptsOf(alice, first.id)).pending, []);
 	});
 
+	test("a reply counts as the replier having read what came before, at once (their own cursor is written behind)", async () => {
+		const g = (await api(alice).post("/api/groups", { name: "Quick", memberIds: [bob.user.id] })).body;
+		const question = (await api(alice).post("/api/messages", { groupId: g.id, content: "q" })).body as Message;
+		const answer = (await api(bob).post("/api/messages", { groupId: g.id, content: "a" })).body as Message;
+		// Within the write-behind's second: every read agrees with the send.
+		assert.deepEqual(await receiptsOf(alice, question.id), { messageId: question.id, seenBy: [bob.user.id], deliveredTo: [], pending: [] });
+		const items = (await api(alice).get(`/api/messages/${g.id}`)).body.items as Message[];
+		assert.deepEqual(
+			items.map(m => [m.seq, m.status]),
+			[
+				[question.seq, "seen"],
+				[answer.seq, "sent"]
+			]
+		);
+		const cursors = (await api(alice).get(`/api/messages/${g.id}/receipts`)).body.items as { userId: string; readSeq: number }[];
+		assert.deepEqual(Object.fromEntries(cursors.map(c => [c.userId, c.readSeq])), { [alice.user.id]: question.seq, [bob.user.id]: answer.seq });
+		const seen = await api(bob).post(`/api/messages/${g.id}/seen`, { seq: question.seq });
+		assert.equal(seen.body.moved, false, "bob's reply already moved his cursor past it");
+	});
+
 	test("members only: 404 for outsiders, unknown ids and former members; the conversation's cursors keep their route", async () => {
 		const g = (await api(alice).post("/api/groups", { name: "Closed", memberIds: [bob.user.id] })).body;
 		const m = (await api(alice).post("/api/messages", { groupId: g.id, content: "secret" })).body as Message;

@@ -80,6 +80,21 @@ describe("socket event budget and connection cap", () => {
 		assert.deepEqual(closing[0], { reason: "flooding", retryAfterMs: LIMITS.floodWindowMs });
 	});
 
+	test("malformed events cost like any other: a socket flooding them is refused, then disconnected", async () => {
+		const user = await registerUser(app, "junk");
+		const socket = await open(user.accessToken);
+		const gone = disconnected(socket);
+		const codes: number[] = [];
+		// Not an object, then nested too deep: each refused before any handler, each still charged.
+		for (let i = 0; i < LIMITS.eventBurst + LIMITS.floodRejections; i++) {
+			const ack = await emitWithAck(socket, "typing.start", i % 2 ? "x" : { groupId: "a".repeat(24), x: [[[[[[[1]]]]]]] });
+			codes.push(ack.error?.code ?? 0);
+		}
+		assert.deepEqual(codes.slice(0, LIMITS.eventBurst), Array(LIMITS.eventBurst).fill(422));
+		assert.deepEqual(codes.slice(LIMITS.eventBurst), Array(LIMITS.floodRejections).fill(429));
+		assert.equal(await gone, "io server disconnect");
+	});
+
 	test(`at most ${LIMITS.maxSocketsPerUser} sockets per user: the new one is refused with too_many_connections`, async () => {
 		const user = await registerUser(app, "tabs");
 		const first = await open(user.accessToken);

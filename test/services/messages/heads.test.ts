@@ -48,7 +48,7 @@ describe("Heads", () => {
 		const counting = new Heads({
 			log: { find: (q, o) => log.find(q, o), findOne: q => (readOn++, log.findOne(q)) },
 			heads,
-			cursors: { advance: async () => false, ofViewer: async () => [] },
+			cursors: { ofViewer: async () => [], deferRead: () => undefined, takeDeferred: () => [] },
 			onFlushError: () => undefined
 		});
 		const latest = await counting.latestMessages(["a", "b"]);
@@ -81,7 +81,7 @@ describe("Heads", () => {
 		const model = new Heads({
 			log: { find: (q, o) => (logReads++, log.find(q, o)), findOne: q => log.findOne(q) },
 			heads: counting,
-			cursors: { advance: async () => false, ofViewer: async () => [] },
+			cursors: { ofViewer: async () => [], deferRead: () => undefined, takeDeferred: () => [] },
 			onFlushError: () => undefined,
 			flushDelayMs: 60_000,
 			headStride: 10
@@ -115,7 +115,7 @@ describe("Heads", () => {
 		const other = new Heads({
 			log: { find: (q, o) => (logReads++, log.find(q, o)), findOne: q => log.findOne(q) },
 			heads,
-			cursors: { advance: async () => false, ofViewer: async () => [] },
+			cursors: { ofViewer: async () => [], deferRead: () => undefined, takeDeferred: () => [] },
 			onFlushError: () => undefined,
 			headStride: 64
 		});
@@ -138,5 +138,25 @@ describe("Heads", () => {
 		const [nothing] = await model.forViewer(["none"], "bob", "secret");
 		assert.deepEqual(nothing, { groupId: "none", lastSeq: 0, readSeq: 0, deliveredSeq: 0, unreadFrom: null, lastMessage: null, lastActivityAt: null });
 		await model.flush();
+	});
+
+	test("a deferred read counts in receipts and cursors until stored; a member removed meanwhile gets no cursor back", async () => {
+		const { cursorDocs, cursors, model } = await setup();
+		await cursors.startAt("g", ["alice", "bob", "carol"], 0);
+		model.deferAfterSend(messageDoc("g", 1, { senderId: "bob" }));
+		model.deferAfterSend(messageDoc("g", 2, { senderId: "carol" }));
+		const readSeqs = async () => Object.fromEntries((await cursors.receiptsOf("g")).map(r => [r.userId, r.readSeq]));
+		assert.deepEqual(await readSeqs(), { alice: 0, bob: 1, carol: 2 });
+		assert.equal((await cursorDocs.findById("g:bob"))?.readSeq, 0, "not written yet");
+		assert.equal(await cursors.advance("g", "bob", "readSeq", 1), false, "already there");
+		assert.deepEqual(
+			(await cursors.ofViewer(["g"], "bob")).map(c => [c.readSeq, c.deliveredSeq]),
+			[[1, 1]]
+		);
+		await cursors.drop("g", ["carol"]);
+		await model.flush();
+		assert.equal((await cursorDocs.findById("g:bob"))?.readSeq, 1);
+		assert.equal(await cursorDocs.findById("g:carol"), null, "carol left before the flush");
+		assert.deepEqual(await readSeqs(), { alice: 0, bob: 1 });
 	});
 });

@@ -14,6 +14,7 @@ import {
 	type Timeline
 } from '#lib/timeline/merge.ts';
 import { toggleReaction, withReactions } from '#lib/timeline/reactions.ts';
+import { readBySenders } from '#lib/timeline/receipts.ts';
 import { systemLineUserIds } from '#lib/timeline/system-lines.ts';
 import { outbox } from '#lib/outbox/outbox-manager.svelte.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
@@ -114,6 +115,8 @@ class TimelinesManager {
 			conversations.applyMessage(newest);
 			const fromOthers = list.filter(m => m.senderId !== session.userId);
 			if (fromOthers.length) conversations.markDelivered(groupId, Math.max(...fromOthers.map(m => m.seq)));
+			for (const [senderId, seq] of readBySenders(fromOthers))
+				conversations.advanceReceipt(groupId, senderId, { readSeq: seq });
 			conversations.markSeen(groupId);
 		}
 	}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { advanceCursor, cursorsFrom, receiptFor } from './receipts';
+import type { Message } from '@scalable-chat/contract';
+import { advanceCursor, cursorsFrom, readBySenders, receiptFor } from './receipts';
 import { message } from './fixtures';
 
 describe('receipts', () => {
@@ -42,5 +43,22 @@ describe('receipts', () => {
 	it('uses the server counts as a floor', () => {
 		const fromServer = message(5, { senderId: 'me', status: 'delivered', deliveredCount: 1 });
 		expect(receiptFor(fromServer, ['me', 'bob'], {}).status).toBe('delivered');
+	});
+
+	it('a reply means its sender has read everything before it', () => {
+		const read = readBySenders([
+			{ senderId: 'bob', seq: 4 },
+			{ senderId: 'me', seq: 5 },
+			{ senderId: 'bob', seq: 7 },
+			{ senderId: 'bob', seq: 6 }
+		]);
+		expect([...read]).toEqual([
+			['bob', 7],
+			['me', 5]
+		]);
+		const mine = { senderId: 'me', seq: 3, status: 'sent' } as Message;
+		let cursors = {};
+		for (const [userId, seq] of read) cursors = advanceCursor(cursors, userId, { readSeq: seq });
+		expect(receiptFor(mine, ['me', 'bob'], cursors).status).toBe('seen');
 	});
 });

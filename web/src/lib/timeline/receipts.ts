@@ -20,6 +20,16 @@ export function advanceCursor(
 	return { ...cursors, [userId]: { userId, deliveredSeq, readSeq } };
 }
 
+/**
+ * Each sender's newest seq among `messages`: a sender has read what they sent. The server writes that
+ * cursor behind and sends no receipt event for it, so a reply is how the others learn of it.
+ */
+export function readBySenders(messages: Pick<Message, 'senderId' | 'seq'>[]): Map<string, number> {
+	const read = new Map<string, number>();
+	for (const m of messages) if (m.seq > (read.get(m.senderId) ?? 0)) read.set(m.senderId, m.seq);
+	return read;
+}
+
 export function cursorsFrom(list: Receipt[]): ReceiptCursors {
 	let cursors: ReceiptCursors = {};
 	for (const c of list) cursors = advanceCursor(cursors, c.userId, c);
