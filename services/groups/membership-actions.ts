@@ -52,10 +52,12 @@ const removeMember: ActionSchema<GroupsThis> = {
 			if (role === "admin" && target.role !== "member") throw forbidden("An admin can remove members, not admins or the owner");
 			removedRole = target.role;
 		}
-		await this.memberships.remove(group._id, userId, removedRole);
+		const heir = await this.memberships.remove(group._id, userId, removedRole);
 		await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
 		const { change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
 		await noteInTimeline(ctx, this.logger, group._id, leaving ? { type: "member.left" } : { type: "member.removed", userId });
+		// The hand-over is a change of its own, by whoever left: members see who owns the group now.
+		if (heir) await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId: heir, role: "owner" });
 		return leaving ? change.group : viewOf(this, ctx, group);
 	}
 };

@@ -59,11 +59,14 @@ export class Memberships {
 	}
 
 	/** `role` is the one the leaving member had: when the last owner goes, ownership passes on (see heirOf). */
-	async remove(groupId: string, userId: string, role: MemberRole): Promise<void> {
+	/** Returns the member who became owner, when the last owner went. */
+	async remove(groupId: string, userId: string, role: MemberRole): Promise<string | null> {
 		await this.memberships.removeById(membershipId(groupId, userId));
-		if (role !== "owner" || (await this.memberships.count({ groupId, role: "owner" })) > 0) return;
+		if (role !== "owner" || (await this.memberships.count({ groupId, role: "owner" })) > 0) return null;
 		const heir = heirOf(await this.inGroup(groupId));
-		if (heir) await this.memberships.updateById(heir._id, { $set: { role: "owner" } });
+		if (!heir) return null;
+		await this.memberships.updateById(heir._id, { $set: { role: "owner" } });
+		return heir.userId;
 	}
 
 	setNotifications(groupId: string, userId: string, notifications: StoredNotifications): Promise<MembershipDoc | null> {

@@ -25,6 +25,8 @@ export class Cursors {
 	private readonly outboxEvent: OutboxMethods["outboxEvent"];
 	/** Read moves not yet handed to a write, by cursor id. */
 	private deferred = new Map<string, DeferredRead>();
+	/** Deferred reads being written, by cursor id. */
+	private readonly writing = new Map<string, Promise<void>>();
 	/** Read moves not yet stored (deferred or being written), by conversation and user. */
 	private readonly unstored = new Map<string, Map<string, number>>();
 
@@ -39,7 +41,7 @@ export class Cursors {
 	 */
 	async advance(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean> {
 		if (this.unstoredRead(groupId, userId) >= seq) return false;
-		return this.store(groupId, userId, field, seq, streamed);
+		return this.store(groupId, userId, field, seq, { streamed });
 	}
 
 	/** The sender has read up to `seq`: written by the next takeDeferred's writes, counted from now on. */
@@ -56,15 +58,30 @@ export class Cursors {
 	takeDeferred(): (() => Promise<unknown>)[] {
 		const reads = [...this.deferred.values()];
 		this.deferred = new Map();
-		return reads.map(read => async () => {
-			try {
-				await this.store(read.groupId, read.userId, "readSeq", read.seq);
-			} finally {
+		return reads.map(read => () => this.writeDeferred(read));
+	}
+
+	/** Writes the member's deferred read now (and waits for one being written): "mark as unread" must come after it. */
+	async settleDeferred(groupId: string, userId: string): Promise<void> {
+		const key = cursorId(groupId, userId);
+		const read = this.deferred.get(key);
+		this.deferred.delete(key);
+		await Promise.all([this.writing.get(key), read ? this.writeDeferred(read) : undefined]);
+	}
+
+	/** Sending is reading: the write also clears the sender's "mark as unread" marker (Slack's rule). */
+	private writeDeferred(read: DeferredRead): Promise<void> {
+		const key = cursorId(read.groupId, read.userId);
+		const write = this.store(read.groupId, read.userId, "readSeq", read.seq, { clearsMarker: true, onlyIfStored: true })
+			.then(() => undefined)
+			.finally(() => {
+				if (this.writing.get(key) === write) this.writing.delete(key);
 				const members = this.unstored.get(read.groupId);
 				if (members?.get(read.userId) === read.seq) members.delete(read.userId);
 				if (members?.size === 0) this.unstored.delete(read.groupId);
-			}
-		});
+			});
+		this.writing.set(key, write);
+		return write;
 	}
 
 	private unstoredRead(groupId: string, userId: string): number {
@@ -78,16 +95,27 @@ export class Cursors {
 		if (members?.size === 0) this.unstored.delete(groupId);
 	}
 
-	private async store(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean> {
+	/**
+	 * `onlyIfStored`: every member has a cursor from the moment they join (startAt), so a deferred read
+	 * that finds none is of someone who has left since, possibly through another node: it creates nothing.
+	 */
+	private async store(
+		groupId: string,
+		userId: string,
+		field: CursorField,
+		seq: number,
+		{ streamed = false, clearsMarker = false, onlyIfStored = false } = {}
+	): Promise<boolean> {
 		const _id = cursorId(groupId, userId);
 		const event = streamed ? this.outboxEvent(RECEIPT_EVENTS[field], groupId, { userId, seq }) : null;
 		const update = {
 			...(field === "readSeq" ? { $max: { readSeq: seq, deliveredSeq: seq } } : { $max: { deliveredSeq: seq } }),
+			...(clearsMarker ? { $set: { unreadFrom: null } } : {}),
 			...outboxUpdate(event)
 		};
 		const moved = await this.cursors.updateMany({ _id, [field]: { $lt: seq } }, update);
 		if (moved > 0) return true;
-		if (await this.cursors.findById(_id)) return false;
+		if (onlyIfStored || (await this.cursors.findById(_id))) return false;
 		await this.cursors.insertIfAbsent({ _id, groupId, userId, deliveredSeq: 0, readSeq: 0 });
 		return (await this.cursors.updateMany({ _id, [field]: { $lt: seq } }, update)) > 0;
 	}
@@ -95,10 +123,10 @@ export class Cursors {
 	async receiptsOf(groupId: string): Promise<Receipt[]> {
 		const cursors = await this.cursors.find({ groupId });
 		const receipts = new Map(cursors.map(c => [c.userId, { userId: c.userId, deliveredSeq: Math.max(c.deliveredSeq, c.readSeq), readSeq: c.readSeq }]));
+		// Members only: a deferred read of someone without a cursor will not create one either.
 		for (const [userId, seq] of this.unstored.get(groupId) ?? []) {
 			const receipt = receipts.get(userId);
-			if (!receipt) receipts.set(userId, { userId, deliveredSeq: seq, readSeq: seq });
-			else if (receipt.readSeq < seq) receipts.set(userId, { userId, deliveredSeq: Math.max(receipt.deliveredSeq, seq), readSeq: seq });
+			if (receipt && receipt.readSeq < seq) receipts.set(userId, { userId, deliveredSeq: Math.max(receipt.deliveredSeq, seq), readSeq: seq });
 		}
 		return [...receipts.values()];
 	}
@@ -109,9 +137,10 @@ export class Cursors {
 		return groupIds.flatMap(groupId => {
 			const cursor = stored.get(groupId);
 			const seq = this.unstoredRead(groupId, userId);
-			if (seq === 0 || (cursor && cursor.readSeq >= seq)) return cursor ? [cursor] : [];
-			const base = cursor ?? { _id: cursorId(groupId, userId), groupId, userId, deliveredSeq: 0, readSeq: 0 };
-			return [{ ...base, readSeq: seq, deliveredSeq: Math.max(base.deliveredSeq, seq) }];
+			if (!cursor) return [];
+			if (cursor.readSeq >= seq) return [cursor];
+			// A send after the marker clears it (settleDeferred keeps a later marker after the send).
+			return [{ ...cursor, readSeq: seq, deliveredSeq: Math.max(cursor.deliveredSeq, seq), unreadFrom: null }];
 		});
 	}
 

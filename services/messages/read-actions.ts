@@ -38,6 +38,7 @@ const markUnread: ActionSchema<MessagesThis> = {
 	async handler(ctx: MemberContext<MarkUnreadRequest>): Promise<ReadState> {
 		const me = ctx.meta.user;
 		const { groupId, seq } = ctx.params;
+		await this.cursors.settleDeferred(groupId, me.id);
 		await this.unread.markFrom(groupId, me.id, seq, await this.heads.lastSeq(groupId));
 		const [head] = await this.heads.forViewer([groupId], me.id, this.secret);
 		const state: ReadState = { groupId, readSeq: head.readSeq, unreadFrom: effectiveUnreadFrom(head.unreadFrom, head.readSeq) };

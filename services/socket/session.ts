@@ -79,10 +79,13 @@ export async function authenticate(broker: ServiceBroker, logger: Logger, socket
 	}
 }
 
+/** Token refusals a client can act on, named as they are; any other client error says only UNAUTHORIZED. */
+const TOKEN_REFUSALS: ReadonlySet<string> = new Set(["TOKEN_EXPIRED", "INVALID_TOKEN", "SESSION_REVOKED"]);
+
 /** The `connect_error` a client gets: the reason as its message, the error type in `data.type`. */
 export function handshakeRefusal(error: ErrorBody): Error & { data: { type: string } } {
 	const reason: HandshakeRefusal = error.type === "TOKEN_EXPIRED" ? "token_expired" : error.code < 500 ? "unauthorized" : "unavailable";
-	const type = error.code < 500 && error.type !== "TOKEN_EXPIRED" && error.type !== "INVALID_TOKEN" ? "UNAUTHORIZED" : error.type;
+	const type = error.code < 500 && !TOKEN_REFUSALS.has(error.type) ? "UNAUTHORIZED" : error.type;
 	return Object.assign(new Error(reason), { data: { type } });
 }
 

@@ -6,7 +6,20 @@ import { createReplBroker } from "../../app/repl.ts";
 import { callEveryNode } from "../../repl-commands/lookup.ts";
 import { userSessions } from "../../repl-commands/sessions.ts";
 import { client, registerUser, type TestUser } from "../helpers/app.ts";
-import { freePort, nginxBinary, RABBITMQ, reachable, REDIS, TestCluster, waitUntil, type NodeProcess, type TcpProxy } from "../helpers/cluster.ts";
+import path from "node:path";
+import {
+	freePort,
+	nginxBinary,
+	RABBITMQ,
+	reachable,
+	REDIS,
+	TestCluster,
+	waitUntil,
+	WEB_BUILD_MARKER,
+	writeWebBuild,
+	type NodeProcess,
+	type TcpProxy
+} from "../helpers/cluster.ts";
 import { closeAll, connectSocket, emitWithAck, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
 
 /**
@@ -98,7 +111,9 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		await cluster.startNginx({
 			listenPort: ports.nginx,
 			apiServers: [`127.0.0.1:${ports.apiA}`, `127.0.0.1:${ports.apiB}`],
-			socketServers: [`127.0.0.1:${ports.socketA}`, `127.0.0.1:${ports.socketB}`]
+			socketServers: [`127.0.0.1:${ports.socketA}`, `127.0.0.1:${ports.socketB}`],
+			// As shipped: the web build in nginx's root, so the SPA fallback is there to shadow what it should not.
+			webRoot: writeWebBuild(path.join(cluster.dir, "web"))
 		});
 		gateway = `http://127.0.0.1:${ports.nginx}`;
 	});
@@ -127,8 +142,22 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 	}
 
 	test("probes: /ready through nginx, on the socket node's PROBE_PORT, and Prometheus metrics with chat metrics", async () => {
-		const ready = await fetch(`${gateway}/ready`);
-		assert.equal(ready.status, 200);
+		const apiNodeIDs = [nodes.apiA.nodeID, nodes.apiB.nodeID];
+		for (const [endpoint, status] of [
+			["/ready", "ready"],
+			["/health", "ok"]
+		]) {
+			const res = await fetch(`${gateway}${endpoint}`);
+			const text = await res.text();
+			assert.equal(res.status, 200, text);
+			assert.match(res.headers.get("content-type") ?? "", /^application\/json/, `${endpoint} through nginx is the API node's probe, not the SPA: ${text}`);
+			const body = JSON.parse(text) as { status: string; nodeID: string };
+			assert.equal(body.status, status);
+			assert.ok(apiNodeIDs.includes(body.nodeID), body.nodeID);
+		}
+		const page = await fetch(`${gateway}/c/some-conversation`);
+		assert.equal(page.status, 200);
+		assert.ok((await page.text()).includes(WEB_BUILD_MARKER), "deep links still get the web build's index.html");
 		const probe = (await (await fetch(`${direct.probe}/ready`)).json()) as { status: string; transporter: boolean; nodeID: string };
 		assert.deepEqual([probe.status, probe.transporter, probe.nodeID], ["ready", true, nodes.socketA.nodeID]);
 		// Request metrics exist once the core node has served a request: make sure it has.

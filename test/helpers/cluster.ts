@@ -284,6 +284,20 @@ export interface NginxRender {
 	webRoot?: string;
 }
 
+/** What writeWebBuild's index.html says: a response that contains it is the SPA fallback, not the API. */
+export const WEB_BUILD_MARKER = "<title>chat (test web build)</title>";
+
+/**
+ * A stand-in for web/build in `dir` (its index.html), so that nginx runs as shipped, with a
+ * build in its root: its SPA fallback then answers every path that no location sends to an upstream.
+ */
+export function writeWebBuild(dir: string): string {
+	mkdirSync(dir, { recursive: true });
+	writeFileSync(path.join(dir, "index.html"), `<!doctype html>${WEB_BUILD_MARKER}<div id="app"></div>`);
+	chmodSync(dir, 0o755);
+	return dir;
+}
+
 /**
  * nginx/nginx.conf with test addresses: loopback listen port, these upstream servers, and pid/log/temp
  * paths under `prefix`. Everything else (headers, timeouts, websocket upgrade, SPA fallback) is the file as shipped.

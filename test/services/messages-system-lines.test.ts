@@ -72,6 +72,27 @@ describe("system lines: group changes in the timeline", () => {
 		assert.equal((await api(carol).get(`/api/messages/${g.id}`)).status, 404, "a removed member reads no more of it");
 	});
 
+	test("the last owner leaving: their line, then the hand-over to the heir, by them; they hear neither and get no cursor back", async () => {
+		const g = await ok(api(alice).post("/api/groups", { name: "Heirs", memberIds: [bob.user.id, carol.user.id] }), 201);
+		await ok(api(alice).put(`/api/groups/${g.id}/members/${carol.user.id}`, { role: "admin" }));
+		const [a, b] = await Promise.all([connect(alice), connect(bob)]);
+		const [toAlice, toBob] = [a, b].map(s => collect<Message>(s, "chat.message.incoming"));
+		const handedOver = waitForEvent<Message>(b, "chat.message.incoming", m => m.system?.type === "role.changed" && m.system.role === "owner");
+		await ok(api(alice).del(`/api/groups/${g.id}/members/${alice.user.id}`));
+		await handedOver;
+		const lines = [
+			[1, alice.user.id, { type: "role.changed", userId: carol.user.id, role: "admin" }],
+			[2, alice.user.id, { type: "member.left" }],
+			[3, alice.user.id, { type: "role.changed", userId: carol.user.id, role: "owner" }]
+		];
+		assert.deepEqual(entries(await history(bob, g.id)), lines);
+		assert.deepEqual(entries(toBob), lines.slice(1));
+		assert.deepEqual(toAlice, [], "whoever left hears nothing more");
+		await (t.app.broker.getLocalService("messages") as unknown as { heads: { flush(): Promise<void> } }).heads.flush();
+		const cursors = (await ok<{ items: { userId: string }[] }>(api(bob).get(`/api/messages/${g.id}/receipts`))).items;
+		assert.deepEqual(cursors.map(c => c.userId).sort(), [bob.user.id, carol.user.id].sort(), "the leaver's read of the line wrote no cursor");
+	});
+
 	test("direct conversations get no lines; changes that change nothing add none", async () => {
 		const dm = await ok(api(alice).post("/api/groups", { type: "direct", memberIds: [dave.user.id] }), 201);
 		assert.equal((await api(alice).put(`/api/groups/${dm.id}`, { name: "Ours" })).status, 403);

@@ -141,6 +141,25 @@ describe("mark as unread", () => {
 		assert.equal((await groupOf(alice, groupId)).unreadCount, 1);
 	});
 
+	test("writing in the conversation reads it: a send clears the sender's marker at once and once stored; a marker set after the send stays", async () => {
+		const groupId = await conversation("Reply clears", 5);
+		const flushed = () => (t.app.broker.getLocalService("messages") as unknown as { heads: { flush(): Promise<void> } }).heads.flush();
+		assert.equal((await markUnread(bob, groupId, { seq: 3 })).status, 200);
+		const reply = await api(bob).post("/api/messages", { groupId, content: "on it" });
+		assert.equal(reply.status, 201);
+		for (const when of ["before the write-behind", "once stored"]) {
+			const group = await groupOf(bob, groupId);
+			assert.deepEqual([group.unreadFrom, group.unreadCount, group.readSeq], [null, 0, 6], when);
+			await flushed();
+		}
+		// Marked unread again right after another send (its read not stored yet): the marker is the later act.
+		assert.equal((await api(bob).post("/api/messages", { groupId, content: "one more" })).status, 201);
+		assert.equal((await markUnread(bob, groupId, { seq: 6 })).status, 200);
+		await flushed();
+		const group = await groupOf(bob, groupId);
+		assert.deepEqual([group.unreadFrom, group.unreadCount, group.readSeq], [6, 2, 7]);
+	});
+
 	test("validation: the seq must name a message (1..lastSeq); authorization: members only", async () => {
 		const groupId = await conversation("Unread refusals", 3);
 		for (const body of [{ seq: 4 }, { seq: 0 }, {}, { seq: "2" }, { seq: 1.5 }]) {

@@ -57,8 +57,9 @@ describe("Heads", () => {
 	});
 
 	test("a flush writes the head (only ever forward) and the sender's read cursor", async () => {
-		const { log, heads, cursorDocs, model } = await setup();
+		const { log, heads, cursorDocs, cursors, model } = await setup();
 		await append(log, "g", 1, 3);
+		await cursors.startAt("g", ["alice"], 0);
 		for (const seq of [1, 3, 2]) model.deferAfterSend(messageDoc("g", seq, { senderId: "alice" }));
 		await model.flush();
 		assert.deepEqual(await heads.findById("g"), { _id: "g", lastSeq: 3 });

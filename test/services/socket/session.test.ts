@@ -14,6 +14,8 @@ describe("handshake refusals", () => {
 		assert.deepEqual(refused(unauthorized()), ["unauthorized", "UNAUTHORIZED"]);
 		assert.deepEqual(refused(unauthorized("bad", "INVALID_TOKEN")), ["unauthorized", "INVALID_TOKEN"]);
 		assert.deepEqual(refused(unauthorized("old", "TOKEN_EXPIRED")), ["token_expired", "TOKEN_EXPIRED"]);
+		// Kicked by an operator: signing in again is the only way back, and the client can say why.
+		assert.deepEqual(refused(unauthorized("revoked", "SESSION_REVOKED")), ["unauthorized", "SESSION_REVOKED"]);
 		// Any other client error (a deleted user, say) tells nothing more than UNAUTHORIZED.
 		assert.deepEqual(refused(Object.assign(new Error("User not found"), { code: 404, type: "NOT_FOUND" })), ["unauthorized", "UNAUTHORIZED"]);
 	});

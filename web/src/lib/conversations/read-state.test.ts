@@ -29,6 +29,15 @@ describe('mark as unread, on the client', () => {
 		expect(withReadSeq(marked, 8)).toBe(marked);
 	});
 
+	it('a message of mine clears the marker: writing in a conversation reads it (on my other devices too)', () => {
+		const marked = group('g', { lastSeq: 10, readSeq: 10, unreadFrom: 5, unreadCount: 6 });
+		const mine = withMessage(marked, { ...message(11), senderId: 'me' }, { myUserId: 'me', visible: false });
+		expect(mine).toMatchObject({ readSeq: 11, unreadFrom: null, unreadCount: 0 });
+		// An old message of mine arriving late (history, sync) leaves a later marker alone.
+		const late = withMessage(marked, { ...message(4), senderId: 'me' }, { myUserId: 'me', visible: false });
+		expect(late.unreadFrom).toBe(5);
+	});
+
 	it("takes the server's marker unless a read here went past the server's copy", () => {
 		const incoming = group('g', { lastSeq: 10, readSeq: 10, unreadFrom: 3 });
 		expect(mergeGroup(group('g', { lastSeq: 10, readSeq: 10 }), incoming)).toMatchObject({

@@ -40,12 +40,15 @@ export function withMessage(group: Group, message: Message, options: { myUserId:
 	const lastSeq = Math.max(group.lastSeq, message.seq);
 	const isNewest = !group.lastMessage || message.seq >= group.lastMessage.seq;
 	let readSeq = group.readSeq;
-	if (message.senderId === options.myUserId || options.visible) readSeq = Math.max(readSeq, message.seq);
+	const mine = message.senderId === options.myUserId;
+	if (mine || options.visible) readSeq = Math.max(readSeq, message.seq);
 	const next: Group = {
 		...group,
 		lastSeq,
 		readSeq,
-		lastMessage: isNewest ? message : group.lastMessage
+		lastMessage: isNewest ? message : group.lastMessage,
+		// Writing in a conversation reads it: a new message of mine clears "mark as unread" (the server's rule).
+		unreadFrom: mine && message.seq > group.readSeq ? null : group.unreadFrom
 	};
 	next.unreadCount = unreadCount(next);
 	// Counted once, when the message is new to us; reading up to the end clears it (withReadSeq).
