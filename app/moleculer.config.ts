@@ -3,6 +3,7 @@ import type { ChatConfig } from "../lib/config.ts";
 import { isOverloaded } from "../lib/errors.ts";
 import { registerChatMetrics } from "../lib/metrics.ts";
 import { VALIDATION_MESSAGES } from "../lib/params.ts";
+import type { StoreMetadata } from "../lib/single-store.ts";
 import { chatMiddlewares } from "../middlewares/index.ts";
 
 /**
@@ -14,6 +15,8 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeID,
+		// Peers check that no two nodes keep the same services in stores of their own (lib/single-store.ts).
+		metadata: { store: config.storage.kind, startedAt: Date.now() } satisfies StoreMetadata,
 		transporter: transporterOptions(config.transporter),
 		cacher: cacherOptions(config),
 		// CBOR (cbor-x): the fastest of Moleculer's binary serializers, and it keeps Dates as Dates and Buffers

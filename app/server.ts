@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../lib/config.ts";
 import { createNode } from "./node.ts";
 import { markDraining } from "../lib/probes.ts";
 import { startProbeServer } from "./probe-server.ts";
+import { guardSingleStore } from "../lib/single-store.ts";
 
 /** Entry point of one node: embedded (everything, one process) by default; see README for cluster settings. */
 async function main() {
@@ -17,6 +18,10 @@ async function main() {
 		throw err;
 	}
 	const broker = createNode(config);
+	guardSingleStore(broker, config, message => {
+		broker.logger.fatal(message);
+		void broker.stop().finally(() => process.exit(1));
+	});
 	// Probes answer from the start: /health 200 (alive), /ready 503 until every service has started.
 	const probes: Server | null = config.ops.probePort ? await startProbeServer(broker, config.ops.probePort, config.host) : null;
 	try {
