@@ -61,7 +61,19 @@ async function main() {
 		console.warn("No TRANSPORTER set: this REPL node is alone (set TRANSPORTER, NAMESPACE and CLUSTER_SECRET as on the cluster's nodes).");
 	const broker = createReplBroker(config);
 	await broker.start();
+	stopOnce(broker);
 	await broker.repl();
+}
+
+/**
+ * moleculer-repl stops the broker in its `exit` command and again when the input ends (Ctrl+D, or piped
+ * input ending after `exit`); two stops at once close the AMQP channel under each other ("Channel ended, no
+ * reply will be forthcoming" with amqplib's stack). The second waits for the first instead.
+ */
+function stopOnce(broker: ServiceBroker): void {
+	const stop = broker.stop.bind(broker);
+	let stopping: Promise<void> | undefined;
+	broker.stop = () => (stopping ??= stop());
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

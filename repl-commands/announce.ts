@@ -26,9 +26,12 @@ const command: ReplCommand = {
 	command: "announce <text...>",
 	description: "Send a system announcement to everyone, or with --group <id> to one conversation",
 	options: [{ option: "-g, --group <groupId>", description: "only this conversation" }],
+	parse(command) {
+		const [words] = command.processedArgs as [string[]];
+		command.params = { text: words.join(" "), options: command.opts() };
+	},
 	async action(broker, args) {
-		const words = args.text;
-		const text = Array.isArray(words) ? words.join(" ") : String(words ?? "");
+		const text = String(args.text ?? "");
 		if (!text.trim()) throw new Error("Missing <text>");
 		const options = (args.options ?? {}) as { group?: string };
 		console.log(formatAnnounced(await announce(broker, text, options.group)));

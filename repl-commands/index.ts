@@ -11,7 +11,17 @@ export interface ReplCommand {
 	description: string;
 	alias?: string[];
 	options?: { option: string; description: string }[];
+	/** Replaces moleculer-repl's default parsing, which keeps one word per declared argument: sets `command.params`. */
+	parse?(command: ParsedCommand): void;
 	action(broker: ServiceBroker, args: Record<string, unknown> & { options?: Record<string, unknown> }): Promise<void>;
+}
+
+/** The commander command moleculer-repl hands `parse`, after commander parsed the line. */
+export interface ParsedCommand {
+	/** One entry per declared argument; a variadic one (`<text...>`) is the array of its words. */
+	processedArgs: unknown[];
+	opts(): Record<string, unknown>;
+	params?: Record<string, unknown>;
 }
 
 /**

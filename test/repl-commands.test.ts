@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { ServiceSchema } from "moleculer";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import nodeRepl from "node:repl";
+import { PassThrough } from "node:stream";
+import { after, before, describe, mock, test } from "node:test";
+import type { ServiceBroker, ServiceSchema } from "moleculer";
+import REPL from "moleculer-repl";
 import { ALL_SERVICES } from "../lib/config.ts";
 import { SocketOpsActions } from "../mixins/ops.mixin.ts";
 import { announce, formatAnnounced } from "../repl-commands/announce.ts";
@@ -13,13 +21,41 @@ import MessagesService from "../services/messages/messages.service.ts";
 import { MessagesOpsActions } from "../services/messages/ops.ts";
 import SocketService from "../services/socket/socket.service.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "./helpers/app.ts";
+import { RABBITMQ, reachable, ROOT } from "./helpers/cluster.ts";
 import { asOperator } from "./helpers/operator.ts";
 import { closeAll, connectSocket, disconnected, socketUrl, waitForEvent, type ClientSocket } from "./helpers/socket.ts";
+
+const noRabbit = !(await reachable(RABBITMQ));
+if (noRabbit && process.env.CI === "true") throw new Error("the REPL exit test needs RabbitMQ on 127.0.0.1:5672");
 
 /** The service with the operator actions mixed in (a no-op once the service lists the mixin itself). */
 function withOps(schema: ServiceSchema<any, any, any>, ops: Partial<ServiceSchema>): ServiceSchema {
 	const mixins = (schema.mixins ?? []) as Partial<ServiceSchema>[];
 	return mixins.includes(ops) ? schema : ({ ...schema, mixins: [...mixins, ops] } as ServiceSchema);
+}
+
+/**
+ * moleculer-repl as `npm run repl` runs it (string-argv, commander, its argument hooks, our commands), on the
+ * test's streams instead of the terminal; `type` evaluates one line as if typed and waits for the command.
+ */
+function startRepl(broker: ServiceBroker) {
+	const start = nodeRepl.start;
+	const onStreams = mock.method(nodeRepl, "start", (options: nodeRepl.ReplOptions) => {
+		const server = start({ ...options, input: new PassThrough(), output: new PassThrough(), terminal: false });
+		// No history file in the home directory from a test.
+		server.setupHistory = (_path, ready) => ready(null, server);
+		return server;
+	});
+	const server = REPL(broker, { delimiter: "chat $", customCommands: replCommands as never });
+	onStreams.mock.restore();
+	return {
+		type: (line: string) => new Promise<void>(resolve => server.eval(line, server.context, "repl", () => resolve())),
+		close() {
+			// moleculer-repl's own exit listener stops the broker and exits the process.
+			server.removeAllListeners("exit");
+			server.close();
+		}
+	};
 }
 
 describe("REPL operator commands", () => {
@@ -28,6 +64,7 @@ describe("REPL operator commands", () => {
 	let bob: TestUser;
 	let groupId: string;
 	const sockets: ClientSocket[] = [];
+	let repl: ReturnType<typeof startRepl>;
 
 	before(async () => {
 		app = await startTestApp({ services: ALL_SERVICES.filter(s => s !== "messages" && s !== "socket" && s !== "kafka-bridge") });
@@ -40,8 +77,11 @@ describe("REPL operator commands", () => {
 		groupId = res.body.id;
 		const url = socketUrl(app.broker);
 		sockets.push(await connectSocket(url, alice.accessToken), await connectSocket(url, alice.accessToken), await connectSocket(url, bob.accessToken));
+		// One REPL for the file: moleculer-repl registers its commands on one program per process.
+		repl = startRepl(asOperator(app.broker));
 	});
 	after(async () => {
+		repl?.close();
 		closeAll(...sockets);
 		await app?.stop();
 	});
@@ -82,9 +122,31 @@ describe("REPL operator commands", () => {
 		const toGroup = await announce(asOperator(app.broker), "maintenance at noon", groupId);
 		assert.deepEqual(toGroup, { delivered: 3, nodes: 1, unreachable: [] });
 		for (const payload of await Promise.all(heard)) assert.deepEqual([payload.text, payload.groupId], ["maintenance at noon", groupId]);
+		const heardByAll = sockets.map(s => waitForEvent<{ groupId: string | null }>(s, "system.announcement"));
 		const everyone = await announce(asOperator(app.broker), "hello all");
 		assert.equal(everyone.delivered, 3);
+		for (const payload of await Promise.all(heardByAll)) assert.equal(payload.groupId, null);
 		assert.equal(formatAnnounced(everyone), "Announcement delivered to 3 socket(s) on 1 node(s)");
+	});
+
+	test("announce as typed in the REPL: the whole text, to everyone or with --group, quoted or not", async t => {
+		const printed = t.mock.method(console, "log", () => undefined);
+		const failed = t.mock.method(console, "error", () => undefined);
+		const typed = async (line: string) => {
+			const heard = sockets.map(s => waitForEvent<{ text: string; groupId: string | null }>(s, "system.announcement"));
+			await repl.type(line);
+			return (await Promise.all(heard)).map(p => [p.text, p.groupId]);
+		};
+		assert.deepEqual(await typed("announce Hello everyone"), Array(3).fill(["Hello everyone", null]));
+		assert.deepEqual(await typed(`announce Group only --group ${groupId}`), Array(3).fill(["Group only", groupId]));
+		assert.deepEqual(await typed(`announce -g ${groupId} "Back   at noon, don't log out"`), Array(3).fill(["Back   at noon, don't log out", groupId]));
+		// The option of one line does not stay for the next.
+		assert.deepEqual(await typed("announce Everyone again"), Array(3).fill(["Everyone again", null]));
+		assert.deepEqual(failed.mock.calls, []);
+		assert.deepEqual(
+			printed.mock.calls.map(c => c.arguments[0]),
+			Array(4).fill("Announcement delivered to 3 socket(s) on 1 node(s)")
+		);
 	});
 
 	test("conversation: members, last seq, messages today", async () => {
@@ -125,25 +187,68 @@ describe("REPL operator commands", () => {
 		);
 	});
 
-	test("unknown users and conversations: one line saying so, never a stack trace", async () => {
-		const printed: string[] = [];
-		const run = async (name: string, args: Record<string, unknown>) => {
-			const command = replCommands.find(c => c.command.startsWith(`${name} `))!;
-			const original = console.error;
-			console.error = (line: string) => printed.push(line);
-			try {
-				await command.action(asOperator(app.broker), args);
-			} finally {
-				console.error = original;
-			}
-			return printed.pop();
+	test("unknown users and conversations: one line saying so, never a stack trace", async t => {
+		const printed = t.mock.method(console, "log", () => undefined);
+		const failed = t.mock.method(console, "error", () => undefined);
+		const typed = async (line: string) => {
+			const before = failed.mock.callCount();
+			await repl.type(line);
+			assert.equal(failed.mock.callCount(), before + 1, line);
+			return failed.mock.calls.at(-1)!.arguments[0];
 		};
-		assert.equal(await run("sessions", { user: "nobody_here" }), 'Error: No user named "nobody_here"');
-		assert.equal(await run("kick", { user: "nobody_here" }), 'Error: No user named "nobody_here"');
+		assert.equal(await typed("sessions nobody_here"), 'Error: No user named "nobody_here"');
+		assert.equal(await typed("kick nobody_here"), 'Error: No user named "nobody_here"');
 		const unknownGroup = "0".repeat(24);
 		await assert.rejects(conversationStats(asOperator(app.broker), unknownGroup), /No conversation/);
-		assert.equal(await run("conversation", { groupId: unknownGroup }), `Error: No conversation ${unknownGroup}`);
-		assert.match((await run("conversation", { groupId: "not-an-id" }))!, /^Error: The 'groupId' field must be a valid id\.$/);
-		assert.equal(printed.length, 0);
+		assert.equal(await typed(`conversation ${unknownGroup}`), `Error: No conversation ${unknownGroup}`);
+		assert.match(await typed("conv not-an-id"), /^Error: The 'groupId' field must be a valid id\.$/);
+		assert.equal(printed.mock.callCount(), 0);
 	});
+});
+
+/** `npm run repl` against RabbitMQ, fed `input` once it prompts, then its stdin ends: what it printed, and its exit code. */
+async function replSession(input: string): Promise<{ code: number | null; printed: string }> {
+	const home = mkdtempSync(path.join(tmpdir(), "chat-repl-"));
+	const namespace = `repl-${randomBytes(4).toString("hex")}`;
+	const child = spawn(path.join(ROOT, "node_modules/.bin/node"), ["--disable-warning=DEP0174", "app/repl.ts"], {
+		cwd: ROOT,
+		// HOME: moleculer-repl keeps its history file there.
+		env: {
+			PATH: process.env.PATH ?? "",
+			HOME: home,
+			NODE_ENV: "test",
+			NAMESPACE: namespace,
+			TRANSPORTER: `amqp://guest:guest@${RABBITMQ.host}:${RABBITMQ.port}`,
+			CLUSTER_SECRET: randomBytes(32).toString("hex")
+		},
+		stdio: ["pipe", "pipe", "pipe"]
+	});
+	let printed = "";
+	const exited = new Promise<number | null>(resolve => child.once("exit", resolve));
+	const prompted = new Promise<void>(resolve => {
+		const onOutput = (chunk: Buffer) => {
+			printed += chunk;
+			if (printed.includes(`chat[${namespace}] $`)) resolve();
+		};
+		child.stdout.on("data", onOutput);
+		child.stderr.on("data", onOutput);
+	});
+	try {
+		await Promise.race([prompted, exited]);
+		child.stdin.end(input);
+		return { code: await exited, printed };
+	} finally {
+		child.kill("SIGKILL");
+		rmSync(home, { recursive: true, force: true });
+	}
+}
+
+describe("npm run repl", { skip: noRabbit && "RabbitMQ on 127.0.0.1:5672", timeout: 60_000 }, () => {
+	for (const command of ["exit", "q"]) {
+		test(`\`${command}\` then the end of the input: the node leaves the cluster without a transporter error`, async () => {
+			const { code, printed } = await replSession(`${command}\n`);
+			assert.equal(code, 0, printed);
+			assert.doesNotMatch(printed, /WARN|ERROR|Channel ended/, printed);
+		});
+	}
 });
