@@ -57,5 +57,7 @@ export const STREAM_ALIASES = {
 
 /** Signed-URL downloads: the signature is the credential, so no token is needed (img src, a href). */
 export const DOWNLOAD_ALIASES = {
-	"GET assets/:id/:variant": "assets.download"
+	"GET assets/:id/:variant": "assets.download",
+	// Link checkers and download managers ask first: the same headers, no body.
+	"HEAD assets/:id/:variant": "assets.download"
 };

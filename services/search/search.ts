@@ -1,7 +1,7 @@
 import type { SearchHit, SearchRequest, SearchResult } from "../../contract/search.ts";
 import { invalidField, notFound } from "../../lib/errors.ts";
 import type { UserContext } from "../../lib/session.ts";
-import { cursorAt, offsetOf, type SearchKey } from "./cursor.ts";
+import { cursorAt, MAX_RESULTS, offsetOf, type SearchKey } from "./cursor.ts";
 import type { SearchEngine } from "./engines.ts";
 import { highlightsOf } from "./highlights.ts";
 import { queryTerms } from "./terms.ts";
@@ -20,11 +20,13 @@ export async function searchMessages(engine: SearchEngine, ctx: UserContext<Sear
 	if (groupId && !mine.includes(groupId)) throw notFound("Conversation");
 	const groupIds = new Set(groupId ? [groupId] : mine);
 	if (groupIds.size === 0) return { items: [], next: null };
-	const page = await engine.page(ctx, terms, { groupIds, senderId }, offset, limit);
+	// However the limit changes from page to page, nothing past MAX_RESULTS is offered.
+	const size = Math.min(limit, MAX_RESULTS - offset);
+	const page = await engine.page(ctx, terms, { groupIds, senderId }, offset, size);
 	const items: SearchHit[] = page.hits.map(({ message, matches }) => ({
 		message,
 		groupId: message.groupId,
 		highlights: highlightsOf(message.content, matches)
 	}));
-	return { items, next: cursorAt(key, offset + limit, page.more) };
+	return { items, next: cursorAt(key, offset + size, page.more) };
 }

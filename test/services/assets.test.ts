@@ -57,6 +57,11 @@ describe("assets", () => {
 
 		const again = await download(up.body.url, { "if-none-match": etag });
 		assert.equal(again.status, 304);
+		const head = await fetch(app.url + up.body.url, { method: "HEAD" });
+		assert.equal(head.status, 200);
+		for (const name of ["content-type", "content-length", "content-disposition", "etag", "x-content-type-options"])
+			assert.equal(head.headers.get(name), res.headers.get(name), name);
+		assert.equal((await head.arrayBuffer()).byteLength, 0);
 
 		// The owner sees the asset; nobody else learns it exists.
 		const own = await client(app, alice.accessToken).get(`/api/assets/${up.body.id}`);
