@@ -99,10 +99,26 @@ describe('message markdown', () => {
 			expect(
 				dom(renderMessageText('@all look', context({ mentionsAll: true }))).querySelector('.mention-all')?.textContent
 			).toBe('@all');
-			expect(dom(renderMessageText('@here look', context())).querySelector('.mention')).toBeNull();
+			expect(dom(renderMessageText('@here look', context({ mentions: [] }))).querySelector('.mention')).toBeNull();
 			const root = dom(renderMessageText('`@bob` mail bob@example.com', context()));
 			expect(root.querySelector('.mention')).toBeNull();
 			expect(root.querySelector('a')?.getAttribute('href')).toBe('mailto:bob@example.com');
+		});
+
+		test('@here, which the server resolves to the members online then, is a mention of those it reached', () => {
+			const here = (text: string, over: Partial<MentionContext>) =>
+				[...dom(renderMessageText(text, context(over))).querySelectorAll('.mention')].find(
+					s => s.textContent === '@here'
+				)?.className ?? 'text';
+			// Bob was online: he is in mentions without being named.
+			expect(here('@here standup', { mentions: ['u-bob'] })).toBe('mention mention-all mention-me');
+			// Carol was not: for her (and for the sender) it is still the call that went out, not hers.
+			expect(here('@here standup', { mentions: ['u-bob'], viewerId: 'u-carol' })).toBe('mention mention-all');
+			// Everyone it mentions is named: from a member not allowed to use @here, who reached nobody with it.
+			expect(here('@here @bob look', { mentions: ['u-bob'] })).toBe('text');
+			expect(here('@bob @here look', { mentions: ['u-bob', 'u-alice'] })).toBe('mention mention-all mention-me');
+			const both = dom(renderMessageText('@bob @here look', context({ mentions: ['u-bob', 'u-alice'] })));
+			expect(both.querySelectorAll('.mention-me').length).toBe(2);
 		});
 
 		test('mentions inside bold and lists', () => {

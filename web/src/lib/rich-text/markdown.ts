@@ -12,7 +12,7 @@ import { Marked, type RendererObject, type Token, type TokenizerAndRendererExten
 export interface MentionContext {
 	/** The message's mentioned member ids (resolved by the server on send and edit). */
 	mentions: readonly string[];
-	/** `@all` / `@here` by someone allowed to use it. */
+	/** `@all` by someone allowed to use it (`@here` shows in `mentions`: the members online then). */
 	mentionsAll: boolean;
 	/** Members' usernames (lower case) → user ids. */
 	usernames: ReadonlyMap<string, string>;
@@ -36,7 +36,12 @@ interface MentionToken extends Tokens.Generic {
 	name: string;
 }
 
-function mentionExtension(context: () => MentionContext): TokenizerAndRendererExtension {
+/** A message being rendered: its mentions, and whether its `@here` reached anyone. */
+interface Rendering extends MentionContext {
+	hereCounted: boolean;
+}
+
+function mentionExtension(context: () => Rendering): TokenizerAndRendererExtension {
 	return {
 		name: 'mention',
 		level: 'inline',
@@ -56,16 +61,40 @@ function mentionExtension(context: () => MentionContext): TokenizerAndRendererEx
 			const ctx = context();
 			const lower = name.toLowerCase();
 			if (lower === 'all' || lower === 'here') {
-				return ctx.mentionsAll
-					? `<span class="mention mention-all mention-me">${escapeHtml(raw)}</span>`
-					: escapeHtml(raw);
+				if (ctx.mentionsAll) return `<span class="mention mention-all mention-me">${escapeHtml(raw)}</span>`;
+				if (lower === 'all' || !ctx.hereCounted) return escapeHtml(raw);
+				const me = ctx.viewerId && ctx.mentions.includes(ctx.viewerId) ? ' mention-me' : '';
+				return `<span class="mention mention-all${me}">${escapeHtml(raw)}</span>`;
 			}
-			const userId = ctx.usernames.get(lower);
-			if (!userId || !ctx.mentions.includes(userId)) return escapeHtml(raw);
+			const userId = mentionedId(ctx, lower);
+			if (!userId) return escapeHtml(raw);
 			const me = userId === ctx.viewerId ? ' mention-me' : '';
 			return `<span class="mention${me}" data-user-id="${escapeHtml(userId)}">${escapeHtml(raw)}</span>`;
 		}
 	};
+}
+
+/** The member `@name` (lower case) mentions, if the server resolved it to one. */
+function mentionedId(ctx: MentionContext, name: string): string | undefined {
+	const userId = ctx.usernames.get(name);
+	return userId && ctx.mentions.includes(userId) ? userId : undefined;
+}
+
+/**
+ * Whether the server counted the text's `@here`: someone is mentioned whom the text does not name (the
+ * members it reached). From a member not allowed to use it, it adds nobody and stays text.
+ */
+function hereCounted(tokens: Token[], ctx: MentionContext): boolean {
+	if (!ctx.mentions.length) return false;
+	const named = new Set<string | undefined>();
+	let here = false;
+	markdown.walkTokens(tokens, token => {
+		if (token.type !== 'mention') return;
+		const name = (token as MentionToken).name.toLowerCase();
+		if (name === 'here') here = true;
+		else named.add(mentionedId(ctx, name));
+	});
+	return here && ctx.mentions.some(id => !named.has(id));
 }
 
 const renderer: RendererObject = {
@@ -85,7 +114,8 @@ const renderer: RendererObject = {
 	}
 };
 
-let current: MentionContext = NO_MENTIONS;
+const NOTHING_RENDERING: Rendering = { ...NO_MENTIONS, hereCounted: false };
+let current: Rendering = NOTHING_RENDERING;
 
 const off = () => undefined;
 const markdown = new Marked({
@@ -113,12 +143,13 @@ function hookLinks() {
 
 /** Sanitized HTML for a message's text. */
 export function renderMessageText(content: string, context: MentionContext = NO_MENTIONS): string {
-	current = context;
 	let html: string;
 	try {
-		html = markdown.parse(content) as string;
+		const tokens = markdown.lexer(content);
+		current = { ...context, hereCounted: hereCounted(tokens, context) };
+		html = markdown.parser(tokens);
 	} finally {
-		current = NO_MENTIONS;
+		current = NOTHING_RENDERING;
 	}
 	hookLinks();
 	return DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR, ALLOWED_URI_REGEXP: SAFE_HREF, KEEP_CONTENT: true });

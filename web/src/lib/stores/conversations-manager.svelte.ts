@@ -22,6 +22,7 @@ import {
 	withReadSeq,
 	withReadState
 } from '#lib/conversations/summary.ts';
+import { mentionCountAfterChange } from '#lib/conversations/mention-count.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
 import { pick } from '#lib/timeline/merge.ts';
@@ -53,6 +54,8 @@ class ConversationsManager {
 	#seenSent = new Map<string, number>();
 	#deliveredSent = new Map<string, number>();
 	#fetching = new Set<string>();
+	/** Unread mentions being asked of the server, per conversation; `again` when they changed meanwhile. */
+	#recounts = new Map<string, { again: boolean }>();
 	#active = $state<string | null>(null);
 	/** Per open conversation: where its "New messages" divider stays for this visit. */
 	#markers = new SvelteMap<string, number | null>();
@@ -252,17 +255,53 @@ class ConversationsManager {
 			return;
 		}
 		const next = withMessage(group, message, { myUserId: session.userId, visible: this.isVisible(group.id) });
+		const recount = this.#recounts.get(group.id);
+		if (recount && next.mentionCount !== group.mentionCount) recount.again = true;
 		if (next.lastMessage !== group.lastMessage || next.lastSeq !== group.lastSeq || next.readSeq !== group.readSeq) {
 			this.groups = sortByActivity(this.groups.map(g => (g.id === group.id ? next : g)));
 		}
 	}
 
-	/** A change of a message (edit, delete, reactions): the summary shows it if it is the last message. */
-	applyChange(message: Message): void {
+	/**
+	 * A change of a message (edit, delete, link preview): the summary shows it if it is the last message, and
+	 * the unread mentions follow it; when only the earlier version could tell how, the server counts them.
+	 */
+	applyChange(message: Message, held?: Message): void {
 		const group = this.byId(message.groupId);
-		const last = group?.lastMessage;
-		if (!group || last?.id !== message.id || pick(last, message) === last) return;
-		this.#replace({ ...group, lastMessage: message });
+		if (!group) return;
+		const last = group.lastMessage;
+		const isLast = last?.id === message.id;
+		const previous = isLast ? last : held;
+		// Not newer than what this client holds: nothing changes (the timeline's `pick` rule).
+		if (previous && pick(previous, message) === previous) return;
+		const mentionCount = mentionCountAfterChange(group, message, previous, session.userId);
+		if (mentionCount === null || (mentionCount !== group.mentionCount && this.#recounts.has(group.id)))
+			void this.#recount(group.id);
+		const next = { ...group, lastMessage: isLast ? message : last, mentionCount: mentionCount ?? group.mentionCount };
+		if (next.lastMessage !== last || next.mentionCount !== group.mentionCount) this.#replace(next);
+	}
+
+	/** The unread mentions as the server counts them; asked again when they change meanwhile (the answer may predate it). */
+	async #recount(groupId: string): Promise<void> {
+		const running = this.#recounts.get(groupId);
+		if (running) {
+			running.again = true;
+			return;
+		}
+		const userId = session.userId;
+		const recount = { again: true };
+		this.#recounts.set(groupId, recount);
+		try {
+			while (recount.again) {
+				recount.again = false;
+				const group = await groupsApi.get(groupId);
+				if (session.userId === userId && this.byId(groupId)) this.upsert(group);
+			}
+		} catch {
+			// Unreachable, or not a member any more: the list loaded on reconnecting brings the count.
+		} finally {
+			this.#recounts.delete(groupId);
+		}
 	}
 
 	/** My notification setting changed (here or on another device). */

@@ -2,7 +2,8 @@ import { authApi, usersApi } from '#lib/api/client.ts';
 import { ApiError } from '#lib/api/errors.ts';
 import { setAuthProvider, type AuthProvider } from '#lib/api/http.ts';
 import type { AuthResult, TokenPair, User } from '@scalable-chat/contract';
-import { backoffDelay, sleep } from '#lib/retry/backoff.ts';
+import { backoffDelay, sleep, type BackoffPolicy } from '#lib/retry/backoff.ts';
+import { pendingLogouts } from '#lib/session/pending-logouts.ts';
 import { refreshDelayMs, refreshTokenStorage, sessionUserStorage, withRefreshLock } from '#lib/session/token-store.ts';
 
 export type SessionStatus = 'loading' | 'anonymous' | 'authenticated';
@@ -11,6 +12,9 @@ type TokenListener = (accessToken: string) => void;
 
 /** How a refresh ended: only the server's 401 ends a session; no answer is just an outage. */
 type RefreshOutcome = 'renewed' | 'ended' | 'unreachable';
+
+/** Telling the server of a logout it missed: nobody waits for it, so no hurry, but it must get there. */
+const LOGOUT_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 60_000 };
 
 /** Who is logged in, and the tokens that prove it. */
 class SessionManager implements AuthProvider {
@@ -24,6 +28,11 @@ class SessionManager implements AuthProvider {
 	#refreshing: Promise<RefreshOutcome> | null = null;
 	/** The profile came from the browser's copy (reloaded during an outage): fetch it once the server answers. */
 	#userFromCache = false;
+	/** Logouts the server has not heard of yet (pending-logouts.ts): the run telling it, a retry, whether to run again. */
+	#revoking: Promise<void> | null = null;
+	#revokeAgain = false;
+	#revokeTimer: ReturnType<typeof setTimeout> | undefined;
+	#revokeAttempt = 0;
 	#tokenListeners = new Set<TokenListener>();
 	#endListeners = new Set<() => void>();
 
@@ -58,6 +67,8 @@ class SessionManager implements AuthProvider {
 	 */
 	async init(): Promise<void> {
 		if (this.status !== 'loading') return;
+		window.addEventListener('online', () => void this.#revokeLoggedOut());
+		void this.#revokeLoggedOut();
 		for (let attempt = 0; this.status === 'loading'; attempt++) {
 			if (!refreshTokenStorage.get()) {
 				this.status = 'anonymous';
@@ -105,10 +116,12 @@ class SessionManager implements AuthProvider {
 		this.endedReason = reason;
 	}
 
+	/** Signs out of this browser at once; the server revokes the session now, or when it can be reached again. */
 	async logout(): Promise<void> {
 		const refreshToken = refreshTokenStorage.get();
+		if (refreshToken) pendingLogouts.add(refreshToken);
 		this.#clear();
-		if (refreshToken) await authApi.logout(refreshToken).catch(() => undefined);
+		await this.#revokeLoggedOut();
 	}
 
 	setUser(user: User): void {
@@ -162,6 +175,33 @@ class SessionManager implements AuthProvider {
 			this.#schedule(30);
 			return 'unreachable';
 		}
+	}
+
+	/** Tell the server of the logouts it missed; retried with backoff, and at once when the network is back. */
+	#revokeLoggedOut(): Promise<void> {
+		if (this.#revoking) {
+			this.#revokeAgain = true;
+			return this.#revoking;
+		}
+		clearTimeout(this.#revokeTimer);
+		this.#revoking = (async () => {
+			let left = 0;
+			try {
+				do {
+					this.#revokeAgain = false;
+					left = await pendingLogouts.revoke(token => authApi.logout(token));
+				} while (this.#revokeAgain);
+			} finally {
+				this.#revoking = null;
+			}
+			if (!left) this.#revokeAttempt = 0;
+			else
+				this.#revokeTimer = setTimeout(
+					() => void this.#revokeLoggedOut(),
+					backoffDelay(this.#revokeAttempt++, LOGOUT_BACKOFF)
+				);
+		})();
+		return this.#revoking;
 	}
 
 	#start(result: AuthResult): void {

@@ -159,8 +159,10 @@ class TimelinesManager {
 	applyChanged(messages: Message[]): void {
 		for (const m of messages) {
 			const t = this.#timelines.get(m.groupId);
+			// The copy it replaces tells whether it mentioned me before (the unread mentions follow it).
+			const previous = t?.timeline.messages.find(held => held.id === m.id);
 			if (t) t.timeline = applyChanges(t.timeline, [m]);
-			conversations.applyChange(m);
+			conversations.applyChange(m, previous);
 		}
 		users.ensure(messages.flatMap(senderAndNamed));
 	}

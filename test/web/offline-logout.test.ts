@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe } from "node:test";
+import { client } from "../helpers/app.ts";
+import { browserSkipReason, PASSWORD } from "../helpers/browser.ts";
+import { useWebApp } from "../helpers/web-app.ts";
+
+/*
+ * Logging out with the network down: the session goes from the browser at once and the sign-in page shows
+ * (its code was fetched while online); the server's revocation of the refresh token waits for the network
+ * and happens by itself when it is back, so the token cannot be used any more.
+ */
+
+const skip = browserSkipReason();
+
+describe("logging out offline", { skip, timeout: 120_000 }, () => {
+	const web = useWebApp(["erin"]);
+
+	web.test("shows the sign-in form offline and revokes the session once back online", async () => {
+		// Registered, so the sign-in page was never shown in this tab.
+		const { context, page } = await web.open("dora", "/register");
+		const pageErrors: string[] = [];
+		page.on("pageerror", error => pageErrors.push(error.message));
+		await page.getByLabel("Username").fill(`dora${process.pid % 10_000}`);
+		await page.getByLabel("Password").fill(PASSWORD);
+		await page.getByRole("button", { name: "Register" }).click();
+		await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+		const refreshToken = await page.evaluate(() => localStorage.getItem("chat.refreshToken"));
+		assert.ok(refreshToken, "the session is kept in the browser");
+		// Everything the app fetches when it starts is in: the network goes now.
+		await page.waitForLoadState("networkidle");
+
+		await context.setOffline(true);
+		await page.getByRole("button", { name: "Log out" }).click();
+		await page.getByRole("button", { name: "Log in" }).waitFor();
+		assert.equal(await page.getByTestId("error-page").count(), 0, "no error page");
+		assert.match(page.url(), /\/login$/);
+		const kept = await page.evaluate(() => [localStorage.getItem("chat.refreshToken"), localStorage.getItem("chat.user")]);
+		assert.deepEqual(kept, [null, null], "the session left the browser at once");
+		assert.deepEqual(pageErrors, []);
+
+		const revoked = page.waitForResponse(r => r.url().endsWith("/api/auth/logout") && r.status() === 200, { timeout: 30_000 });
+		await context.setOffline(false);
+		await revoked;
+		const refresh = await client(web.app).post("/api/auth/refresh", { refreshToken });
+		assert.equal(refresh.status, 401, JSON.stringify(refresh.body));
+		await page.getByRole("button", { name: "Log in" }).waitFor();
+		assert.equal(await page.getByTestId("error-page").count(), 0, "still no error page");
+	});
+
+	web.test("a page first opened offline shows once the network is back", async () => {
+		const { context, page } = await web.signIn("erin", web.users[0]);
+		await page.waitForLoadState("networkidle");
+		await context.setOffline(true);
+		await page.getByRole("link", { name: "Profile" }).click();
+		await page.getByTestId("error-page").waitFor();
+		await context.setOffline(false);
+		await page.getByRole("heading", { name: "Profile" }).waitFor();
+		assert.equal(await page.getByTestId("error-page").count(), 0);
+	});
+});
