@@ -1,6 +1,5 @@
 import type { Context } from "moleculer";
 import { signedAssetUrl } from "./asset-urls.ts";
-import { invalidField } from "./errors.ts";
 
 /**
  * Pictures of profiles and groups: an image the one who sets it uploaded (`avatarAssetId`). Its URL is
@@ -9,9 +8,13 @@ import { invalidField } from "./errors.ts";
 
 export const avatarUrlOf = (secret: string, assetId: string): string => signedAssetUrl(secret, assetId, "thumb", null);
 
-/** 422 naming avatarAssetId unless it is an image `userId` uploaded (asked of `assets.describe`). */
+/** Profile and group pictures share the one use of an asset (assets' claims.ts): none of them is ever hidden. */
+export const PICTURE_USE = "picture";
+
+/**
+ * 422 naming avatarAssetId unless it is an image `userId` uploaded; 409 ASSET_IN_USE when a message carries
+ * it (a deleted message hides its files). The asset is claimed as a picture (`assets.claim`).
+ */
 export async function assertOwnImage(ctx: Context, assetId: string, userId: string): Promise<void> {
-	const asset = await ctx.call<{ ownerId: string; mimeType: string } | null, { id: string }>("assets.describe", { id: assetId });
-	if (!asset || asset.ownerId !== userId || !asset.mimeType.startsWith("image/"))
-		throw invalidField("avatarAssetId", "The 'avatarAssetId' field must be an image you uploaded.");
+	await ctx.call("assets.claim", { ids: [assetId], ownerId: userId, use: PICTURE_USE, images: true, field: "avatarAssetId" });
 }

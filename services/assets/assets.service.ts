@@ -13,6 +13,7 @@ import { StagingArea } from "../../lib/storage/staging.ts";
 import { DbCollections, type Collection } from "../../mixins/db.mixin.ts";
 import { ASSET_PURPOSES, describeAsset, toAsset, type AssetDescription, type AssetDoc, type UploadDoc } from "./documents.ts";
 import { cacheMaxAge, downloadResponse, linkExpiry, type DownloadHeaders } from "./download.ts";
+import { claimAssets, type ClaimRequest } from "./claims.ts";
 import { Ingest } from "./ingest.ts";
 import { ResumableUploads } from "./uploads.ts";
 
@@ -218,6 +219,21 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 					fetchedImage: true
 				};
 				return describeAsset(await this.ingest.store(staged, request));
+			}
+		},
+
+		/** A message's attachments or a picture, taken for that use alone (claims.ts): their descriptions. */
+		claim: {
+			visibility: "public",
+			params: params({
+				ids: idList(10, 1),
+				ownerId: idParam,
+				use: { type: "string", min: 1, max: 300 },
+				images: { type: "boolean", optional: true },
+				field: { type: "string", max: 64 }
+			}),
+			handler(ctx: Context<ClaimRequest>): Promise<AssetDescription[]> {
+				return claimAssets(this.db.assets, ctx.params);
 			}
 		},
 

@@ -23,6 +23,8 @@ export interface AssetDoc {
 	createdAt: Date;
 	/** Set when the message carrying it was deleted: downloads answer 404 from then on. */
 	hiddenAt: Date | null;
+	/** What it serves since first used: `message:<key>` (one message) or `picture` (claims.ts); absent until then. */
+	usedBy?: string | null;
 }
 
 /** A resumable upload in progress: chunks arrive in any order, then `complete` assembles and checks them. */

@@ -1,17 +1,17 @@
+import { randomUUID } from "node:crypto";
 import type { Context } from "moleculer";
 import type { StoredAttachment } from "../../contract/messages.ts";
-import { invalidField } from "../../lib/errors.ts";
 
-/** What a message keeps of each attached asset. Only your own uploads can be attached. */
-export async function resolveAttachments(ctx: Context, userId: string, refs: { assetId: string }[]): Promise<StoredAttachment[]> {
+/** The use of a message's attachments: its idempotency key when it has one, so a retried send claims them again. */
+export const messageUse = (clientKey: string | null) => `message:${clientKey ?? randomUUID()}`;
+
+/**
+ * What a message keeps of each attached asset: only your own uploads, each claimed for this message
+ * alone (`use`, see assets' claims.ts), so deleting the message can hide them without breaking anything else.
+ */
+export async function resolveAttachments(ctx: Context, userId: string, refs: { assetId: string }[], use: string): Promise<StoredAttachment[]> {
 	if (refs.length === 0) return [];
 	const ids = [...new Set(refs.map(r => r.assetId))];
-	const assets = await ctx.call<(StoredAttachment & { ownerId: string })[], object>("assets.describeMany", { ids });
-	const byId = new Map(assets.map(a => [a.id, a]));
-	return ids.map(id => {
-		const asset = byId.get(id);
-		// Anything else is as unknown as a missing id.
-		if (!asset || asset.ownerId !== userId) throw invalidField("attachments", `The 'attachments' field names an unknown asset (${id}).`);
-		return { id, name: asset.name, size: asset.size, mimeType: asset.mimeType, width: asset.width, height: asset.height, hasThumbnail: asset.hasThumbnail };
-	});
+	const assets = await ctx.call<StoredAttachment[], object>("assets.claim", { ids, ownerId: userId, use, field: "attachments" });
+	return assets.map(a => ({ id: a.id, name: a.name, size: a.size, mimeType: a.mimeType, width: a.width, height: a.height, hasThumbnail: a.hasThumbnail }));
 }

@@ -9,7 +9,7 @@ import { OUTBOX_INDEX } from "../../lib/outbox.ts";
 import { clientMessageIdParam, contentParam, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
 import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { appendMessage } from "./append.ts";
-import { resolveAttachments } from "./attachments.ts";
+import { messageUse, resolveAttachments } from "./attachments.ts";
 import { storedLastVersion } from "./changes.ts";
 import { checkedContent, MAX_CONTENT } from "./content.ts";
 import { Cursors } from "./cursors.ts";
@@ -102,16 +102,19 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 				const looksFirst = clientMessageId && (refs.length > 0 || ctx.params.replyTo);
 				const earlier = looksFirst ? await this.sequencer.firstCopy(clientKeyOf(me.id, clientMessageId)) : null;
 				if (earlier) return firstCopyView(this, earlier, groupId, me.id);
+				const replyTo = ctx.params.replyTo ? await replyTarget(this.db.messages, groupId, ctx.params.replyTo) : undefined;
+				// Without an `@` not even a call: the send path stays as it was.
+				const mentions = content.includes("@") ? ((await mentionsOf(ctx, groupId, content, this.mentionAll)) ?? undefined) : undefined;
 				const draft: MessageDraft = {
 					groupId,
 					senderId: me.id,
 					content,
 					clientMessageId,
-					attachments: await resolveAttachments(ctx, me.id, refs),
+					// Claimed last, once nothing else can refuse the send; a retry (same clientMessageId) claims them again.
+					attachments: await resolveAttachments(ctx, me.id, refs, messageUse(clientMessageId ? clientKeyOf(me.id, clientMessageId) : null)),
 					createdAt: new Date(),
-					replyTo: ctx.params.replyTo ? await replyTarget(this.db.messages, groupId, ctx.params.replyTo) : undefined,
-					// Without an `@` not even a call: the send path stays as it was.
-					mentions: content.includes("@") ? ((await mentionsOf(ctx, groupId, content, this.mentionAll)) ?? undefined) : undefined
+					replyTo,
+					mentions
 				};
 				const { doc, duplicate, message } = await appendMessage(this, ctx, draft, () => {
 					if (this.broker.isMetricsEnabled()) this.broker.metrics.increment(CHAT_METRICS.MESSAGES_SENT);

@@ -272,6 +272,36 @@ describe("assets", () => {
 		assert.equal((await a.get(`/api/assets/${up.body.id}`)).status, 404);
 	});
 
+	test("a file serves one message, or pictures: deleting a message never breaks another message or a picture", TIMEOUT, async () => {
+		const a = client(app, alice.accessToken);
+		const other = (await a.post("/api/groups", { name: "Elsewhere", memberIds: [bob.user.id] })).body.id as string;
+		const file = await uploadFile(app, alice.accessToken, pdf(5_000), { name: "once.pdf", type: "application/pdf" });
+		const first = await a.post("/api/messages", { groupId, clientMessageId: "share-once-1", attachments: [{ assetId: file.body.id }] });
+		assert.equal(first.status, 201, JSON.stringify(first.body));
+		// A retry of the same send claims it again; another message may not.
+		const retried = await a.post("/api/messages", { groupId, clientMessageId: "share-once-1", attachments: [{ assetId: file.body.id }] });
+		assert.deepEqual([retried.status, retried.body.id], [200, first.body.id]);
+		const again = await a.post("/api/messages", { groupId: other, attachments: [{ assetId: file.body.id }] });
+		assert.deepEqual([again.status, again.body.type], [409, "ASSET_IN_USE"], JSON.stringify(again.body));
+		assert.equal((await a.put("/api/users/profile", { avatarAssetId: file.body.id })).status, 422, "not an image");
+
+		const face = await uploadFile(app, alice.accessToken, await testImage("png", 64, 64), { name: "face.png", type: "image/png", purpose: "avatar" });
+		const profile = await a.put("/api/users/profile", { avatarAssetId: face.body.id });
+		assert.equal(profile.status, 200, JSON.stringify(profile.body));
+		assert.equal((await a.put(`/api/groups/${other}`, { avatarAssetId: face.body.id })).status, 200, "pictures share it");
+		const attached = await a.post("/api/messages", { groupId, attachments: [{ assetId: face.body.id }] });
+		assert.deepEqual([attached.status, attached.body.type], [409, "ASSET_IN_USE"]);
+
+		// Two attachments, the second in use: the first is not taken by the refused send.
+		const spare = await uploadFile(app, alice.accessToken, pdf(1_000), { name: "spare.pdf", type: "application/pdf" });
+		const mixed = await a.post("/api/messages", { groupId, attachments: [{ assetId: spare.body.id }, { assetId: file.body.id }] });
+		assert.equal(mixed.status, 409);
+		assert.equal((await a.post("/api/messages", { groupId: other, attachments: [{ assetId: spare.body.id }] })).status, 201);
+
+		assert.equal((await a.del(`/api/messages/${first.body.id}`)).status, 200);
+		assert.equal((await download(profile.body.avatarUrl)).status, 200, "the picture survives");
+	});
+
 	test("a message with an attachment arrives over the socket", TIMEOUT, async () => {
 		const url = socketUrl(app.broker);
 		const [sa, sb] = await Promise.all([connectSocket(url, alice.accessToken), connectSocket(url, bob.accessToken)]);
