@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServiceBroker } from "moleculer";
+import { GroupCommit } from "./storage/group-commit.ts";
 import mongoose from "mongoose";
 import { chatConfig, type StorageConfig } from "./config.ts";
 
@@ -57,8 +58,9 @@ function missingServices(broker: ServiceBroker): string[] {
 	return [...wanted].filter(name => !available.has(name)).sort();
 }
 
-/** NeDB is in this process; MongoDB is reachable while mongoose's shared connection is open. */
+/** NeDB is in this process, ready while its datafiles take writes; MongoDB while mongoose's shared connection is open. */
 function storageReady(storage: StorageConfig): boolean {
+	if (storage.kind === "nedb") return GroupCommit.failing.size === 0;
 	return storage.kind !== "mongo" || mongoose.connection.readyState === 1;
 }
 

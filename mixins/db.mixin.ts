@@ -7,7 +7,7 @@ import mongoose from "mongoose";
 import { chatConfig, type StorageConfig } from "../lib/config.ts";
 import { lockDataDir, unlockDataDir } from "../lib/storage/data-dir-lock.ts";
 import { GroupCommit, type NedbFile } from "../lib/storage/group-commit.ts";
-import { datastoreWithoutLoadRewrite, useFastDeserialize } from "../lib/storage/nedb-load.ts";
+import { datastoreWithoutLoadRewrite, useFastDeserialize, type NedbLoadable } from "../lib/storage/nedb-load.ts";
 import { nedbIndexesOf, partitionIndexKeys, useSortedKeysInNedbIndexes } from "../lib/storage/nedb-keys.ts";
 
 useFastDeserialize();
@@ -271,7 +271,7 @@ async function openAdapter(
 	name: string,
 	spec: CollectionSpec,
 	broker: unknown,
-	service: { logger: { error(...args: unknown[]): void }; settings?: unknown }
+	service: { logger: { error(...args: unknown[]): void; warn(...args: unknown[]): void }; settings?: unknown }
 ): Promise<Adapter> {
 	if (storage.kind === "mongo") {
 		// Documents are shaped by the services; the adapter's global strictQuery would otherwise drop
@@ -299,6 +299,12 @@ async function openAdapter(
 	adapter.init(broker, service);
 	await adapter.connect();
 	for (const { fieldName, unique, sparse } of indexes) await adapter.db!.ensureIndex({ fieldName, unique, sparse });
+	const report = (options as NedbLoadable).loadReport;
+	if (report?.corrupt)
+		service.logger.warn(
+			`${name}.db: ${report.corrupt} of ${report.lines} line(s) could not be read and were skipped` +
+				(report.unterminated ? " (the last one was cut short, as by a crash or a full disk)" : "")
+		);
 	if (storage.kind === "nedb") {
 		adapter.commit = new GroupCommit(adapter.db as unknown as NedbFile);
 		// NeDB appends every write to its file; compacting keeps the file and the next load small.

@@ -11,6 +11,20 @@ export interface NedbFile extends CompactableDatastore {
 	};
 }
 
+/** How often a store whose last write failed tries again (on the next operation that needs it written). */
+const RETRY_MS = 1000;
+
+/** 503: retryable, and the caller's retry (same clientMessageId) is stored once the disk takes writes again. */
+function storageFailure(filename: string, cause: unknown): Error {
+	const reason = (cause as { code?: string })?.code ?? (cause as Error)?.message ?? String(cause);
+	return Object.assign(new Error(`${filename}: writing to the datafile failed (${reason}); nothing is answered from it until it works again`), {
+		code: 503,
+		type: "STORAGE_UNAVAILABLE",
+		retryable: true,
+		cause
+	});
+}
+
 interface Batch {
 	promise: Promise<void>;
 	resolve(): void;
@@ -29,11 +43,15 @@ export class GroupCommit {
 	/** Appends written (syscalls) by this datastore and by all of them, for the benchmarks. */
 	appends = 0;
 	static appends = 0;
+	/** Datafiles of this process holding lines a failed write() left unwritten (the readiness probe reports them). */
+	static readonly failing = new Set<string>();
 	private readonly file: NedbFile["persistence"];
 	private fd: number | null = null;
 	private lines = "";
 	/** The unwritten end of a batch a failed write() cut short: it goes first, so the torn line is completed. */
 	private rest: Buffer | null = null;
+	private failedAt = 0;
+	private failure: Error | null = null;
 	private batch: Batch | null = null;
 	/** Rewrites the file while the appends go on; NeDB's own compaction (`compactDatafileAsync`) runs it too. */
 	readonly compaction: DatafileCompaction;
@@ -47,9 +65,20 @@ export class GroupCommit {
 		};
 	}
 
-	/** Settles when everything queued so far is written; null when nothing is waiting. */
+	/**
+	 * Settles when everything queued so far is written; null when nothing is waiting. After a failed write()
+	 * it rejects until the lines it left are written (tried again at most every RETRY_MS): until then the
+	 * store holds documents that are not on disk, and nothing may answer from them — a retried send would
+	 * otherwise find its first copy in memory and be told it was stored.
+	 */
 	pending(): Promise<void> | null {
-		return this.batch?.promise ?? null;
+		if (this.batch) return this.batch.promise;
+		if (!this.rest) return null;
+		if (Date.now() - this.failedAt < RETRY_MS) return Promise.reject(this.failure);
+		this.queue([]);
+		const retried = this.batch!.promise;
+		this.flush();
+		return retried;
 	}
 
 	/** Writes what is queued now and closes the file (it reopens on the next write); a compaction under way is abandoned. */
@@ -94,12 +123,16 @@ export class GroupCommit {
 			while (at < bytes.length) at += writeSync(this.fd, bytes, at);
 			this.appends++;
 			GroupCommit.appends++;
+			GroupCommit.failing.delete(this.file.filename);
 			batch.resolve();
 		} catch (err) {
 			// What was not written stays queued, in order, for the next batch; this batch's callers see the failure, as a failed append did before.
 			this.rest = bytes.subarray(at);
+			this.failedAt = Date.now();
+			this.failure = storageFailure(this.file.filename, err);
+			GroupCommit.failing.add(this.file.filename);
 			this.closeFile();
-			batch.reject(err);
+			batch.reject(this.failure);
 		}
 	}
 

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { appendFile, open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fillIndex, type LoadedDocuments, type NedbIndex } from "./nedb-index-build.ts";
@@ -21,6 +21,14 @@ export const Datastore = require("@seald-io/nedb") as new (options: { filename: 
 
 export interface NedbLoadable {
 	persistence: { persistCachedDatabaseAsync(): Promise<void> };
+	/** What the last load read: lines, lines it could not parse (skipped), and whether the last one lacked its newline. */
+	loadReport?: LoadReport;
+}
+
+export interface LoadReport {
+	lines: number;
+	corrupt: number;
+	unterminated: boolean;
 }
 
 interface IndexOptions {
@@ -82,6 +90,7 @@ interface Datafile {
 	docs: object[];
 	indexes: Record<string, IndexOptions>;
 	loaded: LoadedDocuments;
+	report: LoadReport;
 }
 
 /** Bytes read at a time; a longer line grows the buffer. */
@@ -132,6 +141,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 		}
 	};
 	const file = await open(filename, "r");
+	let unterminated = false;
 	try {
 		let buffer = Buffer.allocUnsafe(READ_CHUNK);
 		let held = 0;
@@ -140,6 +150,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 			const { bytesRead } = await file.read(buffer, held, buffer.length - held, null);
 			const end = held + bytesRead;
 			if (bytesRead === 0) {
+				unterminated = end > 0;
 				if (end > 0) take(buffer.toString("utf8", 0, end));
 				break;
 			}
@@ -178,7 +189,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 		const first = ids.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
 		docs = [...first.map(id => byId.get(id)!), ...docs.filter((_, i) => !isArrayIndex(ids[i]))];
 	}
-	return { docs, indexes, loaded: { byId: stringIds ? byId : undefined } };
+	return { docs, indexes, loaded: { byId: stringIds ? byId : undefined }, report: { lines, corrupt, unterminated } };
 }
 
 /**
@@ -199,7 +210,11 @@ export function datastoreWithoutLoadRewrite(filename: string): NedbLoadable {
 		db._resetIndexes();
 		await Persistence.ensureDirectoryExistsAsync(path.dirname(persistence.filename), persistence.modes.dirMode);
 		await nedbStorage.ensureDatafileIntegrityAsync(persistence.filename, persistence.modes.fileMode);
-		const { docs, indexes, loaded } = await readDatafile(persistence.filename, persistence.corruptAlertThreshold);
+		const { docs, indexes, loaded, report } = await readDatafile(persistence.filename, persistence.corruptAlertThreshold);
+		// A write cut short (a crash, a full disk) leaves a last line without its newline. The next append must
+		// not continue that line: the line would stay corrupt, and the new document in it lost at the next load.
+		if (report.unterminated) await appendFile(persistence.filename, "\n");
+		db.loadReport = report;
 		for (const fieldName of Object.keys(indexes)) db.indexes[fieldName] = new Index(indexes[fieldName]);
 		try {
 			for (const index of Object.values(db.indexes)) {

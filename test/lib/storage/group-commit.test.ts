@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
+import { GroupCommit } from "../../../lib/storage/group-commit.ts";
 import { openNedbCollection } from "../../helpers/nedb-file.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "group-commit-test-"));
@@ -83,12 +84,39 @@ describe("GroupCommit", () => {
 		await docs.insert({ _id: "first", n: 1 });
 		commit.close();
 		rmSync(dir, { recursive: true });
-		await assert.rejects(docs.insert({ _id: "second", n: 2 }), { code: "ENOENT" });
+		const unavailable = (err: { code?: unknown; type?: unknown; cause?: { code?: unknown } }) =>
+			err.code === 503 && err.type === "STORAGE_UNAVAILABLE" && err.cause?.code === "ENOENT";
+		await assert.rejects(docs.insert({ _id: "second", n: 2 }), unavailable);
+		// "second" is in memory, not on disk: nothing answers from the store until it is written (a retried send would be told it was stored).
+		await assert.rejects(docs.findById("second"), unavailable);
+		await assert.rejects(docs.findById("first"), unavailable);
+		assert.ok(GroupCommit.failing.has(file), "the readiness probe reports the store");
 		mkdirSync(dir);
 		await docs.insert({ _id: "third", n: 3 });
 		assert.deepEqual(
 			lines(file).map(l => JSON.parse(l)._id),
 			["second", "third"]
+		);
+		assert.equal(GroupCommit.failing.has(file), false);
+		assert.equal((await docs.findById("second"))?.n, 2);
+		commit.close();
+	});
+
+	test("after a failed write the store tries again by itself on a later read, at most once a second", async () => {
+		const dir = path.join(root, "back");
+		mkdirSync(dir);
+		const file = path.join(dir, "retry.db");
+		const { docs, commit } = await open(file);
+		commit.close();
+		rmSync(dir, { recursive: true });
+		await assert.rejects(docs.insert({ _id: "lost?", n: 1 }), { type: "STORAGE_UNAVAILABLE" });
+		mkdirSync(dir);
+		await assert.rejects(docs.findById("lost?"), { type: "STORAGE_UNAVAILABLE" }, "within the second: not tried yet");
+		await new Promise(resolve => setTimeout(resolve, 1100));
+		assert.equal((await docs.findById("lost?"))?.n, 1);
+		assert.deepEqual(
+			lines(file).map(l => JSON.parse(l)._id),
+			["lost?"]
 		);
 		commit.close();
 	});

@@ -227,6 +227,31 @@ describe("NeDB load", () => {
 		assertSameStore(own, ours);
 	});
 
+	test("a last line cut short (a crash mid-write) is skipped and ended: the next append stands on its own line and survives the next load", async () => {
+		const file = path.join(root, "torn.db");
+		const whole = lines(messages(30));
+		writeFileSync(file, whole + JSON.stringify({ _id: "torn", content: "half" }).slice(0, 20));
+		const first = datastoreWithoutLoadRewrite(file) as unknown as Loaded & { loadReport: unknown };
+		await first.loadDatabaseAsync();
+		assert.equal(first.getAllData().length, 30);
+		assert.deepEqual(first.loadReport, { lines: 31, corrupt: 1, unterminated: true });
+		assert.ok(readFileSync(file, "utf8").endsWith("\n"));
+		await first.insertAsync({ _id: "after", content: "stored after the crash" });
+		const second = datastoreWithoutLoadRewrite(file) as unknown as Loaded;
+		await second.loadDatabaseAsync();
+		assert.ok(
+			second.getAllData().some(d => d._id === "after"),
+			"the document written after the torn line is there"
+		);
+		assert.equal(second.getAllData().length, 31);
+		// A last document complete but for its newline is kept, and the file ended after it.
+		writeFileSync(file, whole + JSON.stringify({ _id: "whole" }));
+		const third = datastoreWithoutLoadRewrite(file) as unknown as Loaded;
+		await third.loadDatabaseAsync();
+		assert.ok(third.getAllData().some(d => d._id === "whole"));
+		assert.ok(readFileSync(file, "utf8").endsWith('{"_id":"whole"}\n'));
+	});
+
 	test("ensureIndex on loaded documents builds the same index as NeDB's, and fails as it does on a duplicate", async () => {
 		const { own, ours } = await loadBoth(lines(messages(2000)));
 		for (const index of [...MESSAGE_INDEXES, { fieldName: "senderId" }]) {
