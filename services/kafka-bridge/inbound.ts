@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, EachMessagePayload, Kafka } from "kafkajs";
 import type { Logger, ServiceBroker } from "moleculer";
@@ -17,11 +18,32 @@ export interface InboundPost {
 
 export type InboundParse = { ok: true; post: InboundPost } | { ok: false; reason: string };
 
+/** What identifies one record of the inbound topic, besides its value. */
+export interface InboundRecordId {
+	partition: number;
+	offset: string;
+	timestamp: string;
+	key: Buffer | null;
+}
+
 /**
- * Shape checks only; messages.send validates the rest (ids, lengths, membership) like any other send.
- * A record without clientMessageId gets one from its position, so a redelivered record is stored once.
+ * The clientMessageId of a record that brings none. Its position alone is not enough: a replaced cluster
+ * or a recreated topic starts its offsets at 0 again, and a bot's new post would be taken for a retry of
+ * its old one at that offset. A record's timestamp, key and value come back unchanged each time it is
+ * read, so a redelivered record still gets the same id, and a new record at the same position does not.
  */
-export function parseInbound(value: Buffer | null, position: { partition: number; offset: string }): InboundParse {
+export function recordClientMessageId(record: InboundRecordId, value: Buffer): string {
+	const digest = createHash("sha256")
+		.update(`${record.timestamp}\n${record.key?.length ?? -1}\n`)
+		.update(record.key ?? Buffer.alloc(0))
+		.update(value)
+		.digest("hex");
+	// At most 6 + 10 + 1 + 19 + 1 + 16 = 53 characters: within a clientMessageId's 64.
+	return `kafka-${record.partition}-${record.offset}-${digest.slice(0, 16)}`;
+}
+
+/** Shape checks only; messages.send validates the rest (ids, lengths, membership) like any other send. */
+export function parseInbound(value: Buffer | null, record: InboundRecordId): InboundParse {
 	if (value == null || value.length === 0) return { ok: false, reason: "empty record" };
 	let body: unknown;
 	try {
@@ -37,7 +59,7 @@ export function parseInbound(value: Buffer | null, position: { partition: number
 	if (clientMessageId != null && typeof clientMessageId !== "string") return { ok: false, reason: "clientMessageId must be a string" };
 	return {
 		ok: true,
-		post: { botUsername: botUsername.toLowerCase(), groupId, content, clientMessageId: clientMessageId ?? `kafka-${position.partition}-${position.offset}` }
+		post: { botUsername: botUsername.toLowerCase(), groupId, content, clientMessageId: clientMessageId ?? recordClientMessageId(record, value) }
 	};
 }
 
@@ -94,7 +116,9 @@ export class InboundConsumer {
 				groupId: `${config.clientId}-inbound`,
 				sessionTimeout: 15_000,
 				heartbeatInterval: 1000,
-				allowAutoTopicCreation: true
+				allowAutoTopicCreation: true,
+				// kafkajs may schedule its restart after a crash once we have disconnected: a stopped bridge keeps none.
+				retry: { restartOnFailure: async () => !this.stopping.signal.aborted }
 			});
 			this.consumer = consumer;
 			try {
@@ -131,7 +155,8 @@ export class InboundConsumer {
 	/** Posts one record; resolves when it is stored or skipped, rejects (for kafkajs to retry) on a transient failure. */
 	async handle(payload: EachMessagePayload): Promise<void> {
 		const { broker, config } = this.options;
-		const parsed = parseInbound(payload.message.value, { partition: payload.partition, offset: payload.message.offset });
+		const { partition, message } = payload;
+		const parsed = parseInbound(message.value, { partition, offset: message.offset, timestamp: message.timestamp, key: message.key });
 		if (!parsed.ok) return this.skip(payload, parsed.reason);
 		const { botUsername, groupId, content, clientMessageId } = parsed.post;
 		if (!config.inboundBots.includes(botUsername)) return this.skip(payload, `"${botUsername}" is not in KAFKA_INBOUND_BOTS`);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { EachMessagePayload } from "kafkajs";
 import { CallerSigner, type SignedUser } from "../../../lib/cluster-trust.ts";
-import { InboundConsumer, parseInbound, type InboundOptions } from "../../../services/kafka-bridge/inbound.ts";
+import { InboundConsumer, parseInbound, recordClientMessageId, type InboundOptions } from "../../../services/kafka-bridge/inbound.ts";
 
-const at = { partition: 2, offset: "41" };
+const at = { partition: 2, offset: "41", timestamp: "1730000000000", key: Buffer.from("g1") };
 const parse = (value: unknown) => parseInbound(Buffer.from(typeof value === "string" ? value : JSON.stringify(value)), at);
 const reason = (value: unknown) => {
 	const parsed = parse(value);
@@ -19,19 +19,37 @@ describe("parseInbound", () => {
 		});
 	});
 
-	test("without a clientMessageId the record's position is one, so a redelivered record is stored once", () => {
+	test("without a clientMessageId the record's position and contents make one, the same each time the record is read", () => {
 		const parsed = parse({ botUsername: "bot", groupId: "g1", content: "hi" });
 		assert.ok(parsed.ok);
-		assert.equal(parsed.post.clientMessageId, "kafka-2-41");
+		assert.match(parsed.post.clientMessageId, /^kafka-2-41-[0-9a-f]{16}$/);
+		assert.deepEqual(parse({ botUsername: "bot", groupId: "g1", content: "hi" }), parsed, "a redelivered record is stored once");
 		const nulled = parse({ botUsername: "bot", groupId: "g1", content: "hi", clientMessageId: null });
 		assert.ok(nulled.ok);
-		assert.equal(nulled.post.clientMessageId, "kafka-2-41");
+		assert.match(nulled.post.clientMessageId, /^kafka-2-41-[0-9a-f]{16}$/);
+	});
+
+	test("a new record at a reused position (a replaced cluster, a recreated topic) gets another clientMessageId", () => {
+		const value = Buffer.from(JSON.stringify({ botUsername: "bot", groupId: "g1", content: "hi" }));
+		const first = recordClientMessageId(at, value);
+		assert.equal(recordClientMessageId({ ...at }, Buffer.from(value)), first);
+		const others = [
+			recordClientMessageId({ ...at, timestamp: "1730000000001" }, value),
+			recordClientMessageId({ ...at, key: Buffer.from("g2") }, value),
+			recordClientMessageId({ ...at, key: null }, value),
+			recordClientMessageId(at, Buffer.from(JSON.stringify({ botUsername: "bot", groupId: "g1", content: "ho" }))),
+			// Where the key ends and the value begins is part of the record.
+			recordClientMessageId({ ...at, key: Buffer.from("g") }, Buffer.concat([Buffer.from("1"), value]))
+		];
+		assert.equal(new Set([first, ...others]).size, others.length + 1);
+		const longest = recordClientMessageId({ partition: 2 ** 31 - 1, offset: String(2n ** 63n - 1n), timestamp: at.timestamp, key: null }, value);
+		assert.ok(longest.length <= 64, longest);
 	});
 
 	test("extra fields are ignored; content and ids are checked by messages.send, not here", () => {
 		const parsed = parse({ botUsername: "bot", groupId: "not-an-id", content: "   ", extra: true });
 		assert.ok(parsed.ok);
-		assert.deepEqual(parsed.post, { botUsername: "bot", groupId: "not-an-id", content: "   ", clientMessageId: "kafka-2-41" });
+		assert.deepEqual(parsed.post, { botUsername: "bot", groupId: "not-an-id", content: "   ", clientMessageId: parsed.post.clientMessageId });
 	});
 
 	test("missing fields", () => {
@@ -90,7 +108,7 @@ describe("InboundConsumer.handle", () => {
 		({
 			topic: "chat.inbound",
 			partition: 0,
-			message: { value: Buffer.from(JSON.stringify(value)), offset: "7" },
+			message: { value: Buffer.from(JSON.stringify(value)), offset: "7", timestamp: "1730000000000", key: null },
 			heartbeat: async () => void heartbeats++
 		}) as unknown as EachMessagePayload;
 	const rateLimited = (retryAfterMs: number) =>
@@ -101,9 +119,10 @@ describe("InboundConsumer.handle", () => {
 		await inbound.handle(record({ botUsername: "Bot", groupId: "g1", content: "deploy finished" }));
 		assert.deepEqual(calls.at(-1), {
 			action: "messages.send",
-			params: { groupId: "g1", content: "deploy finished", clientMessageId: "kafka-0-7" },
+			params: { groupId: "g1", content: "deploy finished", clientMessageId: (calls.at(-1)?.params as { clientMessageId: string }).clientMessageId },
 			opts: { meta: { user: { id: "u-bot", username: "bot", exp: sentAs(calls.at(-1)).exp, sig: sentAs(calls.at(-1)).sig } } }
 		});
+		assert.match((calls.at(-1)?.params as { clientMessageId: string }).clientMessageId, /^kafka-0-7-[0-9a-f]{16}$/);
 		// Signed like a gateway's caller, for a few minutes: the services trust nothing else.
 		const check = signer.verifyUser(sentAs(calls.at(-1)));
 		assert.deepEqual(check, { ok: true, user: { id: "u-bot", username: "bot" } });
