@@ -157,6 +157,17 @@ export class Collection<T extends { _id: string }> {
 		return Promise.all(docs.map(d => this.plain(d) as T));
 	}
 
+	/**
+	 * When the store was last written before this process opened it (ms), or null where that is unknown:
+	 * NeDB, its datafile's time as loaded; MongoDB, the time of the newest document by `_id` (for collections
+	 * whose ids are ordered, see newOrderedId).
+	 */
+	async lastWrittenBeforeStart(): Promise<number | null> {
+		if (!this.mongo) return (this.adapter.db as unknown as NedbLoadable | undefined)?.loadReport?.modifiedAt ?? null;
+		const [newest] = await this.find({}, { sort: ["-_id"], limit: 1 });
+		return newest ? parseInt(newest._id.slice(0, 12), 16) : null;
+	}
+
 	async insert(doc: T): Promise<T> {
 		try {
 			return this.plain(await this.written(await this.ops.insert(doc))) as T;

@@ -29,6 +29,8 @@ export interface LoadReport {
 	lines: number;
 	corrupt: number;
 	unterminated: boolean;
+	/** When the file was last written before this load (ms): about when the process that wrote it stopped. */
+	modifiedAt: number;
 }
 
 interface IndexOptions {
@@ -141,6 +143,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 		}
 	};
 	const file = await open(filename, "r");
+	const modifiedAt = (await file.stat()).mtimeMs;
 	let unterminated = false;
 	try {
 		let buffer = Buffer.allocUnsafe(READ_CHUNK);
@@ -189,7 +192,7 @@ async function readDatafile(filename: string, corruptAlertThreshold: number): Pr
 		const first = ids.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
 		docs = [...first.map(id => byId.get(id)!), ...docs.filter((_, i) => !isArrayIndex(ids[i]))];
 	}
-	return { docs, indexes, loaded: { byId: stringIds ? byId : undefined }, report: { lines, corrupt, unterminated } };
+	return { docs, indexes, loaded: { byId: stringIds ? byId : undefined }, report: { lines, corrupt, unterminated, modifiedAt } };
 }
 
 /**

@@ -54,6 +54,11 @@ export class Cursors {
 		if ((members.get(userId) ?? 0) < seq) members.set(userId, seq);
 	}
 
+	/** A sender's read that a crash may have cut off the write-behind (read-recovery.ts): members' cursors only, markers untouched. */
+	async restoreRead(groupId: string, userId: string, seq: number): Promise<boolean> {
+		return this.store(groupId, userId, "readSeq", seq, { onlyIfStored: true });
+	}
+
 	/** The deferred reads as writes, for the caller to pace; each stays counted until its write has settled. */
 	takeDeferred(): (() => Promise<unknown>)[] {
 		const reads = [...this.deferred.values()];

@@ -17,6 +17,7 @@ import { clientKeyOf, type CursorDoc, type HeadDoc, type MessageDoc, type Messag
 import { MessagesDoorActions } from "./door-actions.ts";
 import { MessagesEditActions } from "./edit-actions.ts";
 import { Heads } from "./heads.ts";
+import { restoreSenderReads } from "./read-recovery.ts";
 import { MESSAGE_INDEXES } from "./message-indexes.ts";
 import { mentionsOf } from "./message-mentions.ts";
 import { MessagesOpsActions } from "./ops.ts";
@@ -172,12 +173,14 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 		}
 	},
 
-	started() {
+	async started() {
 		this.secret = chatConfig(this.broker).jwt.secret;
 		this.editWindowSeconds = chatConfig(this.broker).messages.editWindowSeconds;
 		this.reactionLimit = chatConfig(this.broker).reactions.perMessage;
 		this.mentionAll = chatConfig(this.broker).mentions.all;
 		this.cursors = new Cursors(this.db.cursors, this.outboxEvent);
+		const restored = await restoreSenderReads(this.db.messages, this.cursors);
+		if (restored) this.logger.info(`Restored ${restored} sender read(s) the write-behind had not stored before the last stop`);
 		this.unread = new UnreadMarkers(this.db.cursors);
 		this.heads = new Heads({
 			log: this.db.messages,
