@@ -24,12 +24,23 @@ interface Holder {
 
 const held = new Map<string, { users: number; timer: NodeJS.Timeout; file: string }>();
 
+/** Locks being waited for, per directory: every service of this process that opens a collection there waits on one. */
+const acquiring = new Map<string, Promise<void>>();
+
 export async function lockDataDir(dir: string, waitMs = 30_000): Promise<void> {
+	const waiting = acquiring.get(dir);
+	if (waiting) await waiting;
 	const current = held.get(dir);
 	if (current) {
 		current.users++;
 		return;
 	}
+	const acquired = acquire(dir, waitMs).finally(() => acquiring.delete(dir));
+	acquiring.set(dir, acquired);
+	await acquired;
+}
+
+async function acquire(dir: string, waitMs: number): Promise<void> {
 	const file = path.join(dir, LOCK_FILE);
 	const deadline = Date.now() + waitMs;
 	let holder: Holder | null = null;
