@@ -39,8 +39,12 @@ export async function toggleReaction(svc: MessagesState, ctx: UserContext<unknow
 		if (current.deletedAt) throw conflict("A deleted message cannot be reacted to", "MESSAGE_DELETED");
 		const _id = reactionId(current._id, actorId, emoji);
 		const had = await svc.db.reactions.findById(_id);
-		if (!!had === on) return stateOf(current);
-		if (on) {
+		const already = !!had === on;
+		if (already) {
+			// A crash between an earlier toggle's two writes leaves the summary behind the reactions: this toggle mends it.
+			const shown = (current.reactions ?? []).find(r => r.emoji === emoji) ?? null;
+			if (JSON.stringify(shown) === JSON.stringify(await entryOf(svc.db.reactions, current._id, emoji))) return stateOf(current);
+		} else if (on) {
 			assertRoomFor(current.reactions ?? [], emoji, toggle.limit);
 			try {
 				await svc.db.reactions.insert({ _id, messageId: current._id, groupId, userId: actorId, emoji, createdAt: new Date() });
@@ -65,6 +69,7 @@ export async function toggleReaction(svc: MessagesState, ctx: UserContext<unknow
 			return event;
 		} catch (err) {
 			// The summary was not written: the reaction goes back to how it was, so the two agree.
+			if (already) throw err;
 			if (on) await svc.db.reactions.removeById(_id);
 			else await svc.db.reactions.insertIfAbsent(had!);
 			throw err;

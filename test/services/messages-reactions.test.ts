@@ -110,6 +110,27 @@ describe("message reactions", () => {
 		assert.equal(asAlice.version, off.body.version);
 	});
 
+	test("a crash between a toggle's two writes (the reaction stored, the summary not) is mended by the next toggle of it", async () => {
+		const g = (await w.api(alice).post("/api/groups", { name: "Torn", memberIds: [bob.user.id] })).body;
+		const m = (await w.api(alice).post("/api/messages", { groupId: g.id, content: "react" })).body as Message;
+		const { db } = t.app.broker.getLocalService("messages") as unknown as {
+			db: { reactions: { insert(doc: object): Promise<unknown>; removeById(id: string): Promise<unknown> } };
+		};
+		// The state such a crash leaves on disk: bob's 👍 is there, the message's summary does not show it.
+		await db.reactions.insert({ _id: `${m.id}:${bob.user.id}:👍`, messageId: m.id, groupId: g.id, userId: bob.user.id, emoji: "👍", createdAt: new Date() });
+		assert.deepEqual((await w.messageAs(bob, g.id, m.seq)).reactions, []);
+		const put = await w.put(bob, m.id, "👍");
+		assert.equal(put.status, 200, JSON.stringify(put.body));
+		assert.deepEqual(counts(put.body), [["👍", 1]]);
+		assert.deepEqual(counts(await w.messageAs(alice, g.id, m.seq)), [["👍", 1]]);
+		// And the other way: the reaction gone, the summary still showing it.
+		await db.reactions.removeById(`${m.id}:${bob.user.id}:👍`);
+		const del = await w.del(bob, m.id, "👍");
+		assert.equal(del.status, 200, JSON.stringify(del.body));
+		assert.deepEqual(del.body.reactions, []);
+		assert.deepEqual((await w.messageAs(alice, g.id, m.seq)).reactions, []);
+	});
+
 	test("refusals: non-members and unknown messages 404, bad emoji 422, a deleted message 409, beyond the cap 422", async () => {
 		const groupId = await w.group(alice, "Refusals", [bob]);
 		const message = await w.send(alice, groupId, "hello");
