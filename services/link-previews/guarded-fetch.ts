@@ -38,6 +38,8 @@ export interface FetchRules {
 	/** For everything together: resolving, connecting, every redirect and the body. */
 	timeoutMs: number;
 	maxBytes: number;
+	/** Past maxBytes keep the first maxBytes (a page's head is at its start) instead of refusing the body. */
+	truncate?: boolean;
 	/** Lower-case MIME types (without parameters) that may be read. */
 	accept: ReadonlySet<string>;
 	userAgent: string;
@@ -122,9 +124,9 @@ function decoded(res: IncomingMessage): Readable {
 	return res;
 }
 
-async function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
+async function readBody(res: IncomingMessage, maxBytes: number, truncate = false): Promise<Buffer> {
 	const declared = Number(res.headers["content-length"]);
-	if (Number.isFinite(declared) && declared > maxBytes) {
+	if (!truncate && Number.isFinite(declared) && declared > maxBytes) {
 		res.destroy();
 		throw new FetchRefused("too-large", `The body is larger than ${maxBytes} bytes`);
 	}
@@ -134,6 +136,10 @@ async function readBody(res: IncomingMessage, maxBytes: number): Promise<Buffer>
 	try {
 		for await (const chunk of body as AsyncIterable<Buffer>) {
 			size += chunk.length;
+			if (size > maxBytes && truncate) {
+				chunks.push(chunk.subarray(0, chunk.length - (size - maxBytes)));
+				break;
+			}
 			if (size > maxBytes) throw new FetchRefused("too-large", `The body is larger than ${maxBytes} bytes`);
 			chunks.push(chunk);
 		}
@@ -194,6 +200,6 @@ async function follow(link: string, rules: FetchRules, signal: AbortSignal): Pro
 			res.destroy();
 			throw new FetchRefused("type", `${mimeType || "No content type"} is not read`);
 		}
-		return { url: url.href, mimeType, charset, body: await readBody(res, rules.maxBytes) };
+		return { url: url.href, mimeType, charset, body: await readBody(res, rules.maxBytes, rules.truncate) };
 	}
 }

@@ -8,7 +8,8 @@ import { guardedFetch, type FetchRefused, type FetchRules } from "./guarded-fetc
 export const PAGE_TYPES: ReadonlySet<string> = new Set(["text/html", "application/xhtml+xml"]);
 export const IMAGE_TYPES: ReadonlySet<string> = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"]);
 
-export const PAGE_LIMITS = { maxRedirects: 3, timeoutMs: 5000, maxBytes: 512 * 1024 } as const;
+/** A page longer than maxBytes is read that far: its head, with the tags a preview needs, comes first. */
+export const PAGE_LIMITS = { maxRedirects: 3, timeoutMs: 5000, maxBytes: 512 * 1024, truncate: true } as const;
 export const IMAGE_LIMITS = { maxRedirects: 3, timeoutMs: 5000, maxBytes: 2 * 1024 * 1024 } as const;
 
 /** An edit reaches the fetcher within moments; an older edited message changing (a reaction) is no reason to fetch. */
