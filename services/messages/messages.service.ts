@@ -9,7 +9,7 @@ import { OUTBOX_INDEX } from "../../lib/outbox.ts";
 import { clientMessageIdParam, contentParam, idParam, limitParam, params, seqParam } from "../../lib/params.ts";
 import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { appendMessage } from "./append.ts";
-import { messageUse, resolveAttachments } from "./attachments.ts";
+import { resolveAttachments } from "./attachments.ts";
 import { storedLastVersion } from "./changes.ts";
 import { checkedContent, MAX_CONTENT } from "./content.ts";
 import { Cursors } from "./cursors.ts";
@@ -112,7 +112,7 @@ const MessagesService: ServiceSchema<{}, {}, MessagesState> = {
 					content,
 					clientMessageId,
 					// Claimed last, once nothing else can refuse the send; a retry (same clientMessageId) claims them again.
-					attachments: await resolveAttachments(ctx, me.id, refs, messageUse(clientMessageId ? clientKeyOf(me.id, clientMessageId) : null)),
+					attachments: await resolveAttachments(ctx, me.id, refs, clientMessageId ? clientKeyOf(me.id, clientMessageId) : null),
 					createdAt: new Date(),
 					replyTo,
 					mentions
