@@ -30,14 +30,19 @@ export async function claimAssets(assets: Collection<AssetDoc>, request: ClaimRe
 	}
 	const taken: string[] = [];
 	for (const id of ids) {
-		const free = { _id: id, $or: [{ usedBy: { $exists: false } }, { usedBy: null }, { usedBy: use }] };
+		if (docs.get(id)!.usedBy === use) continue;
+		// Counted as changed (MongoDB counts modified documents, NeDB matched ones: only a free asset is both).
+		const free = { _id: id, $or: [{ usedBy: { $exists: false } }, { usedBy: null }] };
 		if ((await assets.updateMany(free, { $set: { usedBy: use } })) === 1) {
-			if (docs.get(id)!.usedBy !== use) taken.push(id);
+			taken.push(id);
 			continue;
 		}
+		// Taken meanwhile: by this same use (a retry racing its first attempt) is as good as by us.
+		const now = await assets.findById(id);
+		if (now?.usedBy === use) continue;
 		if (taken.length) await assets.updateMany({ _id: { $in: taken }, usedBy: use }, { $set: { usedBy: null } });
 		throw conflict(
-			`The asset ${id} is already ${docs.get(id)!.usedBy === PICTURE_USE ? "a picture" : "attached to another message"}: upload the file again to share it once more`,
+			`The asset ${id} is already ${now?.usedBy === PICTURE_USE ? "a picture" : "attached to another message"}: upload the file again to share it once more`,
 			"ASSET_IN_USE"
 		);
 	}

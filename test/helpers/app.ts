@@ -28,11 +28,16 @@ export function tempDataDir(): { dir: string; remove(): void } {
  * Starts a real node (embedded: every service, in-memory NeDB) on a free port. Set MONGODB_URI to
  * run the same tests against MongoDB; each app then gets its own database.
  */
+/** The URI with its database (the path after the hosts) replaced: `mongodb://h:27017`, `…/chat?x=y` and `mongodb+srv://…` alike. */
+export function testDatabaseUri(uri: string, database: string): string {
+	const parts = /^(mongodb(?:\+srv)?:\/\/[^/?]*)(?:\/[^?]*)?(\?.*)?$/.exec(uri);
+	if (!parts) throw new Error(`MONGODB_URI is not a mongodb:// URI: ${uri}`);
+	return `${parts[1]}/${database}${parts[2] ?? ""}`;
+}
+
 export async function startTestApp(overrides: Partial<ChatConfig> = {}): Promise<TestApp> {
 	const mongo = process.env.MONGODB_URI;
-	const storage: ChatConfig["storage"] = mongo
-		? { kind: "mongo", uri: mongo.replace(/\/([^/?]*)(\?|$)/, `/chat_test_${process.pid}_${Date.now()}$2`) }
-		: { kind: "memory" };
+	const storage: ChatConfig["storage"] = mongo ? { kind: "mongo", uri: testDatabaseUri(mongo, `chat_test_${process.pid}_${Date.now()}`) } : { kind: "memory" };
 	const config = testConfig({ port: 0, host: "127.0.0.1", storage, ...overrides });
 	const broker = await startNode(config);
 	const api = broker.getLocalService("api") as unknown as { server?: import("node:http").Server } | undefined;
