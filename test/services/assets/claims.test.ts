@@ -13,7 +13,7 @@ function countingModified(assets: Collection<AssetDoc>): Collection<AssetDoc> {
 	return new Proxy(assets, {
 		get(target, name, receiver) {
 			if (name !== "updateMany") return Reflect.get(target, name, receiver);
-			return async (query: object, update: { $set: Partial<AssetDoc> }) => {
+			return async (query: Record<string, unknown>, update: { $set: Partial<AssetDoc> }) => {
 				const before = await target.find(query);
 				await target.updateMany(query, update);
 				return before.filter(doc => Object.entries(update.$set).some(([field, value]) => doc[field as keyof AssetDoc] !== value)).length;
