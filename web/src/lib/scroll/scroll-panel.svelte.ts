@@ -1,6 +1,13 @@
 import { tick } from 'svelte';
 import type { Attachment } from 'svelte/attachments';
-import { adjustmentFor, anchoredScrollTop, contentChange, isAtBottom, type ContentEdges } from './scroll-position.ts';
+import {
+	adjustmentFor,
+	anchoredScrollTop,
+	contentChange,
+	isAtBottom,
+	startScrollTop,
+	type ContentEdges
+} from './scroll-position.ts';
 
 /** Within this many pixels of the end counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
@@ -10,7 +17,7 @@ const FILL_THRESHOLD = 300;
 export interface ScrollPanelOptions {
 	/** The reader is near the top: load older content. Called on every scroll event there. */
 	onFillRequest: () => void;
-	/** Where the first render starts: this element centred when it lies below the first half screen, else the bottom. */
+	/** Where the first render starts: at this element when the bottom view would not show it, else the bottom. */
 	startAt?: (container: HTMLElement) => HTMLElement | null;
 }
 
@@ -97,8 +104,10 @@ export class ScrollPanel {
 
 	#start(container: HTMLElement): void {
 		const target = this.#options.startAt?.(container);
-		if (target && target.offsetTop > container.clientHeight / 2) target.scrollIntoView({ block: 'center' });
-		else this.scrollToBottom();
+		const targetTop = target
+			? target.getBoundingClientRect().top - container.getBoundingClientRect().top + container.scrollTop
+			: null;
+		container.scrollTop = startScrollTop(container, targetTop);
 		this.atBottom = isAtBottom(container, BOTTOM_SLACK);
 	}
 

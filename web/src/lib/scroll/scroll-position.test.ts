@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adjustmentFor, anchoredScrollTop, contentChange, isAtBottom } from './scroll-position';
+import { adjustmentFor, anchoredScrollTop, contentChange, isAtBottom, startScrollTop } from './scroll-position';
 
 const has =
 	(...keys: string[]) =>
@@ -58,5 +58,22 @@ describe('scroll position', () => {
 		expect(adjustmentFor({ prepended: true, appended: true }, { wasAtBottom: true, stickOnAppend: true })).toBe(
 			'keep-anchor'
 		);
+	});
+
+	it('opens at the unread divider whenever the bottom view would not show it', () => {
+		const metrics = { scrollHeight: 3000, clientHeight: 600 };
+		// Near the top of what is loaded (a few read messages above many long unread ones): not the bottom.
+		expect(startScrollTop(metrics, 200)).toBe(0);
+		expect(startScrollTop(metrics, 1500)).toBe(1300);
+		// Just above the bottom view, and inside it.
+		expect(startScrollTop(metrics, 2399)).toBe(2199);
+		expect(startScrollTop(metrics, 2400)).toBe(2400);
+		expect(startScrollTop(metrics, 2900)).toBe(2400);
+		expect(startScrollTop(metrics, null)).toBe(2400);
+	});
+
+	it('stays at the bottom when everything fits', () => {
+		expect(startScrollTop({ scrollHeight: 500, clientHeight: 600 }, 100)).toBe(0);
+		expect(startScrollTop({ scrollHeight: 500, clientHeight: 600 }, null)).toBe(0);
 	});
 });

@@ -26,6 +26,16 @@ export function isAtBottom(metrics: ScrollMetrics, slack: number): boolean {
 	return metrics.scrollHeight - metrics.scrollTop - metrics.clientHeight <= slack;
 }
 
+/**
+ * Where the first render starts: at the bottom when that view shows the target (or there is none), else with the
+ * target a third of the way down, as Element opens at the read marker. `targetTop` is in content pixels.
+ */
+export function startScrollTop(metrics: Omit<ScrollMetrics, 'scrollTop'>, targetTop: number | null): number {
+	const bottom = Math.max(0, metrics.scrollHeight - metrics.clientHeight);
+	if (targetTop === null || targetTop >= bottom) return bottom;
+	return Math.max(0, targetTop - metrics.clientHeight / 3);
+}
+
 /** The scrollTop that keeps the rows on screen in place after content grew above them. */
 export function anchoredScrollTop(
 	before: Pick<ScrollMetrics, 'scrollTop' | 'scrollHeight'>,
