@@ -18,6 +18,11 @@ export interface TestApp {
 	stop(): Promise<void>;
 }
 
+/** Writes the messages service's write-behind (conversation heads, senders' reads) now, as a stopping node does. */
+export function flushWriteBehind(app: TestApp): Promise<void> {
+	return (app.broker.getLocalService("messages") as unknown as { heads: { flush(): Promise<void> } }).heads.flush();
+}
+
 /** A fresh temporary DATA_DIR, removed by the returned cleanup. */
 export function tempDataDir(): { dir: string; remove(): void } {
 	const dir = mkdtempSync(path.join(tmpdir(), "chat-test-"));

@@ -346,3 +346,34 @@ export function writeNginxConfig(options: NginxRender): string {
 	writeFileSync(file, renderNginxConfig(options));
 	return file;
 }
+
+/** One JSON request to a node (its body parsed, or null); fails after 5 s, as a node that went away mid-request. */
+export async function callNode(base: string, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
+	const res = await fetch(base + url, {
+		method,
+		headers: { ...(body ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+		body: body ? JSON.stringify(body) : undefined,
+		signal: AbortSignal.timeout(5000)
+	});
+	const text = await res.text();
+	return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** A node started on a free port, once its /ready answers 200 (fails with its log if it exits first or takes 60 s). */
+export async function startReadyNode(cluster: TestCluster, name: string, env: Record<string, string>): Promise<{ node: NodeProcess; base: string }> {
+	const port = await freePort();
+	const node = cluster.startNode(name, { ...env, PORT: String(port) });
+	const base = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 60_000;
+	for (;;) {
+		if (node.process.exitCode != null || node.process.signalCode != null)
+			throw new Error(`${name} did not start (exit ${node.process.exitCode}):\n${node.log()}`);
+		if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s:\n${node.log()}`);
+		const ready = await fetch(`${base}/ready`).then(
+			res => res.ok,
+			() => false
+		);
+		if (ready) return { node, base };
+		await new Promise(resolve => setTimeout(resolve, 20));
+	}
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { freePort, TestCluster, type NodeProcess } from "../helpers/cluster.ts";
+import { callNode, startReadyNode, TestCluster, type NodeProcess } from "../helpers/cluster.ts";
 
 /**
  * A node killed at random points (SIGTERM, then SIGKILL a moment later, as an impatient orchestrator does)
@@ -17,47 +17,18 @@ interface Acknowledged {
 	messages: Map<string, string>; // clientMessageId → content
 }
 
-async function call(base: string, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
-	const res = await fetch(base + url, {
-		method,
-		headers: { ...(body ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-		signal: AbortSignal.timeout(5000)
-	});
-	const text = await res.text();
-	return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function startReady(cluster: TestCluster, name: string, env: Record<string, string>): Promise<{ node: NodeProcess; base: string }> {
-	const port = await freePort();
-	const node = cluster.startNode(name, { ...env, PORT: String(port) });
-	const base = `http://127.0.0.1:${port}`;
-	const deadline = Date.now() + 60_000;
-	for (;;) {
-		if (node.process.exitCode != null || node.process.signalCode != null)
-			throw new Error(`${name} did not start (exit ${node.process.exitCode}):\n${node.log()}`);
-		if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s:\n${node.log()}`);
-		const ready = await fetch(`${base}/ready`).then(
-			res => res.ok,
-			() => false
-		);
-		if (ready) return { node, base };
-		await new Promise(resolve => setTimeout(resolve, 20));
-	}
-}
-
 /** Writes until told to stop: new users (users.db, auth's files) and messages (messages.db); records what was acknowledged. */
 async function writeUntil(stop: AbortSignal, base: string, session: { token: string; groupId: string }, round: number, acked: Acknowledged): Promise<void> {
 	for (let i = 0; !stop.aborted; i++) {
 		try {
 			if (i % 3 === 0) {
 				const username = `r${round}_${i}_${process.pid % 1000}`;
-				const res = await call(base, "POST", "/api/auth/register", { username, password: PASSWORD });
+				const res = await callNode(base, "POST", "/api/auth/register", { username, password: PASSWORD });
 				if (res.status === 201) acked.users.push(username);
 			} else {
 				const clientMessageId = `r${round}-${i}`;
 				const content = `round ${round} message ${i}`;
-				const res = await call(base, "POST", "/api/messages", { groupId: session.groupId, content, clientMessageId }, session.token);
+				const res = await callNode(base, "POST", "/api/messages", { groupId: session.groupId, content, clientMessageId }, session.token);
 				if (res.status === 201 || res.status === 200) acked.messages.set(clientMessageId, content);
 			}
 		} catch {
@@ -76,16 +47,16 @@ describe("restart on the same DATA_DIR", { skip: !!process.env.MONGODB_URI && "N
 	test(`${ROUNDS} kills at random points: every start succeeds and keeps every acknowledged write`, async () => {
 		const env = { DATA_DIR: path.join(cluster.dir, "data"), SEND_RATE_PER_SECOND: "1000", SEND_RATE_BURST: "1000", RATE_LIMIT_PER_MINUTE: "100000" };
 		const acked: Acknowledged = { users: [], messages: new Map() };
-		let { node, base } = await startReady(cluster, "setup", env);
-		const owner = (await call(base, "POST", "/api/auth/register", { username: `owner_${process.pid % 1000}`, password: PASSWORD })).body;
-		const group = (await call(base, "POST", "/api/groups", { name: "restarts", memberIds: [] }, owner.accessToken)).body;
+		let { node, base } = await startReadyNode(cluster, "setup", env);
+		const owner = (await callNode(base, "POST", "/api/auth/register", { username: `owner_${process.pid % 1000}`, password: PASSWORD })).body;
+		const group = (await callNode(base, "POST", "/api/groups", { name: "restarts", memberIds: [] }, owner.accessToken)).body;
 		const ownerName: string = owner.user.username;
 		assert.equal(await node.kill("SIGTERM"), 0, node.log());
 
-		let next: Promise<{ node: NodeProcess; base: string }> = startReady(cluster, "round-0", env);
+		let next: Promise<{ node: NodeProcess; base: string }> = startReadyNode(cluster, "round-0", env);
 		for (let round = 0; round < ROUNDS; round++) {
 			({ node, base } = await next);
-			const login = await call(base, "POST", "/api/auth/login", { username: ownerName, password: PASSWORD });
+			const login = await callNode(base, "POST", "/api/auth/login", { username: ownerName, password: PASSWORD });
 			assert.equal(login.status, 200, JSON.stringify(login.body));
 			const stop = new AbortController();
 			const writing = Promise.all([0, 1].map(() => writeUntil(stop.signal, base, { token: login.body.accessToken, groupId: group.id }, round, acked)));
@@ -94,22 +65,22 @@ describe("restart on the same DATA_DIR", { skip: !!process.env.MONGODB_URI && "N
 			// Every other round the next node starts while this one is still stopping (an orchestrator that does not wait).
 			const overlap = round % 2 === 1;
 			const name = round + 1 < ROUNDS ? `round-${round + 1}` : "final";
-			if (overlap) next = startReady(cluster, name, env);
+			if (overlap) next = startReadyNode(cluster, name, env);
 			await sleep(Math.random() * 1000);
 			node.process.kill("SIGKILL");
 			await node.exited;
 			stop.abort();
 			await writing;
-			if (!overlap) next = startReady(cluster, name, env);
+			if (!overlap) next = startReadyNode(cluster, name, env);
 		}
 
 		({ node, base } = await next);
 		try {
-			const login = await call(base, "POST", "/api/auth/login", { username: ownerName, password: PASSWORD });
+			const login = await callNode(base, "POST", "/api/auth/login", { username: ownerName, password: PASSWORD });
 			const token = login.body.accessToken;
 			const history: { seq: number; clientMessageId: string; content: string }[] = [];
 			for (let after = 0; ;) {
-				const page = (await call(base, "GET", `/api/messages/${group.id}?after=${after}&limit=100`, undefined, token)).body.items;
+				const page = (await callNode(base, "GET", `/api/messages/${group.id}?after=${after}&limit=100`, undefined, token)).body.items;
 				if (page.length === 0) break;
 				history.push(...page);
 				after = page[page.length - 1].seq;
@@ -123,7 +94,7 @@ describe("restart on the same DATA_DIR", { skip: !!process.env.MONGODB_URI && "N
 			assert.equal(stored.size, history.length, "no message stored twice");
 			for (const [clientMessageId, content] of acked.messages) assert.equal(stored.get(clientMessageId), content, `acknowledged ${clientMessageId} is kept`);
 			for (const username of acked.users) {
-				const res = await call(base, "POST", "/api/auth/login", { username, password: PASSWORD });
+				const res = await callNode(base, "POST", "/api/auth/login", { username, password: PASSWORD });
 				assert.equal(res.status, 200, `acknowledged registration of ${username} is kept`);
 			}
 			assert.ok(acked.messages.size > ROUNDS, `the writers got through (${acked.messages.size} messages, ${acked.users.length} users)`);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { freePort, TestCluster, type NodeProcess } from "../helpers/cluster.ts";
+import { callNode, startReadyNode, TestCluster } from "../helpers/cluster.ts";
 
 /**
  * A sender's read of their own message is written behind (up to a second later). kill -9 right after a
@@ -11,57 +11,30 @@ import { freePort, TestCluster, type NodeProcess } from "../helpers/cluster.ts";
 
 const PASSWORD = "correct horse battery";
 
-async function call(base: string, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }> {
-	const res = await fetch(base + url, {
-		method,
-		headers: { ...(body ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-		body: body ? JSON.stringify(body) : undefined
-	});
-	const text = await res.text();
-	return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function startReady(cluster: TestCluster, name: string, env: Record<string, string>): Promise<{ node: NodeProcess; base: string }> {
-	const port = await freePort();
-	const node = cluster.startNode(name, { ...env, PORT: String(port) });
-	const base = `http://127.0.0.1:${port}`;
-	for (const deadline = Date.now() + 60_000; ; await new Promise(resolve => setTimeout(resolve, 20))) {
-		if (node.process.exitCode != null || node.process.signalCode != null) throw new Error(`${name} did not start:\n${node.log()}`);
-		if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s:\n${node.log()}`);
-		if (
-			await fetch(`${base}/ready`).then(
-				res => res.ok,
-				() => false
-			)
-		)
-			return { node, base };
-	}
-}
-
 describe("a sender's read after kill -9", { skip: !!process.env.MONGODB_URI && "NeDB files only", timeout: 120_000 }, () => {
 	const cluster = new TestCluster();
 	after(() => cluster.stop());
 
 	test("is there after the restart, though the write-behind had not stored it", async () => {
 		const env = { DATA_DIR: path.join(cluster.dir, "data") };
-		let { node, base } = await startReady(cluster, "first", env);
-		const register = async (username: string) => (await call(base, "POST", "/api/auth/register", { username, password: PASSWORD })).body;
+		let { node, base } = await startReadyNode(cluster, "first", env);
+		const register = async (username: string) => (await callNode(base, "POST", "/api/auth/register", { username, password: PASSWORD })).body;
 		const alice = await register(`alice_${process.pid % 1000}`);
 		const bob = await register(`bob_${process.pid % 1000}`);
-		const group = (await call(base, "POST", "/api/groups", { name: "Crash", memberIds: [bob.user.id] }, alice.accessToken)).body;
-		const question = (await call(base, "POST", "/api/messages", { groupId: group.id, content: "q" }, alice.accessToken)).body;
+		const group = (await callNode(base, "POST", "/api/groups", { name: "Crash", memberIds: [bob.user.id] }, alice.accessToken)).body;
+		const question = (await callNode(base, "POST", "/api/messages", { groupId: group.id, content: "q" }, alice.accessToken)).body;
 		// Past the write-behind of alice's own read, then bob answers and the node dies at once.
 		await new Promise(resolve => setTimeout(resolve, 1500));
-		const answer = await call(base, "POST", "/api/messages", { groupId: group.id, content: "a" }, bob.accessToken);
+		const answer = await callNode(base, "POST", "/api/messages", { groupId: group.id, content: "a" }, bob.accessToken);
 		assert.equal(answer.status, 201);
 		await node.kill("SIGKILL");
 
-		({ node, base } = await startReady(cluster, "second", env));
-		const login = async (username: string) => (await call(base, "POST", "/api/auth/login", { username, password: PASSWORD })).body.accessToken;
+		({ node, base } = await startReadyNode(cluster, "second", env));
+		const login = async (username: string) => (await callNode(base, "POST", "/api/auth/login", { username, password: PASSWORD })).body.accessToken;
 		const [aliceToken, bobToken] = [await login(alice.user.username), await login(bob.user.username)];
-		const receipts = (await call(base, "GET", `/api/messages/${question.id}/receipts`, undefined, aliceToken)).body;
+		const receipts = (await callNode(base, "GET", `/api/messages/${question.id}/receipts`, undefined, aliceToken)).body;
 		assert.deepEqual(receipts.seenBy, [bob.user.id], JSON.stringify(receipts));
-		const bobs = (await call(base, "GET", `/api/groups/${group.id}`, undefined, bobToken)).body;
+		const bobs = (await callNode(base, "GET", `/api/groups/${group.id}`, undefined, bobToken)).body;
 		assert.deepEqual([bobs.readSeq, bobs.unreadCount], [2, 0]);
 		assert.match(node.log(), /Restored \d+ sender read/);
 	});

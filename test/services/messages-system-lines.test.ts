@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import type { Message, SyncResult } from "../../contract/messages.ts";
-import { client, registerUser, startTestApp, useTestApp, type TestUser } from "../helpers/app.ts";
+import { client, flushWriteBehind, registerUser, startTestApp, type TestUser, useTestApp } from "../helpers/app.ts";
 import { collect, emitWithAck, waitForEvent, type Ack } from "../helpers/socket.ts";
 
 describe("system lines: group changes in the timeline", () => {
@@ -88,7 +88,7 @@ describe("system lines: group changes in the timeline", () => {
 		assert.deepEqual(entries(await history(bob, g.id)), lines);
 		assert.deepEqual(entries(toBob), lines.slice(1));
 		assert.deepEqual(toAlice, [], "whoever left hears nothing more");
-		await (t.app.broker.getLocalService("messages") as unknown as { heads: { flush(): Promise<void> } }).heads.flush();
+		await flushWriteBehind(t.app);
 		const cursors = (await ok<{ items: { userId: string }[] }>(api(bob).get(`/api/messages/${g.id}/receipts`))).items;
 		assert.deepEqual(cursors.map(c => c.userId).sort(), [bob.user.id, carol.user.id].sort(), "the leaver's read of the line wrote no cursor");
 	});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import type { Group } from "../../contract/groups.ts";
 import type { Receipt } from "../../contract/messages.ts";
-import { client, useTestApp, type TestUser } from "../helpers/app.ts";
+import { client, flushWriteBehind, type TestUser, useTestApp } from "../helpers/app.ts";
 import { collect, emitWithAck, waitForEvent } from "../helpers/socket.ts";
 
 describe("mark as unread", () => {
@@ -143,7 +143,7 @@ describe("mark as unread", () => {
 
 	test("writing in the conversation reads it: a send clears the sender's marker at once and once stored; a marker set after the send stays", async () => {
 		const groupId = await conversation("Reply clears", 5);
-		const flushed = () => (t.app.broker.getLocalService("messages") as unknown as { heads: { flush(): Promise<void> } }).heads.flush();
+		const flushed = () => flushWriteBehind(t.app);
 		assert.equal((await markUnread(bob, groupId, { seq: 3 })).status, 200);
 		const reply = await api(bob).post("/api/messages", { groupId, content: "on it" });
 		assert.equal(reply.status, 201);
