@@ -8,6 +8,8 @@ import type { ChatConfig } from "./config.ts";
  */
 export const STORE_SERVICES = ["users", "auth", "groups", "messages", "assets", "push"] as const;
 
+const isStoreService = (name: string) => (STORE_SERVICES as readonly string[]).includes(name);
+
 /** What a node says of itself in the registry (broker metadata), for its peers' check. */
 export interface StoreMetadata {
 	store: ChatConfig["storage"]["kind"];
@@ -28,7 +30,7 @@ export interface StoreConflict {
 
 /** Peers running a store service this node runs too, where either of the two keeps its own store. */
 export function storeConflicts(self: StoreNode & StoreMetadata, peers: StoreNode[]): StoreConflict[] {
-	const mine = new Set(self.services.filter(s => (STORE_SERVICES as readonly string[]).includes(s)));
+	const mine = new Set(self.services.filter(isStoreService));
 	const conflicts: StoreConflict[] = [];
 	for (const peer of peers) {
 		if (peer.nodeID === self.nodeID) continue;
@@ -55,10 +57,8 @@ export function conflictMessage(conflict: StoreConflict, store: string): string 
  * when this node learns of it: before either routes a request to the other.
  */
 export function guardSingleStore(broker: ServiceBroker, config: ChatConfig, onYield: (message: string) => void): void {
-	if (!config.transporter) return;
-	const metadata = broker.metadata as unknown as StoreMetadata;
-	const self = { nodeID: broker.nodeID, services: config.services, ...metadata };
-	if (!config.services.some(s => (STORE_SERVICES as readonly string[]).includes(s))) return;
+	if (!config.transporter || !config.services.some(isStoreService)) return;
+	const self = { nodeID: broker.nodeID, services: config.services, ...(broker.metadata as unknown as StoreMetadata) };
 	const warned = new Set<string>();
 	let yielded = false;
 	const check = () => {
