@@ -81,9 +81,8 @@ export class Cursors {
 			.then(() => undefined)
 			.finally(() => {
 				if (this.writing.get(key) === write) this.writing.delete(key);
-				const members = this.unstored.get(read.groupId);
-				if (members?.get(read.userId) === read.seq) members.delete(read.userId);
-				if (members?.size === 0) this.unstored.delete(read.groupId);
+				// A later send's read stays counted until its own write.
+				if (this.unstoredRead(read.groupId, read.userId) === read.seq) this.dropUnstored(read.groupId, read.userId);
 			});
 		this.writing.set(key, write);
 		return write;
@@ -95,6 +94,10 @@ export class Cursors {
 
 	private forget(groupId: string, userId: string): void {
 		this.deferred.delete(cursorId(groupId, userId));
+		this.dropUnstored(groupId, userId);
+	}
+
+	private dropUnstored(groupId: string, userId: string): void {
 		const members = this.unstored.get(groupId);
 		members?.delete(userId);
 		if (members?.size === 0) this.unstored.delete(groupId);
