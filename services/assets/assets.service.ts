@@ -179,27 +179,6 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 			}
 		},
 
-		/** For messages (attaching) and users (avatars): hidden and unknown assets are null. */
-		describe: {
-			visibility: "public",
-			readOnly: true,
-			params: params({ id: idParam }),
-			async handler(ctx: Context<{ id: string }>): Promise<AssetDescription | null> {
-				const doc = await this.db.assets.findById(ctx.params.id);
-				return doc && !doc.hiddenAt ? describeAsset(doc) : null;
-			}
-		},
-
-		describeMany: {
-			visibility: "public",
-			readOnly: true,
-			params: params({ ids: idList(100) }),
-			async handler(ctx: Context<{ ids: string[] }>): Promise<AssetDescription[]> {
-				const docs = await this.db.assets.findByIds(ctx.params.ids);
-				return docs.filter(d => !d.hiddenAt).map(describeAsset);
-			}
-		},
-
 		/**
 		 * For link-previews: a page's image, fetched by the server (through its guard) and handed over as
 		 * ctx.stream; kept only if its bytes are an image that can be shown inline (else 415).
