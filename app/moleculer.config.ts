@@ -1,10 +1,10 @@
-import { Validators, type BrokerOptions } from "moleculer";
+import type { BrokerOptions } from "moleculer";
 import type { ChatConfig } from "../lib/config.ts";
 import { isOverloaded } from "../lib/errors.ts";
 import { registerChatMetrics } from "../lib/metrics.ts";
-import { VALIDATION_MESSAGES } from "../lib/params.ts";
 import type { StoreMetadata } from "../lib/single-store.ts";
 import { chatMiddlewares } from "../middlewares/index.ts";
+import { ChatValidator } from "../lib/validator.ts";
 
 /**
  * The one place where the broker is configured from the environment (through ChatConfig).
@@ -57,7 +57,7 @@ export function brokerOptions(config: ChatConfig): BrokerOptions {
 			check: (err: Error & { code?: number }) => err && (err.code == null || err.code >= 500) && !isOverloaded(err)
 		},
 		bulkhead: { enabled: false },
-		validator: new Validators.Fastest({ messages: VALIDATION_MESSAGES }),
+		validator: new ChatValidator(),
 		metrics: metricsOptions(config),
 		tracing: { enabled: false },
 		skipProcessEventRegistration: true,

@@ -305,5 +305,11 @@ describe("bad input: names and text", () => {
 			"The 'content' field must be at most 4000 characters."
 		);
 		assert.equal(await problem(await api.put("/api/users/profile", { displayName: "x".repeat(65) })), "The 'displayName' field must be at most 64 characters.");
+		// A null is a value, not a missing field; fastest-validator names the array, not its null item.
+		assert.equal(
+			await problem(await api.post("/api/messages", { groupId, content: "x", attachments: [null] })),
+			"The 'attachments' field must not contain null."
+		);
+		assert.equal(await problem(await api.post("/api/messages", { groupId: null, content: "x" })), "The 'groupId' field must not be null.");
 	});
 });
