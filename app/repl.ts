@@ -5,6 +5,7 @@ import { ServiceBroker, type CallingOptions, type Middleware } from "moleculer";
 import { withOperatorPass } from "../lib/cluster-trust.ts";
 import { attachConfig, ConfigError, loadConfig, type ChatConfig } from "../lib/config.ts";
 import { brokerOptions } from "./moleculer.config.ts";
+import { keepingAnnouncementsWhole } from "../repl-commands/announce.ts";
 import { replCommands } from "../repl-commands/index.ts";
 
 /**
@@ -62,7 +63,7 @@ async function main() {
 	const broker = createReplBroker(config);
 	await broker.start();
 	stopOnce(broker);
-	await broker.repl();
+	keepingAnnouncementsWhole(await broker.repl());
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ServiceBroker, ServiceSchema } from "moleculer";
 import REPL from "moleculer-repl";
 import { ALL_SERVICES } from "../lib/config.ts";
 import { SocketOpsActions } from "../mixins/ops.mixin.ts";
-import { announce, formatAnnounced } from "../repl-commands/announce.ts";
+import { announce, formatAnnounced, keepingAnnouncementsWhole, quotingAnnouncement } from "../repl-commands/announce.ts";
 import { conversationStats, formatConversationStats } from "../repl-commands/conversation.ts";
 import { disconnectUser, formatKicked, KICK_REASON } from "../repl-commands/kick.ts";
 import { formatOnlineUsers, onlineUsers } from "../repl-commands/online.ts";
@@ -46,7 +46,7 @@ function startRepl(broker: ServiceBroker) {
 		server.setupHistory = (_path, ready) => ready(null, server);
 		return server;
 	});
-	const server = REPL(broker, { delimiter: "chat $", customCommands: replCommands as never });
+	const server = keepingAnnouncementsWhole(REPL(broker, { delimiter: "chat $", customCommands: replCommands as never }));
 	onStreams.mock.restore();
 	return {
 		type: (line: string) => new Promise<void>(resolve => server.eval(line, server.context, "repl", () => resolve())),
@@ -142,11 +142,22 @@ describe("REPL operator commands", () => {
 		assert.deepEqual(await typed(`announce -g ${groupId} "Back   at noon, don't log out"`), Array(3).fill(["Back   at noon, don't log out", groupId]));
 		// The option of one line does not stay for the next.
 		assert.deepEqual(await typed("announce Everyone again"), Array(3).fill(["Everyone again", null]));
+		// An apostrophe needs no quotes (string-argv would open a quote at it).
+		assert.deepEqual(await typed("announce We're back, it's fixed"), Array(3).fill(["We're back, it's fixed", null]));
+		assert.deepEqual(await typed(`announce Alice's team --group ${groupId}`), Array(3).fill(["Alice's team", groupId]));
 		assert.deepEqual(failed.mock.calls, []);
 		assert.deepEqual(
 			printed.mock.calls.map(c => c.arguments[0]),
-			Array(4).fill("Announcement delivered to 3 socket(s) on 1 node(s)")
+			Array(6).fill("Announcement delivered to 3 socket(s) on 1 node(s)")
 		);
+	});
+
+	test("announce lines are quoted as a whole only where an apostrophe would break them", () => {
+		assert.equal(quotingAnnouncement("announce We're   back"), 'announce "We\'re   back"');
+		assert.equal(quotingAnnouncement("announce -g abc it's on"), 'announce "it\'s on" -g abc');
+		assert.equal(quotingAnnouncement("announce --group=abc it's on"), 'announce "it\'s on" --group=abc');
+		for (const untouched of ["announce plain words", `announce "don't" quoted`, "announce 'all quoted'", "kick bob's", "announce"])
+			assert.equal(quotingAnnouncement(untouched), untouched);
 	});
 
 	test("conversation: members, last seq, messages today", async () => {
