@@ -50,7 +50,7 @@ export interface ChatConfig {
 	/** Full-text searches per user: a token bucket (SEARCH_RATE_PER_SECOND / SEARCH_RATE_BURST). */
 	search: { perSecond: number; burst: number };
 	/** Sign-in attempts: per account and address (every attempt), and per account from addresses it never signed in from. */
-	login: { attemptsPerAddress: number; addressWindowSeconds: number; attemptsPerAccount: number; accountWindowSeconds: number };
+	login: { attemptsPerAddress: number; addressWindowSeconds: number; attemptsPerAccount: number; accountWindowSeconds: number; newAccountsPerAddress: number };
 	/** Socket gateway budgets: every client event costs tokens of its user's bucket; sockets per user per gateway node. */
 	socketLimits: SocketLimitsConfig;
 	/** Limits of conversation size and membership count (groups, not direct conversations). */
@@ -286,7 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			attemptsPerAddress: parseInteger(env.LOGIN_ATTEMPTS_PER_ADDRESS, 10, "LOGIN_ATTEMPTS_PER_ADDRESS", 1),
 			addressWindowSeconds: 15 * 60,
 			attemptsPerAccount: parseInteger(env.LOGIN_ATTEMPTS_PER_ACCOUNT, 50, "LOGIN_ATTEMPTS_PER_ACCOUNT", 1),
-			accountWindowSeconds: 3600
+			accountWindowSeconds: 3600,
+			newAccountsPerAddress: parseInteger(env.LOGIN_ATTEMPTS_PER_ADDRESS_NEW_ACCOUNTS, 50, "LOGIN_ATTEMPTS_PER_ADDRESS_NEW_ACCOUNTS", 1)
 		},
 		socketLimits: {
 			eventsPerSecond: parseInteger(env.SOCKET_EVENT_RATE_PER_SECOND, 30, "SOCKET_EVENT_RATE_PER_SECOND", 1),

@@ -6,7 +6,7 @@ import type { RateLimiter } from "./rate-limiter.ts";
 export const KNOWN_ADDRESSES = 10;
 
 /**
- * Sign-in attempts, limited twice (token buckets, memory or Redis):
+ * Sign-in attempts, limited three times (token buckets, memory or Redis):
  *
  * - per account and address: every attempt costs a token, so one address guesses one account slowly.
  *   An attacker exhausts only their own pair: the owner, elsewhere, is not affected.
@@ -15,17 +15,22 @@ export const KNOWN_ADDRESSES = 10;
  *   sign-in, keyed with the server secret) never take from it, so an attack cannot lock the owner out of
  *   a device they used before; from a new address during an attack they wait for the bucket (429 with
  *   Retry-After), which slows them down but never refuses them for good.
+ * - per address, over every account that never signed in from it: one address trying one password on
+ *   many accounts (spraying, credential stuffing) shares one slow bucket, refused before bcrypt runs.
+ *   People behind one shared address (an office, a NAT) who signed in from it before never take from it.
  *
  * Unknown usernames are limited the same way, so the limits do not tell which accounts exist.
  */
 export class LoginThrottle {
 	private readonly byAddress: RateLimiter;
 	private readonly byAccount: RateLimiter;
+	private readonly byAddressAnyAccount: RateLimiter | undefined;
 	private readonly secret: string;
 
-	constructor(limiters: { byAddress: RateLimiter; byAccount: RateLimiter }, secret: string) {
+	constructor(limiters: { byAddress: RateLimiter; byAccount: RateLimiter; byAddressAnyAccount?: RateLimiter }, secret: string) {
 		this.byAddress = limiters.byAddress;
 		this.byAccount = limiters.byAccount;
+		this.byAddressAnyAccount = limiters.byAddressAnyAccount;
 		this.secret = secret;
 	}
 
@@ -39,12 +44,16 @@ export class LoginThrottle {
 		const pair = await this.byAddress.take(`login:${account}|${addressKey}`, now);
 		if (!pair.allowed) throw rateLimited(pair.retryAfterMs);
 		if (known) return;
+		if (this.byAddressAnyAccount) {
+			const address = await this.byAddressAnyAccount.take(`login-address:${addressKey}`, now);
+			if (!address.allowed) throw rateLimited(address.retryAfterMs);
+		}
 		const overall = await this.byAccount.take(`login:${account}`, now);
 		if (!overall.allowed) throw rateLimited(overall.retryAfterMs);
 	}
 
 	async close(): Promise<void> {
-		await Promise.all([this.byAddress.close(), this.byAccount.close()]);
+		await Promise.all([this.byAddress.close(), this.byAccount.close(), this.byAddressAnyAccount?.close()]);
 	}
 }
 

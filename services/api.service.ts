@@ -78,6 +78,9 @@ const ApiService: ServiceSchema<Record<string, unknown>, {}, ApiThis> & { merged
 		async authenticate(ctx: Context, _route: unknown, req: Req): Promise<SessionUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;
+			// An action without an `auth` policy (signing in, refreshing, logging out) never reads the caller: a stale or
+			// expired token sent along must not refuse it.
+			if (!(req as Req & { $action?: { auth?: unknown } }).$action?.auth) return null;
 			const token = /^Bearer\s+(\S{1,4096})\s*$/i.exec(header)?.[1];
 			if (!token) throw unauthorized("The Authorization header must be 'Bearer <access token>'", "INVALID_TOKEN");
 			const user = await ctx.call<SessionUser & { exp: number }, { token: string }>("auth.resolveToken", { token });

@@ -151,7 +151,8 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 					const items = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids });
 					return { items };
 				}
-				const prefix = escapeRegExp((ctx.params.search ?? "").toLowerCase());
+				// Names are stored NFC (lib/text.ts): "Zoë" typed as "Zoe" + U+0308 finds them too.
+				const prefix = escapeRegExp((ctx.params.search ?? "").normalize("NFC").toLowerCase());
 				const pattern = new RegExp("^" + prefix);
 				const query = prefix ? { $or: [{ username: { $regex: pattern } }, { displayNameLower: { $regex: pattern } }] } : {};
 				const docs = await this.db.users.find(query, { sort: ["username"], limit: ctx.params.limit, offset: ctx.params.offset });

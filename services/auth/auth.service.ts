@@ -25,10 +25,19 @@ const passwordParam = { type: "string", min: 8, max: 128 } as const;
 
 /**
  * bcrypt reads only 72 bytes; hashing first makes every character of a long password count
- * (base64 of SHA-256 is 44 bytes and has no NUL).
+ * (base64 of SHA-256 is 44 bytes and has no NUL). The password is NFC-normalized first: the same
+ * characters typed on another device or keyboard ("é" as one code point or as "e" + U+0301) are the
+ * same password.
  */
-function prehash(password: string): string {
-	return createHash("sha256").update(password, "utf8").digest("base64");
+function prehash(password: string, form: "NFC" | "as typed" = "NFC"): string {
+	return createHash("sha256")
+		.update(form === "NFC" ? password.normalize("NFC") : password, "utf8")
+		.digest("base64");
+}
+
+/** Hashes of accounts registered before passwords were normalized were made of the password as typed. */
+function legacyPrehash(password: string): string | null {
+	return password.normalize("NFC") === password ? null : prehash(password, "as typed");
 }
 
 /** Credentials, access tokens (access-tokens.ts) and rotating refresh tokens (refresh-tokens.ts). */
@@ -55,11 +64,13 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 				password: passwordParam,
 				displayName: { ...displayNameParam, optional: true }
 			}),
-			async handler(ctx: Context<{ username: string; password: string; displayName?: string }, ResponseMeta>) {
+			async handler(ctx: Context<{ username: string; password: string; displayName?: string }, ResponseMeta & { clientAddress?: string }>) {
 				const passwordHash = await hashPassword(this.broker, ctx.params.password);
 				const user = await ctx.call<User, object>("users.create", { username: ctx.params.username, displayName: ctx.params.displayName });
 				try {
-					await this.db.credentials.insert({ _id: user.id, passwordHash, createdAt: new Date() });
+					// The address it registered from is one the account knows (a REST registration; LoginThrottle).
+					const knownAddresses = ctx.meta.clientAddress ? [this.loginThrottle.addressKey(ctx.meta.clientAddress)] : undefined;
+					await this.db.credentials.insert({ _id: user.id, passwordHash, createdAt: new Date(), ...(knownAddresses ? { knownAddresses } : {}) });
 				} catch (err) {
 					await ctx.call("users.remove", { id: user.id });
 					throw err;
@@ -80,10 +91,15 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
 				await this.loginThrottle.admit(ctx.params.username.toLowerCase(), address, credential?.knownAddresses?.includes(address) ?? false);
 				// Compare against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
-				const ok = await bcrypt.compare(prehash(ctx.params.password), credential?.passwordHash ?? this.dummyHash);
-				if (!user || !credential || !ok) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
-				if (credential.knownAddresses?.[0] !== address)
-					await this.db.credentials.updateById(credential._id, { $set: { knownAddresses: rememberAddress(credential.knownAddresses, address) } });
+				const hash = credential?.passwordHash ?? this.dummyHash;
+				const legacy = legacyPrehash(ctx.params.password);
+				const ok = await bcrypt.compare(prehash(ctx.params.password), hash);
+				const legacyOk = !ok && legacy !== null && (await bcrypt.compare(legacy, hash));
+				if (!user || !credential || !(ok || legacyOk)) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
+				const set: Partial<CredentialDoc> = {};
+				if (legacyOk) set.passwordHash = await hashPassword(this.broker, ctx.params.password);
+				if (credential.knownAddresses?.[0] !== address) set.knownAddresses = rememberAddress(credential.knownAddresses, address);
+				if (Object.keys(set).length > 0) await this.db.credentials.updateById(credential._id, { $set: set });
 				return { user, ...(await issueTokens(this, user, await this.refreshTokens.issue(user.id))) };
 			}
 		},
@@ -166,7 +182,11 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 			return tokenBuckets(config, "login", options);
 		};
 		this.loginThrottle = new LoginThrottle(
-			{ byAddress: limiter(login.attemptsPerAddress, login.addressWindowSeconds), byAccount: limiter(login.attemptsPerAccount, login.accountWindowSeconds) },
+			{
+				byAddress: limiter(login.attemptsPerAddress, login.addressWindowSeconds),
+				byAccount: limiter(login.attemptsPerAccount, login.accountWindowSeconds),
+				byAddressAnyAccount: limiter(login.newAccountsPerAddress, login.addressWindowSeconds)
+			},
 			config.jwt.secret
 		);
 	},

@@ -73,7 +73,7 @@ describe("sign-in attempts are limited per account and address, without locking 
 	before(async () => {
 		app = await startTestApp({
 			http: { bodyLimit: "256kb", corsOrigins: "*", trustProxy: true },
-			login: { attemptsPerAddress: 3, addressWindowSeconds: 900, attemptsPerAccount: 5, accountWindowSeconds: 3600 }
+			login: { attemptsPerAddress: 3, addressWindowSeconds: 900, attemptsPerAccount: 5, accountWindowSeconds: 3600, newAccountsPerAddress: 5 }
 		});
 		owner = await registerUser(app, "target");
 	});
@@ -95,6 +95,28 @@ describe("sign-in attempts are limited per account and address, without locking 
 		assert.equal((await login("10.0.0.1", "correct horse battery")).status, 200, "the owner's known address is never locked out");
 		const stranger = await client(app).post("/api/auth/login", { username: "nobody_here", password: "wrong password" }, { "x-real-ip": "10.0.1.3" });
 		assert.equal(stranger.status, 401, "other accounts are not affected");
+	});
+
+	test("one address trying many accounts shares one bucket; accounts that know the address still sign in from it", async () => {
+		const [office, fresh] = await Promise.all([registerUser(app, "office"), registerUser(app, "fresh")]);
+		const from = (address: string, username: string, password: string) => client(app).post("/api/auth/login", { username, password }, { "x-real-ip": address });
+		assert.equal((await from("10.0.9.9", office.user.username, "correct horse battery")).status, 200, "a first sign-in from the shared address");
+		// 4 more of the address's 5 attempts at accounts that do not know it: one guess each.
+		for (const username of ["nobody_0", "nobody_1", "nobody_2", "nobody_3"])
+			assert.equal((await from("10.0.9.9", username, "Password1!")).status, 401, username);
+		const sprayed = await from("10.0.9.9", fresh.user.username, "correct horse battery");
+		assert.equal(sprayed.status, 429, "the address is out of attempts at accounts it never signed in to, even with the right password");
+		assert.ok(Number(sprayed.headers.get("retry-after")) > 0);
+		assert.equal((await from("10.0.9.9", "nobody_4", "Password1!")).status, 429, "unknown accounts count the same");
+		assert.equal(
+			(await from("10.0.9.9", office.user.username, "correct horse battery")).status,
+			200,
+			"an account that signed in from it before is not limited"
+		);
+		assert.equal((await from("10.0.9.10", fresh.user.username, "correct horse battery")).status, 200, "other addresses are not affected");
+		const registered = await client(app).post("/api/auth/register", { username: "newcomer", password: "correct horse battery" }, { "x-real-ip": "10.0.9.9" });
+		assert.equal(registered.status, 201);
+		assert.equal((await from("10.0.9.9", "newcomer", "correct horse battery")).status, 200, "the address an account registered from is one it knows");
 	});
 });
 

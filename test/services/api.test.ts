@@ -53,6 +53,23 @@ describe("api gateway", () => {
 		assert.equal(after.body.members.length, 2);
 	});
 
+	test("signing in, refreshing and logging out ignore a stale, expired or malformed token sent along", async () => {
+		const expired = jwt.sign({ typ: "access", username: member.user.username }, app.config.jwt.secret, { subject: member.user.id, expiresIn: -1 });
+		for (const token of ["bad.token.here", expired]) {
+			const stale = client(app, token);
+			const login = await stale.post("/api/auth/login", { username: member.user.username, password: "correct horse battery" });
+			assert.equal(login.status, 200, JSON.stringify(login.body));
+			const refreshed = await stale.post("/api/auth/refresh", { refreshToken: login.body.refreshToken });
+			assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+			assert.equal((await stale.post("/api/auth/logout", { refreshToken: refreshed.body.refreshToken })).status, 200);
+			assert.equal((await stale.post("/api/auth/refresh", { refreshToken: refreshed.body.refreshToken })).status, 401, "logged out");
+			const registered = await stale.post("/api/auth/register", { username: `fresh${token.length}`, password: "password123" });
+			assert.equal(registered.status, 201, JSON.stringify(registered.body));
+			// The token is still checked where the caller matters.
+			assert.equal((await stale.get("/api/groups")).status, 401);
+		}
+	});
+
 	test("a non-member gets 404 for everything scoped to the conversation, and changes nothing", async () => {
 		const groupScoped = endpoints().filter(([, url]) => url.includes(groupId) || url.includes(messageId));
 		groupScoped.push(["POST", "/api/messages", { groupId, content: "intruder" }]);

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { createHash } from "node:crypto";
+import bcrypt from "bcrypt";
 import jwt from "jsonwebtoken";
+import type { Collection } from "../../mixins/db.mixin.ts";
+import type { CredentialDoc } from "../../services/auth/documents.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
 
 describe("auth", () => {
@@ -67,6 +71,26 @@ describe("auth", () => {
 		assert.equal(reg.status, 201);
 		assert.equal((await api.post("/api/auth/login", { username: "longpass", password: base + "B" })).status, 401);
 		assert.equal((await api.post("/api/auth/login", { username: "longpass", password: base + "A" })).status, 200);
+	});
+
+	test("a password is the same password in any Unicode form; hashes of the form as typed still sign in and are upgraded", async () => {
+		const api = client(app);
+		const composed = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e";
+		const decomposed = composed.normalize("NFD");
+		assert.equal((await api.post("/api/auth/register", { username: "unicode_pw", password: composed })).status, 201);
+		assert.equal((await api.post("/api/auth/login", { username: "unicode_pw", password: decomposed })).status, 200, "typed decomposed");
+		assert.equal((await api.post("/api/auth/login", { username: "unicode_pw", password: composed })).status, 200, "typed composed");
+
+		// An account whose hash was made of the decomposed password as typed, before passwords were normalized.
+		const old = await api.post("/api/auth/register", { username: "legacy_pw", password: "placeholder password" });
+		const credentials = (app.broker.getLocalService("auth") as unknown as { db: { credentials: Collection<CredentialDoc> } }).db.credentials;
+		const legacyHash = await bcrypt.hash(createHash("sha256").update(decomposed, "utf8").digest("base64"), 4);
+		await credentials.updateById(old.body.user.id, { $set: { passwordHash: legacyHash } });
+		assert.equal((await api.post("/api/auth/login", { username: "legacy_pw", password: "placeholder password" })).status, 401);
+		assert.equal((await api.post("/api/auth/login", { username: "legacy_pw", password: decomposed })).status, 200, "the legacy hash still signs in");
+		assert.notEqual((await credentials.findById(old.body.user.id))?.passwordHash, legacyHash, "and is replaced by a hash of the normalized password");
+		assert.equal((await api.post("/api/auth/login", { username: "legacy_pw", password: composed })).status, 200, "now in either form");
+		assert.equal((await api.post("/api/auth/login", { username: "legacy_pw", password: decomposed })).status, 200);
 	});
 
 	test("refresh rotates the token; reusing a rotated token revokes the whole family", async () => {

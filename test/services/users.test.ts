@@ -62,6 +62,8 @@ describe("users", () => {
 		const page = (await api.get("/api/users?search=z&limit=2&offset=2")).body.items.map((u: { username: string }) => u.username);
 		assert.deepEqual(page, ["zoe_search"]);
 		assert.deepEqual((await api.get("/api/users?search=" + encodeURIComponent(".*"))).body.items, [], "regex characters are literal");
+		const decomposed = (await api.get("/api/users?search=" + encodeURIComponent("Zoe\u0308"))).body.items.map((u: { username: string }) => u.username);
+		assert.deepEqual(decomposed, ["zoe_search"], "'Zoë' typed as 'Zoe' + U+0308 finds the name stored as 'Zoë'");
 		assert.equal((await api.get("/api/users?limit=500")).status, 422);
 		assert.equal((await client(app).get("/api/users?search=z")).status, 401);
 	});
