@@ -1,10 +1,10 @@
-import type { Group } from "../../contract/groups.ts";
+import type { Group, MemberRole } from "../../contract/groups.ts";
 import { cacheKey } from "../../lib/cache-keys.ts";
-import { notFound } from "../../lib/errors.ts";
+import { forbidden, notFound } from "../../lib/errors.ts";
 import { outboxUpdate } from "../../lib/outbox.ts";
 import type { UserContext } from "../../lib/session.ts";
 import { groupChange, streamedChange, type ChangeDetails, type GroupChanges, type GroupChangeType } from "./changes.ts";
-import type { GroupDoc } from "./documents.ts";
+import type { GroupDoc, MembershipDoc } from "./documents.ts";
 import type { GroupsState } from "./groups.service.ts";
 import { viewsOf } from "./views.ts";
 
@@ -14,6 +14,29 @@ export async function groupOf(svc: GroupsState, id: string): Promise<GroupDoc> {
 	const group = await svc.db.groups.findById(id);
 	if (!group) throw notFound("Conversation");
 	return group;
+}
+
+/** Every change of one group goes to one node (the one holding its lock): the actions' balancing. */
+export const byGroup = { strategy: "Shard", strategyOptions: { shardKey: "id" } } as const;
+
+/**
+ * Runs a change of the group under its lock (change-lock.ts), with the caller's membership and the group as
+ * they are now: ConversationAccess checked `policy` before the wait, on a cached answer that an earlier change
+ * in the queue may have made wrong (the caller removed, demoted, no longer the owner), so it is checked again here.
+ */
+export function changeOf<T>(
+	svc: GroupsState,
+	ctx: UserContext,
+	groupId: string,
+	policy: { roles?: MemberRole[]; forbidden?: string },
+	work: (caller: MembershipDoc, group: GroupDoc) => Promise<T>
+): Promise<T> {
+	return svc.changeLock.run(groupId, async () => {
+		const caller = await svc.memberships.of(groupId, ctx.meta.user.id);
+		if (!caller) throw notFound("Conversation");
+		if (policy.roles && !policy.roles.includes(caller.role)) throw forbidden(policy.forbidden ?? "Your role in this conversation does not allow this");
+		return work(caller, await groupOf(svc, groupId));
+	});
 }
 
 /** The group as the caller sees it. */

@@ -10,6 +10,7 @@ import { OUTBOX_INDEX, outboxFields } from "../../lib/outbox.ts";
 import { idList, idParam, limitParam, nameParam, params } from "../../lib/params.ts";
 import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { Admission } from "./admission.ts";
+import { GroupChangeLock } from "./change-lock.ts";
 import { groupChange, streamedChange } from "./changes.ts";
 import { groupOf, membersMoved, viewOf } from "./commit.ts";
 import { decodeCursor, pageOf } from "./conversation-list.ts";
@@ -24,6 +25,8 @@ export interface GroupsState extends DbMethods, OutboxMethods {
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	memberships: Memberships;
 	admission: Admission;
+	/** One change of a group at a time (membership-actions.ts, settings-actions.ts). */
+	changeLock: GroupChangeLock;
 	/** Signs group picture URLs. */
 	secret: string;
 }
@@ -67,40 +70,43 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 				if (direct && others.length !== 1) throw invalidField("memberIds", "A direct conversation needs exactly one other user in 'memberIds'.");
 				if (!direct && !ctx.params.name) throw invalidField("name", "The 'name' field is required for a group.");
 				await assertUsersExist(ctx, others, "memberIds");
-				if (!direct) await this.admission.check(ctx, me.id, [me.id, ...new Set(others)], 0);
-				const directKey = direct ? directKeyOf(me.id, others[0]) : undefined;
-				if (directKey) {
-					const existing = await this.db.groups.findOne({ directKey });
-					if (existing) return viewOf(this, ctx, existing);
-				}
-				const now = new Date();
-				const group: GroupDoc = directKey
-					? { _id: newId(), type: "direct", name: "", directKey, createdBy: me.id, createdAt: now, updatedAt: now }
-					: { _id: newId(), type: "group", name: ctx.params.name!, createdBy: me.id, createdAt: now, updatedAt: now };
-				const creatorRole: MemberRole = direct ? "member" : "owner";
-				const members = [{ userId: me.id, role: creatorRole, joinedAt: now }, ...others.map(userId => ({ userId, role: "member" as const, joinedAt: now }))];
-				const change = groupChange<"group.created">(group, members, me.id, {});
-				try {
-					await this.db.groups.insert({
-						...group,
-						...outboxFields(this.outboxEvent("group.created", group._id, streamedChange<"group.created">(change), now))
-					});
-				} catch (err) {
-					if (!(directKey && err instanceof DuplicateKeyError)) throw err;
-					// The other user opened the same conversation at the same moment.
-					return viewOf(this, ctx, (await this.db.groups.findOne({ directKey }))!);
-				}
-				// The creator joins first: ownership passes on by seniority.
-				const added = [
-					...(await this.memberships.add(group._id, [me.id], creatorRole, me.id)),
-					...(await this.memberships.add(group._id, others, "member", me.id))
-				];
-				await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
-				await membersMoved(this, group._id, added);
-				ctx.broadcast("group.created", change);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/groups/${group._id}`;
-				return viewOf(this, ctx, group);
+				// The users counted against their groups limit stay locked until they are in (change-lock.ts).
+				return this.changeLock.runForUsers(direct ? [] : [me.id, ...others], async () => {
+					if (!direct) await this.admission.check(ctx, me.id, [me.id, ...new Set(others)], 0);
+					const directKey = direct ? directKeyOf(me.id, others[0]) : undefined;
+					if (directKey) {
+						const existing = await this.db.groups.findOne({ directKey });
+						if (existing) return viewOf(this, ctx, existing);
+					}
+					const now = new Date();
+					const group: GroupDoc = directKey
+						? { _id: newId(), type: "direct", name: "", directKey, createdBy: me.id, createdAt: now, updatedAt: now }
+						: { _id: newId(), type: "group", name: ctx.params.name!, createdBy: me.id, createdAt: now, updatedAt: now };
+					const creatorRole: MemberRole = direct ? "member" : "owner";
+					const members = [{ userId: me.id, role: creatorRole, joinedAt: now }, ...others.map(userId => ({ userId, role: "member" as const, joinedAt: now }))];
+					const change = groupChange<"group.created">(group, members, me.id, {});
+					try {
+						await this.db.groups.insert({
+							...group,
+							...outboxFields(this.outboxEvent("group.created", group._id, streamedChange<"group.created">(change), now))
+						});
+					} catch (err) {
+						if (!(directKey && err instanceof DuplicateKeyError)) throw err;
+						// The other user opened the same conversation at the same moment.
+						return viewOf(this, ctx, (await this.db.groups.findOne({ directKey }))!);
+					}
+					// The creator joins first: ownership passes on by seniority.
+					const added = [
+						...(await this.memberships.add(group._id, [me.id], creatorRole, me.id)),
+						...(await this.memberships.add(group._id, others, "member", me.id))
+					];
+					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
+					await membersMoved(this, group._id, added);
+					ctx.broadcast("group.created", change);
+					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/api/groups/${group._id}`;
+					return viewOf(this, ctx, group);
+				});
 			}
 		},
 
@@ -204,6 +210,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	started() {
 		this.secret = chatConfig(this.broker).jwt.secret;
 		this.memberships = new Memberships(this.db.memberships);
+		this.changeLock = new GroupChangeLock();
 		this.admission = new Admission({ groups: this.db.groups, memberships: this.db.memberships, limits: chatConfig(this.broker).groupLimits });
 	}
 };

@@ -1,11 +1,11 @@
 import type { ActionSchema, Service, ServiceSchema } from "moleculer";
-import type { Group, NotificationLevel } from "../../contract/groups.ts";
+import type { Group, MemberRole, NotificationLevel } from "../../contract/groups.ts";
 import { assertOwnImage } from "../../lib/avatars.ts";
 import { cacheKey } from "../../lib/cache-keys.ts";
 import { forbidden, invalidField } from "../../lib/errors.ts";
 import { idParam, nameParam, params } from "../../lib/params.ts";
 import { membershipOf, type MemberContext } from "../../lib/session.ts";
-import { commitChange, groupOf, viewOf } from "./commit.ts";
+import { byGroup, changeOf, commitChange, groupOf, viewOf } from "./commit.ts";
 import { groupUpdate } from "./group-update.ts";
 import type { GroupsState } from "./groups.service.ts";
 import { NOTIFICATION_LEVELS, parseMutedUntil, toNotificationSettings } from "./notifications.ts";
@@ -15,22 +15,29 @@ type GroupsThis = Service & GroupsState;
 
 const groupNameParam = nameParam(100);
 
+const adminsEdit = { roles: ["owner", "admin"], forbidden: "Only the owner or an admin can change the group's name or picture" } satisfies {
+	roles: MemberRole[];
+	forbidden: string;
+};
+
 /** Renames the group and/or sets its picture (`avatarAssetId`: an image the caller uploaded, or null to clear it). */
 const update: ActionSchema<GroupsThis> = {
 	auth: "required",
-	conversation: { param: "id", roles: ["owner", "admin"], forbidden: "Only the owner or an admin can change the group's name or picture" },
+	conversation: { param: "id", ...adminsEdit },
+	...byGroup,
 	params: params({ id: idParam, name: { ...groupNameParam, optional: true }, avatarAssetId: { ...idParam, optional: true, nullable: true } }),
 	async handler(ctx: MemberContext<{ id: string; name?: string; avatarAssetId?: string | null }>): Promise<Group> {
 		const { name, avatarAssetId } = ctx.params;
 		if (name === undefined && avatarAssetId === undefined) throw invalidField("name", "Give 'name', 'avatarAssetId' or both.", "required");
 		if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have no name or picture to change");
 		if (avatarAssetId) await assertOwnImage(ctx, avatarAssetId, ctx.meta.user.id);
-		const group = await groupOf(this, ctx.params.id);
-		const { set, lines } = groupUpdate(group, { name, avatarAssetId }, this.secret);
-		if (!lines.length) return viewOf(this, ctx, group);
-		const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], set);
-		for (const line of lines) await noteInTimeline(ctx, this.logger, group._id, line);
-		return viewOf(this, ctx, updated);
+		return changeOf(this, ctx, ctx.params.id, adminsEdit, async (_caller, group) => {
+			const { set, lines } = groupUpdate(group, { name, avatarAssetId }, this.secret);
+			if (!lines.length) return viewOf(this, ctx, group);
+			const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], set);
+			for (const line of lines) await noteInTimeline(ctx, this.logger, group._id, line);
+			return viewOf(this, ctx, updated);
+		});
 	}
 };
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { callsAs } from "./groups/calls-at-once.ts";
 
 const as = (app: TestApp, user: TestUser) => client(app, user.accessToken);
 
@@ -114,6 +115,19 @@ describe("group limits", () => {
 		assert.equal((await as(app, victim).get("/api/groups")).body.items.length, 3);
 		// The creator is held to the limit too.
 		assert.equal((await as(app, victim).post("/api/groups", { name: "mine", memberIds: [] })).status, 409);
+	});
+
+	test("limits hold for adds and creates made at the same moment", async () => {
+		const [owner, a, b, c, d, maker, joiner] = await Promise.all(["o", "a", "b", "c", "d", "m", "j"].map(p => registerUser(app, `race${p}`)));
+		const group = await as(app, owner).post("/api/groups", { name: "Race", memberIds: [a.user.id] });
+		const adds = await Promise.all([b, c, d].map(u => callsAs(app, owner)("groups.addMembers", { id: group.body.id, userIds: [u.user.id] })));
+		assert.deepEqual(adds.sort(), [200, 409, 409]);
+		assert.equal((await as(app, owner).get(`/api/groups/${group.body.id}`)).body.memberCount, 3);
+
+		// Each may be in 2 groups: of four groups made at once with the two of them, two are made.
+		const creates = await Promise.all(["1", "2", "3", "4"].map(name => callsAs(app, maker)("groups.create", { name, memberIds: [joiner.user.id] })));
+		assert.deepEqual(creates.sort(), [200, 200, 409, 409]);
+		assert.equal((await as(app, joiner).get("/api/groups")).body.items.length, 2);
 	});
 });
 

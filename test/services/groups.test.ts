@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
+import { callsAs } from "./groups/calls-at-once.ts";
 
 describe("groups", () => {
 	let app: TestApp;
@@ -142,5 +143,76 @@ describe("groups", () => {
 		const g = (await a.post("/api/groups", { name: "Old name", memberIds: [bob.user.id] })).body;
 		assert.equal((await a.put(`/api/groups/${g.id}`, { name: "New name" })).body.name, "New name");
 		assert.equal((await client(app, bob.accessToken).get(`/api/groups/${g.id}`)).body.name, "New name");
+	});
+
+	test("answers carry the group as the change left it; a role given again changes nothing", async () => {
+		const a = client(app, alice.accessToken);
+		const g = (await a.post("/api/groups", { name: "Stamps", memberIds: [bob.user.id] })).body;
+		const stored = async () => (await a.get(`/api/groups/${g.id}`)).body;
+		const added = await a.post(`/api/groups/${g.id}/members`, { userIds: [carol.user.id] });
+		assert.equal(added.body.updatedAt, (await stored()).updatedAt);
+		assert.notEqual(added.body.updatedAt, g.updatedAt);
+		const promoted = await a.put(`/api/groups/${g.id}/members/${bob.user.id}`, { role: "admin" });
+		assert.equal(promoted.body.updatedAt, (await stored()).updatedAt);
+		const removed = await a.del(`/api/groups/${g.id}/members/${carol.user.id}`);
+		assert.equal(removed.body.updatedAt, (await stored()).updatedAt);
+		const before = await stored();
+		const again = await a.put(`/api/groups/${g.id}/members/${bob.user.id}`, { role: "admin" });
+		assert.equal(again.status, 200);
+		assert.equal((await stored()).updatedAt, before.updatedAt, "no change was recorded");
+	});
+
+	test("changes of one group made at the same moment are applied one after the other, each checked against the last", async () => {
+		const a = client(app, alice.accessToken);
+		const as = (user: TestUser) => callsAs(app, user);
+		const roles = async (id: string) => (await a.get(`/api/groups/${id}`)).body.members.map((m: { role: string }) => m.role).sort();
+
+		// Two hand-overs: the second finds its caller no longer the owner.
+		const handOver = (await a.post("/api/groups", { name: "Hand-overs", memberIds: [bob.user.id, carol.user.id, dave.user.id] })).body.id;
+		const handed = await Promise.all([bob, carol, dave].map(u => as(alice)("groups.setRole", { id: handOver, userId: u.user.id, role: "owner" })));
+		assert.deepEqual(handed.sort(), [200, 403, 403]);
+		assert.deepEqual(await roles(handOver), ["admin", "member", "member", "owner"], "one owner");
+
+		// One member removed by the owner, an admin and themselves: removed once, one line in the timeline.
+		const removal = (await a.post("/api/groups", { name: "Removals", memberIds: [bob.user.id, carol.user.id] })).body.id;
+		await a.put(`/api/groups/${removal}/members/${bob.user.id}`, { role: "admin" });
+		const target = { id: removal, userId: carol.user.id };
+		const removed = await Promise.all([
+			as(alice)("groups.removeMember", target),
+			as(bob)("groups.removeMember", target),
+			as(carol)("groups.removeMember", target)
+		]);
+		assert.deepEqual(removed.sort(), [200, 404, 404]);
+		const lines = (await a.get(`/api/messages/${removal}`)).body.items.map((m: { system: { type: string } | null }) => m.system?.type);
+		assert.equal(lines.filter((t: string) => t === "member.removed" || t === "member.left").length, 1);
+
+		// An admin removing a member while the owner removes the admin: the admin acts only while still one.
+		const demotion = (await a.post("/api/groups", { name: "Demotions", memberIds: [bob.user.id, carol.user.id] })).body.id;
+		await a.put(`/api/groups/${demotion}/members/${bob.user.id}`, { role: "admin" });
+		const [ownerRemovesAdmin, adminRemovesMember] = await Promise.all([
+			as(alice)("groups.removeMember", { id: demotion, userId: bob.user.id }),
+			as(bob)("groups.removeMember", { id: demotion, userId: carol.user.id })
+		]);
+		assert.equal(ownerRemovesAdmin, 200);
+		const timeline: { senderId: string; system: { type: string; userId?: string } | null }[] = (await a.get(`/api/messages/${demotion}`)).body.items;
+		const bobRemoved = timeline.findIndex(m => m.system?.type === "member.removed" && m.system.userId === bob.user.id);
+		const byBob = timeline.findIndex(m => m.system?.type === "member.removed" && m.senderId === bob.user.id);
+		assert.equal(adminRemovesMember === 200, byBob !== -1);
+		assert.ok(byBob < bobRemoved, "bob's removal of carol, if it happened, came while he was an admin");
+		assert.equal((await a.get(`/api/groups/${demotion}`)).body.members.length, byBob === -1 ? 2 : 1);
+
+		// Two renames: the second line names the first's name as the previous one.
+		const renames = (await a.post("/api/groups", { name: "Zero", memberIds: [bob.user.id] })).body.id;
+		await a.put(`/api/groups/${renames}/members/${bob.user.id}`, { role: "admin" });
+		assert.deepEqual(
+			await Promise.all([as(alice)("groups.update", { id: renames, name: "One" }), as(bob)("groups.update", { id: renames, name: "Two" })]),
+			[200, 200]
+		);
+		const renamed = (await a.get(`/api/messages/${renames}`)).body.items.filter((m: { system: { type: string } | null }) => m.system?.type === "group.renamed");
+		const [first, second] = renamed.map((m: { system: { name: string; previousName: string } }) => m.system);
+		assert.equal(renamed.length, 2);
+		assert.equal(first.previousName, "Zero");
+		assert.equal(second.previousName, first.name, "each rename starts from the name the one before left");
+		assert.equal((await a.get(`/api/groups/${renames}`)).body.name, second.name);
 	});
 });
