@@ -60,7 +60,7 @@ describe("message actions and where a conversation opens", { skip, timeout: 180_
 		alice = await web.signIn("alice", aliceUser);
 	});
 
-	web.test("the keyboard reaches a message's More actions; its menu opens upward at the end; Escape returns to the button", async () => {
+	web.test("the keyboard reaches a message's More actions; its menu opens upward at the end, the arrows walk it; Escape returns to the button", async () => {
 		const groupId = await web.group(aliceUser, `Actions ${tag}`, [bobUser]);
 		let lastSeq = 0;
 		// The last from Bob: Alice's own would end with "Seen by", a tab stop of its own.
@@ -90,9 +90,29 @@ describe("message actions and where a conversation opens", { skip, timeout: 180_
 		// The last item of the last message's menu is on screen and takes the click, not cut off below.
 		await until(() => reachable(page, '[role="menu"] [role="menuitem"]:last-child'), Boolean, "the menu's last item reachable");
 
+		// Up and Down walk the menu, wrapping; Home and End reach its ends.
+		assert.equal((await focused(page)).label, "React with 👍", "the first item takes the focus");
+		await page.keyboard.press("ArrowDown");
+		assert.equal((await focused(page)).label, "React with ❤️");
+		await page.keyboard.press("End");
+		assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
+		await page.keyboard.press("ArrowDown");
+		assert.equal((await focused(page)).label, "React with 👍");
+		await page.keyboard.press("ArrowUp");
+		assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
+		await page.keyboard.press("Home");
+		assert.equal((await focused(page)).label, "React with 👍");
+
 		await page.keyboard.press("Escape");
 		await menu.waitFor({ state: "hidden" });
 		assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) }, "focus back on the trigger");
+
+		// Its button toggles it: a second press closes what the first opened.
+		const more = page.locator(`[data-seq="${lastSeq}"]`).getByRole("button", { name: "More actions" });
+		await more.click();
+		await menu.waitFor();
+		await more.click();
+		await menu.waitFor({ state: "hidden" });
 	});
 
 	web.test("a conversation whose unread messages fill more than a screen opens at the divider", async () => {

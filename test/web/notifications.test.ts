@@ -140,4 +140,66 @@ describe("browser notifications", { skip, timeout: 180_000 }, () => {
 		);
 		await screenshot(page, "notifications-muted");
 	});
+
+	web.test("the notifications menu from the keyboard: arrows, Home and End move, Escape and Tab leave it, Enter chooses", async () => {
+		const { page } = alice;
+		await openIn(ids.design);
+		const bell = page.getByTestId("notification-menu");
+		const menu = page.getByRole("menu", { name: "Notifications for this conversation" });
+		// A string, so the server's type-check (no DOM library) does not read the browser's code.
+		const focused = () =>
+			page.evaluate<string>(`(() => {
+				const el = document.activeElement;
+				return el?.getAttribute("data-testid") ?? el?.getAttribute("aria-label") ?? el?.textContent?.trim() ?? "";
+			})()`);
+
+		await bell.focus();
+		await page.keyboard.press("Enter");
+		await menu.waitFor();
+		assert.equal(await focused(), "All messages", "the first item takes the focus");
+		const walk: string[] = [];
+		for (const key of ["ArrowDown", "ArrowDown", "ArrowDown", "End", "ArrowDown", "ArrowUp", "Home", "ArrowUp"]) {
+			await page.keyboard.press(key);
+			walk.push(await focused());
+		}
+		assert.deepEqual(walk, [
+			"Mentions only",
+			"Nothing",
+			"For 1 hour",
+			"Until I turn it back on",
+			"All messages",
+			"Until I turn it back on",
+			"All messages",
+			"Until I turn it back on"
+		]);
+
+		await page.keyboard.press("Escape");
+		await menu.waitFor({ state: "hidden" });
+		assert.equal(await focused(), "notification-menu", "Escape gives the focus back to the bell");
+
+		await page.keyboard.press("Enter");
+		await menu.waitFor();
+		await page.keyboard.press("Tab");
+		await menu.waitFor({ state: "hidden" });
+		assert.equal(await focused(), "Members", "Tab closes the menu and goes on past the bell");
+
+		await bell.focus();
+		await page.keyboard.press("Enter");
+		await page.keyboard.press("ArrowDown");
+		await page.keyboard.press("Enter");
+		await menu.waitFor({ state: "hidden" });
+		await until(
+			() => bell.getAttribute("aria-label"),
+			label => label === "Notifications: Mentions only",
+			"the chosen level on the bell"
+		);
+		assert.equal(await focused(), "notification-menu", "after a choice the focus is back on the bell");
+		assert.equal((await web.api(aliceUser).get(`/api/groups/${ids.design}`)).body.notifications.level, "mentions");
+
+		// A second press of the bell closes the menu it opened.
+		await bell.click();
+		await menu.waitFor();
+		await bell.click();
+		await menu.waitFor({ state: "hidden" });
+	});
 });

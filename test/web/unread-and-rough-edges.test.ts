@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe } from "node:test";
-import type { Page } from "playwright-core";
+import type { ConsoleMessage, Page, Request } from "playwright-core";
 import type { TestUser } from "../helpers/app.ts";
 import { browserSkipReason, logInThroughUI, until, type UserPage } from "../helpers/browser.ts";
 import { useWebApp } from "../helpers/web-app.ts";
@@ -193,5 +193,57 @@ describe("mark as unread, the unread divider and the app's dead ends", { skip, t
 			.getByRole("heading", { name: `You were removed from ${groupName}` })
 			.waitFor();
 		assert.equal(await conversationItem(b, groupName).count(), 0);
+	});
+
+	web.test("Bob leaves a group himself: back at the list, the group not looked up, a quiet console; Back says he left", async () => {
+		const b = bob.page;
+		const leftName = `Leaving ${tag}`;
+		const leftId = await web.group(alice, leftName, [bobUser]);
+		await web.send(alice, leftId, "before Bob leaves");
+		await b.goto(`${web.app.url}/c/${leftId}`);
+		await messageWith(b, "before Bob leaves").waitFor();
+
+		const noise: string[] = [];
+		const lookups: string[] = [];
+		const onConsole = (m: ConsoleMessage) => void (["warning", "error"].includes(m.type()) && noise.push(`${m.type()}: ${m.text()}`));
+		const onPageError = (err: Error) => void noise.push(`pageerror: ${err.message}`);
+		const onRequest = (r: Request) => void (r.method() === "GET" && new URL(r.url()).pathname === `/api/groups/${leftId}` && lookups.push(r.url()));
+		b.on("console", onConsole).on("pageerror", onPageError).on("request", onRequest);
+		try {
+			await b.getByRole("button", { name: "Members" }).click();
+			await b.getByRole("button", { name: "Leave group" }).click();
+			await b.getByTestId("confirm-dialog").getByRole("button", { name: "Leave" }).click();
+			await until(
+				() => Promise.resolve(new URL(b.url()).pathname),
+				p => p === "/",
+				"the conversation list"
+			);
+			await until(
+				() => conversationItem(b, leftName).count(),
+				n => n === 0,
+				"the group gone from the list"
+			);
+			// What the page would still do with the group it left (look it up, read its state) happens right away.
+			await b.waitForTimeout(500);
+			assert.deepEqual(noise, [], "no warning (a Svelte derived_inert) or error in the console");
+			assert.deepEqual(lookups, [], "the conversation left is not asked for");
+			assert.equal(await b.getByTestId("conversation-unavailable").count(), 0, "no dead end on the way: nothing to tell");
+
+			// Back to it with the browser: it says so, without asking the server.
+			await b.goBack();
+			await b
+				.getByTestId("conversation-unavailable")
+				.getByRole("heading", { name: `You left ${leftName}` })
+				.waitFor();
+			assert.deepEqual(lookups, [], "not asked for after Back either");
+			assert.deepEqual(noise, []);
+		} finally {
+			b.off("console", onConsole).off("pageerror", onPageError).off("request", onRequest);
+		}
+		const members = (await web.api(alice).get(`/api/groups/${leftId}`)).body.members as { userId: string }[];
+		assert.deepEqual(
+			members.map(m => m.userId),
+			[alice.user.id]
+		);
 	});
 });

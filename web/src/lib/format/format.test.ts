@@ -17,9 +17,39 @@ describe('format', () => {
 		expect(typingText(['Alice', 'Bob'])).toBe('Alice and Bob are typing…');
 		expect(typingText(['a', 'b', 'c'])).toBe('3 people are typing…');
 	});
-	it('makes initials', () => {
+});
+
+describe('initials', () => {
+	it('takes the first letter or digit of the first two words', () => {
 		expect(initials('Alice Liddell')).toBe('AL');
 		expect(initials('bob')).toBe('B');
+		expect(initials('Group 5')).toBe('G5');
+		expect(initials('G5')).toBe('G');
+		expect(initials('Mary Jane Watson')).toBe('MJ');
+		expect(initials('  design   team  ')).toBe('DT');
+		expect(initials('alice_smith')).toBe('AS');
+	});
+	it('looks past punctuation and words without a letter', () => {
+		expect(initials('#general')).toBe('G');
+		expect(initials('(Work) chat')).toBe('WC');
+		expect(initials('Design & Build')).toBe('DB');
+		expect(initials('Team 🎉 Launch')).toBe('TL');
+	});
+	it('keeps emoji, flags and accented letters whole', () => {
+		expect(initials('🎉 Party')).toBe('🎉');
+		expect(initials('👨‍👩‍👧 Family')).toBe('👨‍👩‍👧');
+		expect(initials('🇫🇷 Paris')).toBe('🇫🇷');
+		expect(initials('Party 🎉')).toBe('P');
+		expect(initials('e\u0301mile zola')).toBe('E\u0301Z');
+		expect(initials('Łukasz Żak')).toBe('ŁŻ');
+		expect(initials('张伟')).toBe('张');
+		expect(initials('straße')).toBe('S');
+		expect(initials('ßtraße')).toBe('ß');
+	});
+	it('is a question mark for a name with nothing to show', () => {
+		expect(initials('')).toBe('?');
+		expect(initials('   ')).toBe('?');
+		expect(initials('--- ???')).toBe('?');
 	});
 });
 

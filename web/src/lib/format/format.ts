@@ -51,10 +51,38 @@ export function typingText(names: string[]): string {
 	return `${names.length} people are typing…`;
 }
 
+// Whole user-perceived characters: an emoji, a flag or a letter with its accent is one, never half of one.
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]/u;
+const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+
+/** Upper case, unless that turns one character into two ("ß" → "SS"). */
+function capital(grapheme: string): string {
+	const upper = grapheme.toLocaleUpperCase();
+	return [...graphemes.segment(upper)].length === 1 ? upper : grapheme;
+}
+
+/** What a word starts with, past punctuation ("#general", "(Work)"): a letter or digit, an emoji, or nothing. */
+function wordStart(word: string): { mark: string; emoji: boolean } | null {
+	for (const { segment } of graphemes.segment(word)) {
+		if (LETTER_OR_DIGIT.test(segment)) return { mark: capital(segment), emoji: false };
+		if (EMOJI.test(segment)) return { mark: segment, emoji: true };
+	}
+	return null;
+}
+
+/**
+ * An avatar's initials: the first letters (or digits) of the first two words ("Alice Liddell" → "AL",
+ * "Group 5" → "G5", "bob" → "B"), at most two characters; a name that starts with an emoji shows the emoji.
+ */
 export function initials(name: string): string {
-	const parts = name.trim().split(/\s+/).filter(Boolean);
-	if (parts.length === 0) return '?';
-	return (parts[0][0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
+	const starts = name
+		.split(/[\s_.]+/u)
+		.map(wordStart)
+		.filter(start => start !== null);
+	if (starts[0]?.emoji) return starts[0].mark;
+	const letters = starts.filter(start => !start.emoji).slice(0, 2);
+	return letters.length ? letters.map(start => start.mark).join('') : '?';
 }
 
 /** "last seen just now", "… 5 minutes ago", "… today at 14:05", "… yesterday at 09:10", "… on 3 March". */

@@ -1,12 +1,23 @@
 import type { Attachment } from 'svelte/attachments';
 
-/** Where the arrow keys move a roving focus in a row of `count` items, or null for a key that does not move it. */
-export function rovingIndex(key: string, current: number, count: number): number | null {
+/**
+ * Where a key moves a roving focus among `count` items, or null for a key that does not move it: the arrows
+ * along `orientation` (a toolbar's row, a menu's column), wrapping at both ends, and Home and End. `current`
+ * is -1 while none of them has the focus: the next is the first, the previous the last.
+ */
+export function rovingIndex(
+	key: string,
+	current: number,
+	count: number,
+	orientation: 'horizontal' | 'vertical' = 'horizontal'
+): number | null {
+	if (count === 0) return null;
+	const [previous, next] = orientation === 'horizontal' ? ['ArrowLeft', 'ArrowRight'] : ['ArrowUp', 'ArrowDown'];
 	switch (key) {
-		case 'ArrowRight':
+		case next:
 			return (current + 1) % count;
-		case 'ArrowLeft':
-			return (current - 1 + count) % count;
+		case previous:
+			return current <= 0 ? count - 1 : current - 1;
 		case 'Home':
 			return 0;
 		case 'End':

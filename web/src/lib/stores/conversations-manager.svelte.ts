@@ -61,8 +61,11 @@ class ConversationsManager {
 	#markers = new SvelteMap<string, number | null>();
 	/** Marked unread during this visit: no read receipt until the user leaves it (or writes in it), as in Slack. */
 	#keepUnread = new Set<string>();
-	/** Conversations the user is leaving themself (their own removal is no news to them). */
-	#leaving = new Set<string>();
+	/**
+	 * Conversations the user left themself, by id, with their title, until they are added again: their own
+	 * removal is no news to them, and there is nothing to look up.
+	 */
+	#left = new SvelteMap<string, string>();
 
 	/** The conversation on screen, if any. Leaving one ends its visit (divider, mark as unread). */
 	get activeGroupId(): string | null {
@@ -95,6 +98,11 @@ class ConversationsManager {
 
 	removalOf(groupId: string): { groupId: string; title: string } | undefined {
 		return this.removals.find(r => r.groupId === groupId);
+	}
+
+	/** The title of a conversation the user left themself (and was not added back to since). */
+	leftTitle(groupId: string): string | undefined {
+		return this.#left.get(groupId);
 	}
 
 	dismissRemoval(groupId: string): void {
@@ -178,7 +186,9 @@ class ConversationsManager {
 	}
 
 	upsert(group: Group): Group {
-		const merged = mergeGroup(this.byId(group.id), group);
+		const known = this.byId(group.id);
+		if (!known) this.#left.delete(group.id);
+		const merged = mergeGroup(known, group);
 		this.groups = sortByActivity([...this.groups.filter(g => g.id !== group.id), merged]);
 		this.#lookUpPeople([merged]);
 		return merged;
@@ -187,6 +197,7 @@ class ConversationsManager {
 	/** A conversation from a live event; one we did not know gets its per-reader summary fetched. */
 	upsertBase(base: GroupBase): void {
 		const known = this.byId(base.id);
+		if (!known) this.#left.delete(base.id);
 		const merged = mergeGroupBase(known, base);
 		this.groups = sortByActivity([...this.groups.filter(g => g.id !== base.id), merged]);
 		this.#lookUpPeople([merged]);
@@ -200,15 +211,22 @@ class ConversationsManager {
 	}
 
 	async leave(groupId: string): Promise<void> {
-		this.#leaving.add(groupId);
-		await groupsApi.leave(groupId, session.userId);
+		const known = this.byId(groupId);
+		// Before the request: the removal event may come before its answer.
+		this.#left.set(groupId, known ? this.title(known) : '');
+		try {
+			await groupsApi.leave(groupId, session.userId);
+		} catch (error) {
+			this.#left.delete(groupId);
+			throw error;
+		}
 		this.remove(groupId);
 	}
 
 	/** I was taken out of a conversation (or it went away): unless I left it myself, I am told. */
 	#removed(groupId: string): void {
 		const known = this.byId(groupId);
-		if (!this.#leaving.delete(groupId) && known)
+		if (!this.#left.has(groupId) && known)
 			this.removals = [...this.removals.filter(r => r.groupId !== groupId), { groupId, title: this.title(known) }];
 		this.remove(groupId);
 	}
@@ -436,7 +454,7 @@ class ConversationsManager {
 		this.removals = [];
 		this.#markers.clear();
 		this.#keepUnread.clear();
-		this.#leaving.clear();
+		this.#left.clear();
 		this.#receipts.clear();
 		this.#seenSent.clear();
 		this.#deliveredSent.clear();
