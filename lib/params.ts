@@ -1,6 +1,6 @@
 /** Validation fragments shared by actions (fastest-validator syntax). Types are strict: nothing is coerced. */
 import { invalidField } from "./errors.ts";
-import { checkText, TEXT_PROBLEMS, type TextKind } from "./text.ts";
+import { characterCount, checkText, TEXT_PROBLEMS, type TextKind } from "./text.ts";
 
 export const idParam = { type: "string", pattern: /^[a-f0-9]{24}$/, messages: { stringPattern: "The '{field}' field must be a valid id." } } as const;
 
@@ -25,21 +25,32 @@ export const clientMessageIdParam = {
 
 type CustomErrors = { type: string }[];
 
-/** A string held to the text rules of lib/text.ts; the cleaned value is what the action receives. */
+/**
+ * A string held to the text rules of lib/text.ts; the cleaned value is what the action receives. `max` counts
+ * characters (code points, characterCount): the validator's own bound is on UTF-16 units, twice as many.
+ */
 function textParam(kind: TextKind, max: number, min: number) {
 	return {
 		type: "string",
 		trim: true,
 		min,
-		max,
+		max: 2 * max,
 		custom(value: unknown, errors: CustomErrors) {
 			if (typeof value !== "string") return value;
 			const verdict = checkText(value, kind);
-			if (verdict.ok) return verdict.value;
-			errors.push({ type: `text_${verdict.problem}` });
-			return value;
+			if (!verdict.ok) {
+				errors.push({ type: `text_${verdict.problem}` });
+				return value;
+			}
+			// Past the validator's own bound it has said so already.
+			if (value.length <= 2 * max && characterCount(verdict.value) > max) errors.push({ type: "stringMax" });
+			return verdict.value;
 		},
-		messages: { text_control: TEXT_PROBLEMS.control[kind], text_invisible: TEXT_PROBLEMS.invisible[kind] }
+		messages: {
+			text_control: TEXT_PROBLEMS.control[kind],
+			text_invisible: TEXT_PROBLEMS.invisible[kind],
+			stringMax: `The '{field}' field must be at most ${max} characters.`
+		}
 	} as const;
 }
 
@@ -50,11 +61,12 @@ export const displayNameParam = nameParam(64);
 export const lineParam = (max: number) => textParam("line", max, 0);
 /**
  * Message content: newlines and tabs allowed, other control characters refused. `max` bounds the raw
- * string the checks walk; `limit` is the length the action holds it to after trimming, the one to name.
+ * string the checks walk (UTF-16 units); `limit` is the length in characters the action holds it to after
+ * trimming (services/messages/content.ts), the one to name.
  */
 export function contentParam(max: number, limit = max) {
 	const param = textParam("content", max, 0);
-	return { ...param, messages: { ...param.messages, stringMax: `The '{field}' field must be at most ${limit} characters.` } };
+	return { ...param, max, messages: { ...param.messages, stringMax: `The '{field}' field must be at most ${limit} characters.` } };
 }
 
 /**

@@ -6,8 +6,8 @@
  *   Message content may hold newlines and tabs (CR LF and lone CR become LF); one-line text may not.
  * - Bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069) are removed from names and one-line text,
  *   so a name cannot render reversed ("gnp.exe") or drag the text around it along.
- * - Text with nothing visible (only spaces and default-ignorable characters such as U+200B–U+200D,
- *   U+2060, U+FEFF) counts as empty. Invisible characters inside visible text stay: U+200D joins emoji.
+ * - Text with nothing visible (only spaces, default-ignorable characters such as U+200B–U+200D,
+ *   U+2060, U+FEFF, and the braille blank U+2800) counts as empty. Invisible characters inside visible text stay: U+200D joins emoji.
  */
 
 export type TextKind = "name" | "line" | "content";
@@ -19,7 +19,15 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
 const CONTROL_BUT_LF_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 export const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}]/u;
+// U+2800 (braille pattern blank) is no space to Unicode but draws nothing: the favourite "empty" name.
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+/** Characters as people count them in limits: code points, so an emoji (two UTF-16 units) counts once. */
+export function characterCount(text: string): number {
+	let count = 0;
+	for (const _ of text) count++;
+	return count;
+}
 
 /** True when `text` has at least one character that shows. */
 export function hasVisibleText(text: string): boolean {

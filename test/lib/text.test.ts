@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { checkText, hasVisibleText } from "../../lib/text.ts";
+import { characterCount, checkText, hasVisibleText } from "../../lib/text.ts";
 
 describe("text rules", () => {
 	test("names: control characters and line breaks refused, bidi overrides removed, invisible-only refused", () => {
 		for (const text of ["a\u0000", "a\nb", "a\rb", "a\tb", "a\u007f", "a\u0085", "a\u2028b"])
 			assert.deepEqual(checkText(text, "name"), { ok: false, problem: "control" }, JSON.stringify(text));
-		for (const text of ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", " \u00a0 ", "\u202e", "\u2066\u2069", "\u3164", "\u00ad"])
+		for (const text of ["\u200b", "\u200c\u200d", "\u2060", "\ufeff", " \u00a0 ", "\u202e", "\u2066\u2069", "\u3164", "\u00ad", "\u2800", " \u2800\u2800 "])
 			assert.deepEqual(checkText(text, "name"), { ok: false, problem: "invisible" }, JSON.stringify(text));
 		assert.deepEqual(checkText(" Ann\u202e\u202a\u202b\u202c\u202d\u2066\u2067\u2068\u2069 ", "name"), { ok: true, value: "Ann" });
 		assert.deepEqual(checkText("", "name"), { ok: true, value: "" });
@@ -31,5 +31,13 @@ describe("text rules", () => {
 	test("hasVisibleText", () => {
 		assert.equal(hasVisibleText("\u200b x"), true);
 		assert.equal(hasVisibleText("\u200b \ufeff"), false);
+		assert.equal(hasVisibleText("a\u2800b"), true, "the braille blank inside text stays");
+	});
+
+	test("characters are counted as code points: an emoji (two UTF-16 units) counts once", () => {
+		assert.equal(characterCount(""), 0);
+		assert.equal(characterCount("abc"), 3);
+		assert.equal(characterCount("😀😀"), 2);
+		assert.equal(characterCount("é"), 1);
 	});
 });

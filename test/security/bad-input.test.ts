@@ -268,6 +268,13 @@ describe("bad input: names and text", () => {
 			assert.equal((await api.put(`/api/groups/${groupId}`, { name })).status, 422, `rename ${JSON.stringify(name)}`);
 		}
 		assert.equal((await api.put(`/api/groups/${groupId}`, { name: "\u202dTeam\u202c" })).body.name, "Team");
+		assert.equal((await api.put(`/api/groups/${groupId}`, { name: "\u2800\u2800" })).status, 422, "the braille blank draws nothing");
+		// Limits count characters: 100 emoji are a 100-character name (200 UTF-16 units), 101 are one too many.
+		assert.equal((await api.put(`/api/groups/${groupId}`, { name: "🚀".repeat(100) })).body.name, "🚀".repeat(100));
+		const tooLong = await api.put(`/api/groups/${groupId}`, { name: "🚀".repeat(101) });
+		assert.equal(tooLong.status, 422);
+		assert.equal(tooLong.body.data[0].message, "The 'name' field must be at most 100 characters.");
+		assert.equal((await api.put("/api/users/profile", { displayName: "é".repeat(64) })).status, 200);
 	});
 
 	test("message content keeps newlines and tabs, refuses other control characters and invisible-only text", async () => {
@@ -276,6 +283,8 @@ describe("bad input: names and text", () => {
 			const res = await api.post("/api/messages", { groupId, content });
 			assert.equal(res.status, 422, `${JSON.stringify(content)} → ${res.status}`);
 		}
+		assert.equal((await api.post("/api/messages", { groupId, content: "😀".repeat(4000) })).status, 201, "4,000 characters, 8,000 UTF-16 units");
+		assert.equal((await api.post("/api/messages", { groupId, content: "😀".repeat(4001) })).status, 422);
 		const kept = await api.post("/api/messages", { groupId, content: "line one\r\nline two\n\tindented\rend" });
 		assert.equal(kept.status, 201);
 		assert.equal(kept.body.content, "line one\nline two\n\tindented\nend");
