@@ -410,7 +410,8 @@ export function testConfig(overrides: Partial<ChatConfig> = {}): ChatConfig {
 		SOCKET_EVENT_RATE_PER_SECOND: "10000",
 		SOCKET_EVENT_BURST: "10000",
 		LOGIN_ATTEMPTS_PER_ADDRESS: "10000",
-		LOGIN_ATTEMPTS_PER_ACCOUNT: "10000"
+		LOGIN_ATTEMPTS_PER_ACCOUNT: "10000",
+		LOGIN_ATTEMPTS_PER_ADDRESS_NEW_ACCOUNTS: "10000"
 	});
 	return { ...base, ...overrides };
 }

@@ -6,6 +6,7 @@ export const REST_ALIASES = {
 	"POST auth/login": "auth.login",
 	"POST auth/refresh": "auth.refresh",
 	"POST auth/logout": "auth.logout",
+	"POST auth/password": "auth.changePassword",
 
 	"GET users": "users.list",
 	"GET users/profile": "users.profile",

@@ -41,8 +41,9 @@ export function prepareCall(this: ApiThis, ctx: Context<unknown, { clientAddress
 	queryIntegers(params, [...Object.keys(query), ...(alias.keys ?? []).map(k => k.name)], schema);
 	if (alias.type === "multipart" && !/^multipart\/form-data\s*;.*\bboundary=/i.test(req.headers["content-type"] ?? ""))
 		throw unsupportedMediaType("Send the file as multipart/form-data with a boundary");
-	// Login attempts are limited per account and address (auth.login); the address an account registered from is one it knows.
-	if (alias.action === "auth.login" || alias.action === "auth.register") ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
+	// Sign-in attempts (and guesses of the current password) are limited per account and address; the address an account registered from is one it knows.
+	if (alias.action === "auth.login" || alias.action === "auth.register" || alias.action === "auth.changePassword")
+		ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
 }
 
 /** Signed download URLs carry their credential in the query: logs show the URL without it. */

@@ -3,11 +3,11 @@ import bcrypt from "bcrypt";
 import type { Context, ServiceSchema } from "moleculer";
 import type { TokenPair, User } from "../../contract/users.ts";
 import { chatConfig } from "../../lib/config.ts";
-import { unauthorized } from "../../lib/errors.ts";
+import { invalidField, unauthorized } from "../../lib/errors.ts";
 import { LoginThrottle, rememberAddress } from "../../lib/login-throttle.ts";
 import { displayNameParam, idParam, params, USERNAME_PATTERN } from "../../lib/params.ts";
 import { tokenBuckets, type BucketOptions } from "../../lib/rate-limiter.ts";
-import type { ResponseMeta, SessionUser } from "../../lib/session.ts";
+import type { ResponseMeta, SessionUser, UserContext } from "../../lib/session.ts";
 import { DbCollections, type Collection } from "../../mixins/db.mixin.ts";
 import { AccessTokens, type VerifiedAccess } from "./access-tokens.ts";
 import type { CredentialDoc, RefreshFamilyDoc, RefreshTokenDoc } from "./documents.ts";
@@ -38,6 +38,13 @@ function prehash(password: string, form: "NFC" | "as typed" = "NFC"): string {
 /** Hashes of accounts registered before passwords were normalized were made of the password as typed. */
 function legacyPrehash(password: string): string | null {
 	return password.normalize("NFC") === password ? null : prehash(password, "as typed");
+}
+
+/** Whether `password` is the one `hash` was made of: "as typed" for a hash from before normalizing (to be replaced). */
+async function passwordMatches(password: string, hash: string): Promise<"NFC" | "as typed" | false> {
+	if (await bcrypt.compare(prehash(password), hash)) return "NFC";
+	const legacy = legacyPrehash(password);
+	return legacy !== null && (await bcrypt.compare(legacy, hash)) ? "as typed" : false;
 }
 
 /** Credentials, access tokens (access-tokens.ts) and rotating refresh tokens (refresh-tokens.ts). */
@@ -91,13 +98,10 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
 				await this.loginThrottle.admit(ctx.params.username.toLowerCase(), address, credential?.knownAddresses?.includes(address) ?? false);
 				// Compare against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
-				const hash = credential?.passwordHash ?? this.dummyHash;
-				const legacy = legacyPrehash(ctx.params.password);
-				const ok = await bcrypt.compare(prehash(ctx.params.password), hash);
-				const legacyOk = !ok && legacy !== null && (await bcrypt.compare(legacy, hash));
-				if (!user || !credential || !(ok || legacyOk)) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
+				const match = await passwordMatches(ctx.params.password, credential?.passwordHash ?? this.dummyHash);
+				if (!user || !credential || !match) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
 				const set: Partial<CredentialDoc> = {};
-				if (legacyOk) set.passwordHash = await hashPassword(this.broker, ctx.params.password);
+				if (match === "as typed") set.passwordHash = await hashPassword(this.broker, ctx.params.password);
 				if (credential.knownAddresses?.[0] !== address) set.knownAddresses = rememberAddress(credential.knownAddresses, address);
 				if (Object.keys(set).length > 0) await this.db.credentials.updateById(credential._id, { $set: set });
 				return { user, ...(await issueTokens(this, user, await this.refreshTokens.issue(user.id))) };
@@ -136,13 +140,35 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 			params: params({ userId: idParam }),
 			async handler(ctx: Context<{ userId: string }>): Promise<{ userId: string; sessions: number }> {
 				const { userId } = ctx.params;
-				const revokedAt = new Date();
-				await this.db.credentials.updateById(userId, { $set: { sessionsRevokedAt: revokedAt } });
-				const sessions = await this.refreshTokens.revokeUser(userId, revokedAt);
-				// Every auth node, this one included, before the answer: the caller disconnects the user's sockets next.
-				this.accessTokens.revoke(userId, revokedAt.getTime());
-				await ctx.broadcast("auth.sessions.revoked", { userId, at: revokedAt.getTime() });
+				// The caller (the REPL's kick) closes the sockets itself, counting them.
+				const { sessions } = await endSessions(this, ctx, userId);
 				return { userId, sessions };
+			}
+		},
+
+		/**
+		 * The signed-in user sets a new password, giving the current one. Every session of theirs ends, as with an
+		 * operator's kick (other devices sign in again with the new password); the answer carries a new session
+		 * for the device that changed it. Guesses of the current password are limited like sign-ins.
+		 */
+		changePassword: {
+			auth: "required",
+			params: params({ currentPassword: { type: "string", min: 1, max: 128 }, newPassword: passwordParam }),
+			async handler(
+				ctx: UserContext<{ currentPassword: string; newPassword: string }> & Context<unknown, { clientAddress?: string }>
+			): Promise<TokenPair & { user: User }> {
+				const me = ctx.meta.user;
+				const credential = await this.db.credentials.findById(me.id);
+				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
+				await this.loginThrottle.admit(me.username, address, credential?.knownAddresses?.includes(address) ?? false);
+				if (!credential || !(await passwordMatches(ctx.params.currentPassword, credential.passwordHash)))
+					throw invalidField("currentPassword", "The current password is not right.", "wrongPassword");
+				if (ctx.params.newPassword.normalize("NFC") === ctx.params.currentPassword.normalize("NFC"))
+					throw invalidField("newPassword", "The new password must differ from the current one.", "samePassword");
+				await this.db.credentials.updateById(me.id, { $set: { passwordHash: await hashPassword(this.broker, ctx.params.newPassword) } });
+				const { at } = await endSessions(this, ctx, me.id, PASSWORD_CHANGED);
+				const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [me.id] });
+				return { user, ...issueTokens(this, user, await this.refreshTokens.issue(me.id), at + 1) };
 			}
 		},
 
@@ -200,9 +226,28 @@ function hashPassword(broker: Parameters<typeof chatConfig>[0], password: string
 	return bcrypt.hash(prehash(password), chatConfig(broker).bcryptCost);
 }
 
-function issueTokens(service: AuthThis, user: SessionUser, refreshToken: string): TokenPair {
+/** `notBefore`: the new access token must be issued after a revocation of the same millisecond. */
+function issueTokens(service: AuthThis, user: SessionUser, refreshToken: string, notBefore = 0): TokenPair {
 	const { accessTokens } = service;
-	return { accessToken: accessTokens.sign({ id: user.id, username: user.username }), refreshToken, expiresIn: accessTokens.ttlSeconds };
+	const accessToken = accessTokens.sign({ id: user.id, username: user.username }, Math.max(Date.now(), notBefore));
+	return { accessToken, refreshToken, expiresIn: accessTokens.ttlSeconds };
+}
+
+/** What the user's other devices show on their sign-in page. */
+export const PASSWORD_CHANGED = "Your password was changed. Sign in with the new one.";
+
+/**
+ * Ends every session of the user now: no refresh token of theirs works any more, every auth node refuses their
+ * access tokens issued until now, and with a `reason` every gateway closes their sockets (`session.revoked`).
+ */
+async function endSessions(service: AuthThis, ctx: Context, userId: string, reason?: string): Promise<{ sessions: number; at: number }> {
+	const revokedAt = new Date();
+	await service.db.credentials.updateById(userId, { $set: { sessionsRevokedAt: revokedAt } });
+	const sessions = await service.refreshTokens.revokeUser(userId, revokedAt);
+	// Every auth node, this one included, before the answer.
+	service.accessTokens.revoke(userId, revokedAt.getTime());
+	await ctx.broadcast("auth.sessions.revoked", { userId, at: revokedAt.getTime(), ...(reason ? { reason } : {}) });
+	return { sessions, at: revokedAt.getTime() };
 }
 
 export default AuthService;

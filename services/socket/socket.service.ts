@@ -91,6 +91,14 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 	},
 
 	events: {
+		/** The user's sessions were ended (a password change): their sockets hear why, then close. */
+		"auth.sessions.revoked"(ctx: Context<{ userId: string; at: number; reason?: string }>) {
+			const { userId, reason } = ctx.params;
+			if (!reason) return;
+			this.io.in(userRoom(userId)).emit("session.revoked", { reason });
+			this.io.in(userRoom(userId)).disconnectSockets(true);
+		},
+
 		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {
 			const { groupId, message } = ctx.params;
 			const { also, except } = systemLineAudience(message.system, message.senderId);

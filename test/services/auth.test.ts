@@ -6,6 +6,7 @@ import jwt from "jsonwebtoken";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { CredentialDoc } from "../../services/auth/documents.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
+import { closeAll, connectSocket, disconnected, socketUrl, waitForEvent } from "../helpers/socket.ts";
 
 describe("auth", () => {
 	let app: TestApp;
@@ -145,5 +146,68 @@ describe("auth", () => {
 			assert.equal((await client(app, token).get("/api/users/profile")).status, 401, token);
 		}
 		assert.equal((await client(app).get("/api/users/profile", { authorization: "Basic abc" })).status, 401);
+	});
+});
+
+describe("password change", () => {
+	let app: TestApp;
+	before(async () => {
+		app = await startTestApp();
+	});
+	after(() => app.stop());
+
+	test("the current password is asked for; every other session ends, this device gets a new one", async () => {
+		const { user, accessToken } = await registerUser(app, "changer");
+		const password = "correct horse battery";
+		const other = await client(app).post("/api/auth/login", { username: user.username, password });
+		const otherSocket = await connectSocket(socketUrl(app.broker), other.body.accessToken);
+		try {
+			const me = client(app, accessToken);
+			const wrong = await me.post("/api/auth/password", { currentPassword: "not it at all", newPassword: "a brand new secret" });
+			assert.equal(wrong.status, 422);
+			assert.deepEqual(
+				wrong.body.data.map((d: { field: string; type: string }) => [d.field, d.type]),
+				[["currentPassword", "wrongPassword"]]
+			);
+			assert.equal((await me.post("/api/auth/password", { currentPassword: password, newPassword: "short" })).status, 422);
+			assert.equal((await me.post("/api/auth/password", { currentPassword: password, newPassword: password })).body.data[0].type, "samePassword");
+			assert.equal((await client(app).post("/api/auth/login", { username: user.username, password })).status, 200, "nothing changed yet");
+
+			const revoked = waitForEvent<{ reason: string }>(otherSocket, "session.revoked");
+			const gone = disconnected(otherSocket);
+			const changed = await me.post("/api/auth/password", { currentPassword: password, newPassword: "a brand new secret" });
+			assert.equal(changed.status, 200, JSON.stringify(changed.body));
+			assert.equal(changed.body.user.id, user.id);
+			assert.equal((await revoked).reason, "Your password was changed. Sign in with the new one.");
+			await gone;
+
+			assert.equal((await client(app, changed.body.accessToken).get("/api/users/profile")).status, 200, "the new session works");
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: changed.body.refreshToken })).status, 200);
+			const old = await client(app, accessToken).get("/api/users/profile");
+			assert.equal(old.status, 401);
+			assert.equal(old.body.type, "SESSION_REVOKED", "the old access token of this device too");
+			assert.equal((await client(app, other.body.accessToken).get("/api/users/profile")).body.type, "SESSION_REVOKED");
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: other.body.refreshToken })).status, 401);
+			await assert.rejects(connectSocket(socketUrl(app.broker), other.body.accessToken, { reconnection: false }), "the other device's token opens no socket");
+			assert.equal((await client(app).post("/api/auth/login", { username: user.username, password })).status, 401, "the old password is gone");
+			assert.equal((await client(app).post("/api/auth/login", { username: user.username, password: "a brand new secret" })).status, 200);
+		} finally {
+			closeAll(otherSocket);
+		}
+	});
+
+	test("without a session it is a 401; guesses of the current password are limited like sign-ins", async () => {
+		assert.equal((await client(app).post("/api/auth/password", { currentPassword: "x", newPassword: "a brand new secret" })).status, 401);
+		const limited = await startTestApp({ login: { ...app.config.login, attemptsPerAddress: 3 } });
+		try {
+			const { accessToken } = await registerUser(limited, "guessed");
+			const me = client(limited, accessToken);
+			const statuses: number[] = [];
+			for (let i = 0; i < 4; i++)
+				statuses.push((await me.post("/api/auth/password", { currentPassword: `guess ${i}`, newPassword: "a brand new secret" })).status);
+			assert.deepEqual(statuses, [422, 422, 422, 429], "LOGIN_ATTEMPTS_PER_ADDRESS per account and address");
+		} finally {
+			await limited.stop();
+		}
 	});
 });
