@@ -149,6 +149,11 @@ export interface SyncItem {
 	hasMore: boolean;
 	lastSeq: number;
 	receipts: Receipt[];
+	/**
+	 * The caller's own read cursor and "mark as unread" marker, as `Group` shows them (another device may have moved
+	 * them). A `group.read-state` (or a message of the caller's own) heard while the sync was on its way is newer: keep it.
+	 */
+	readState: { readSeq: number; unreadFrom: number | null };
 }
 
 export interface SyncRequest {

@@ -167,7 +167,8 @@ export function toEventMessage(doc: MessageDoc): EventMessage {
 		deletedAt: deleted ? new Date(doc.deletedAt!).toISOString() : null,
 		version: versionOf(doc),
 		editedAt: doc.editedAt ? new Date(doc.editedAt).toISOString() : null,
-		replyTo: doc.replyTo ?? null,
+		// A tombstone keeps which message it answered, not that message's text (also for those stored before deletes cleared it).
+		replyTo: doc.replyTo ? (deleted ? { ...doc.replyTo, excerpt: null } : doc.replyTo) : null,
 		reactions: deleted ? [] : (doc.reactions ?? []),
 		mentions: deleted ? [] : (doc.mentions ?? []),
 		mentionsAll: deleted ? false : (doc.mentionsAll ?? false),

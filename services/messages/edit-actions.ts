@@ -28,7 +28,9 @@ const deleteMessage: ActionSchema<MessagesThis> = {
 		const deletedAt = new Date();
 		const doc = await changeMessage(this, ctx, found, (current, version) => {
 			if (current.deletedAt) return null;
-			return setChange(current, version, { deletedAt, deletedBy: me.id, content: "", attachments: [], edits: [] }, "message.deleted");
+			// A reply's excerpt is another message's text: the tombstone keeps which message it answered, not what that said.
+			const replyTo = current.replyTo ? { replyTo: { ...current.replyTo, excerpt: null } } : {};
+			return setChange(current, version, { deletedAt, deletedBy: me.id, content: "", attachments: [], edits: [], ...replyTo }, "message.deleted");
 		});
 		if (found.attachments?.length && doc.deletedAt && !found.deletedAt) await ctx.call("assets.hide", { ids: found.attachments.map(a => a.id) });
 		if (doc.deletedAt) await dropReactions(this, doc._id);

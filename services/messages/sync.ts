@@ -6,9 +6,11 @@ import type { MessagesState } from "./messages.service.ts";
 import { catchUpRange, pageOf } from "./pages.ts";
 import { viewerReactions } from "./reactions.ts";
 import { withReceipts } from "./receipts.ts";
+import { effectiveUnreadFrom } from "./unread.ts";
 import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
 
-const SYNC_PAGE = 200;
+/** Messages, and changes, per conversation and round (docs/API.md: 200); tests lower it to page with a few messages. */
+export const syncLimits = { page: 200 };
 
 /**
  * Catch-up after being offline: for each of the caller's conversations, what came after the client's cursor
@@ -22,34 +24,37 @@ export async function syncConversations(svc: MessagesState, ctx: UserContext<Syn
 	const earlier = ctx.params.since != null ? sinceMarks(svc, ctx.params.since, me) : null;
 	// Not one conversation but many: the caller's own list filters them.
 	const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: me }));
+	const members = groupIds.filter(id => mine.has(id));
 	const marks: VersionMarks = new Map();
+	// The caller's own read state as the conversation list shows it: another device may have read or marked unread meanwhile.
+	const heads = new Map((await svc.heads.forViewer(members, me, svc.secret)).map(h => [h.groupId, h]));
 	const items = await Promise.all(
-		groupIds
-			.filter(id => mine.has(id))
-			.map(async groupId => {
-				const latest = (await svc.heads.latestMessages([groupId])).get(groupId);
-				const lastSeq = latest?.seq ?? 0;
-				// Read before the pages: what changes after it is the next sync's.
-				const upTo = await storedLastVersion(svc.db.messages, groupId, latest);
-				const cursor = ctx.params.cursors[groupId];
-				const range = catchUpRange(lastSeq, cursor, SYNC_PAGE);
-				const window = { since: earlier?.get(groupId) ?? 0, upTo, maxSeq: Math.min(cursor, lastSeq), limit: SYNC_PAGE };
-				const [docs, changes, receipts] = await Promise.all([
-					pageOf(svc.db.messages, groupId, range),
-					earlier ? changesPage(svc.db.messages, groupId, window) : null,
-					svc.cursors.receiptsOf(groupId)
-				]);
-				marks.set(groupId, changes ? changes.mark : upTo);
-				const reacted = await viewerReactions(svc.db.reactions, changes ? [...docs, ...changes.docs] : docs, me);
-				return {
-					groupId,
-					messages: withReceipts(docs, receipts, svc.secret, reacted),
-					...(changes ? { changed: withReceipts(changes.docs, receipts, svc.secret, reacted) } : {}),
-					hasMore: range.to < lastSeq || !!changes?.hasMore,
-					lastSeq,
-					receipts
-				};
-			})
+		members.map(async groupId => {
+			const latest = (await svc.heads.latestMessages([groupId])).get(groupId);
+			const lastSeq = latest?.seq ?? 0;
+			// Read before the pages: what changes after it is the next sync's.
+			const upTo = await storedLastVersion(svc.db.messages, groupId, latest);
+			const cursor = ctx.params.cursors[groupId];
+			const range = catchUpRange(lastSeq, cursor, syncLimits.page);
+			const window = { since: earlier?.get(groupId) ?? 0, upTo, maxSeq: Math.min(cursor, lastSeq), limit: syncLimits.page };
+			const [docs, changes, receipts] = await Promise.all([
+				pageOf(svc.db.messages, groupId, range),
+				earlier ? changesPage(svc.db.messages, groupId, window) : null,
+				svc.cursors.receiptsOf(groupId)
+			]);
+			marks.set(groupId, changes ? changes.mark : upTo);
+			const reacted = await viewerReactions(svc.db.reactions, changes ? [...docs, ...changes.docs] : docs, me);
+			const head = heads.get(groupId)!;
+			return {
+				groupId,
+				messages: withReceipts(docs, receipts, svc.secret, reacted),
+				...(changes ? { changed: withReceipts(changes.docs, receipts, svc.secret, reacted) } : {}),
+				hasMore: range.to < lastSeq || !!changes?.hasMore,
+				lastSeq,
+				receipts,
+				readState: { readSeq: head.readSeq, unreadFrom: effectiveUnreadFrom(head.unreadFrom, head.readSeq) }
+			};
+		})
 	);
 	const syncToken = encodeSyncToken(mergeMarks(marks, earlier ?? new Map()), me, svc.secret);
 	return { items, syncToken, unknownGroupIds: groupIds.filter(id => !mine.has(id)) };

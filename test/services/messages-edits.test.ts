@@ -134,6 +134,26 @@ describe("message edits, replies and the change order", () => {
 		assert.deepEqual((await stored()).replyTo, { id: original.id, seq: original.seq, senderId: alice.user.id, excerpt: null });
 	});
 
+	test("a deleted reply keeps which message it answered, not that message's text", async () => {
+		const groupId = await group("Tombstone replies");
+		const original = await send(alice, groupId, "the door code is 4711");
+		const reply = await send(bob, groupId, "thanks", { replyTo: original.id });
+		const bobSocket = await connect(bob);
+		const token = ((await emitWithAck(bobSocket, "chat.sync", { cursors: { [groupId]: 2 } })) as unknown as SyncResult).syncToken;
+
+		const tombstone = await api(bob).del(`/api/messages/${reply.id}`);
+		assert.equal(tombstone.status, 200, JSON.stringify(tombstone.body));
+		const expected = { id: original.id, seq: original.seq, senderId: alice.user.id, excerpt: null };
+		assert.deepEqual(tombstone.body.replyTo, expected);
+		// The original goes too: nothing of its text is left anywhere.
+		assert.equal((await api(alice).del(`/api/messages/${original.id}`)).status, 200);
+		const stored = (await history(alice, groupId)).find(m => m.id === reply.id)!;
+		assert.deepEqual(stored.replyTo, expected);
+		const synced = (await emitWithAck(bobSocket, "chat.sync", { cursors: { [groupId]: 2 }, since: token })) as unknown as SyncResult;
+		assert.deepEqual(synced.items[0].changed!.find(m => m.id === reply.id)!.replyTo, expected);
+		assert.ok(!JSON.stringify(await history(bob, groupId)).includes("4711"));
+	});
+
 	test("a client that kept its syncToken comes back after edits, deletes and sends and ends with exactly the server's state", async () => {
 		const groupId = await group("Offline");
 		// More than one sync page of changes, so that the changes come in rounds too.

@@ -21,6 +21,22 @@ async function syncRound(cursors: Record<string, number>, since: string | null):
 	}
 }
 
+/** Runs `round` noting the conversations whose read state of mine changed meanwhile (live, so newer than its answer). */
+async function whileHearingReadStates<T>(round: (touched: Set<string>) => Promise<T>): Promise<T> {
+	const touched = new Set<string>();
+	const off = [
+		realtime.on('group.read-state', ({ groupId }) => touched.add(groupId)),
+		realtime.on('chat.message.incoming', message => {
+			if (message.senderId === session.userId) touched.add(message.groupId);
+		})
+	];
+	try {
+		return await round(touched);
+	} finally {
+		off.forEach(stop => stop());
+	}
+}
+
 /**
  * Catch up after (re)connecting: ask chat.sync for everything after the last seq we hold and, with the
  * token of the previous sync (kept with the offline copy, so a reload continues from it), every change to
@@ -31,10 +47,15 @@ export async function syncMissed(): Promise<void> {
 	let since = offlineCache.syncToken(userId);
 	let cursors = timelines.cursors();
 	for (let page = 0; page < MAX_PAGES && Object.keys(cursors).length > 0; page++) {
-		const { items, syncToken } = await syncRound(cursors, since);
+		const { items, syncToken, touched } = await whileHearingReadStates(touched =>
+			syncRound(cursors, since).then(result => ({ ...result, touched }))
+		);
 		const next: Record<string, number> = {};
 		for (const item of items) {
 			conversations.setReceipts(item.groupId, item.receipts ?? []);
+			// My read state as another device left it, unless a newer change of it arrived while the sync was on its way.
+			if (item.readState && !touched.has(item.groupId))
+				conversations.applyReadState({ groupId: item.groupId, ...item.readState });
 			timelines.receive(item.messages);
 			timelines.applyChanged(item.changed ?? []);
 			conversations.setLastSeq(item.groupId, item.lastSeq);
