@@ -73,7 +73,8 @@ export interface ServerEvents {
 	"group.created": GroupBase;
 	"group.updated": GroupBase;
 	"group.member.added": Pick<MembersAdded, "groupId" | "userIds" | "group">;
-	"group.member.removed": Pick<MemberRemoved, "groupId" | "userId" | "group">;
+	/** `actorId`: who took `userId` out, `userId` themself when they left (another device of theirs tells "left" from "removed" by it). */
+	"group.member.removed": Pick<MemberRemoved, "groupId" | "userId" | "group" | "actorId">;
 	/** The caller changed a conversation's notification setting (on any device): every device of theirs applies it. */
 	"group.notifications": { groupId: string; notifications: NotificationSettings };
 	"system.announcement": Announcement;

@@ -1,4 +1,5 @@
 /** Validation fragments shared by actions (fastest-validator syntax). Types are strict: nothing is coerced. */
+import { TEXT_LIMITS } from "../contract/limits.ts";
 import { invalidField } from "./errors.ts";
 import { characterCount, checkText, TEXT_PROBLEMS, type TextKind } from "./text.ts";
 
@@ -56,7 +57,7 @@ function textParam(kind: TextKind, max: number, min: number) {
 
 /** Display names and group names: one line, something visible, bidi overrides removed. */
 export const nameParam = (max: number, min = 1) => textParam("name", max, min);
-export const displayNameParam = nameParam(64);
+export const displayNameParam = nameParam(TEXT_LIMITS.displayName);
 /** One-line profile text such as the status; may be empty. */
 export const lineParam = (max: number) => textParam("line", max, 0);
 /**

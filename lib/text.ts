@@ -22,12 +22,8 @@ export const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
 // U+2800 (braille pattern blank) is no space to Unicode but draws nothing: the favourite "empty" name.
 const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
-/** Characters as people count them in limits: code points, so an emoji (two UTF-16 units) counts once. */
-export function characterCount(text: string): number {
-	let count = 0;
-	for (const _ of text) count++;
-	return count;
-}
+/** Characters as people count them in limits: code points, so an emoji (two UTF-16 units) counts once (shared with the web app). */
+export { characterCount } from "../contract/limits.ts";
 
 /** True when `text` has at least one character that shows. */
 export function hasVisibleText(text: string): boolean {

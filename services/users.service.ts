@@ -1,4 +1,5 @@
 import type { Context, ServiceSchema } from "moleculer";
+import { TEXT_LIMITS } from "../contract/limits.ts";
 import type { GroupAddPolicy, Profile, User } from "../contract/users.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../mixins/db.mixin.ts";
 import { assertOwnImage, avatarUrlOf } from "../lib/avatars.ts";
@@ -183,7 +184,7 @@ const UsersService: ServiceSchema<{}, {}, UsersThis> = {
 			auth: "required",
 			params: params({
 				displayName: { ...displayNameParam, optional: true },
-				statusText: { ...lineParam(140), optional: true },
+				statusText: { ...lineParam(TEXT_LIMITS.statusText), optional: true },
 				avatarAssetId: { ...idParam, optional: true, nullable: true },
 				avatarUrl: { type: "string", max: 2048, optional: true, nullable: true },
 				allowGroupAddsFrom: { type: "enum", values: ["everyone", "contacts"], optional: true }

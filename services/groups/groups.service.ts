@@ -1,4 +1,5 @@
 import type { Context, ServiceSchema } from "moleculer";
+import { TEXT_LIMITS } from "../../contract/limits.ts";
 import type { Group, GroupList, GroupType, MemberRole } from "../../contract/groups.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
@@ -59,7 +60,7 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			auth: "required",
 			params: params({
 				// Direct conversations ignore the name (clients show the other person's), so "" is fine there.
-				name: { ...nameParam(100, 0), optional: true },
+				name: { ...nameParam(TEXT_LIMITS.groupName, 0), optional: true },
 				memberIds: idList(1000),
 				type: { type: "enum", values: ["group", "direct"], optional: true, default: "group" }
 			}),

@@ -1,4 +1,5 @@
 import type { ActionSchema, Service, ServiceSchema } from "moleculer";
+import { TEXT_LIMITS } from "../../contract/limits.ts";
 import type { Group, MemberRole, NotificationLevel } from "../../contract/groups.ts";
 import { assertOwnImage } from "../../lib/avatars.ts";
 import { cacheKey } from "../../lib/cache-keys.ts";
@@ -13,7 +14,7 @@ import { noteInTimeline } from "./system-lines.ts";
 
 type GroupsThis = Service & GroupsState;
 
-const groupNameParam = nameParam(100);
+const groupNameParam = nameParam(TEXT_LIMITS.groupName);
 
 const adminsEdit = { roles: ["owner", "admin"], forbidden: "Only the owner or an admin can change the group's name or picture" } satisfies {
 	roles: MemberRole[];

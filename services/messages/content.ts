@@ -1,8 +1,9 @@
 import { invalidField } from "../../lib/errors.ts";
+import { TEXT_LIMITS } from "../../contract/limits.ts";
 import { characterCount } from "../../lib/text.ts";
 
 /** In characters (code points): an emoji counts once. */
-export const MAX_CONTENT = 4000;
+export const MAX_CONTENT = TEXT_LIMITS.messageContent;
 
 /** Send and edit share the rules of what a message may say. */
 export function checkedContent(raw: string | undefined, attachmentCount: number): string {

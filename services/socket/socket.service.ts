@@ -151,9 +151,9 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 		},
 
 		/** The removed user hears it too, then their sockets leave the room. */
-		"group.member.removed"(ctx: Context<{ groupId: string; userId: string; group: GroupBase }>) {
-			const { groupId, userId, group } = ctx.params;
-			this.fanOut.emitTo([groupId, userRoom(userId)], "group.member.removed", { groupId, userId, group });
+		"group.member.removed"(ctx: Context<{ groupId: string; userId: string; group: GroupBase; actorId: string }>) {
+			const { groupId, userId, group, actorId } = ctx.params;
+			this.fanOut.emitTo([groupId, userRoom(userId)], "group.member.removed", { groupId, userId, group, actorId });
 			this.rooms.left(groupId, userId);
 		},
 

@@ -155,7 +155,16 @@ describe("web client end to end", { skip, timeout: 180_000 }, () => {
 
 		await a.getByTestId("new-conversation").click();
 		await a.getByRole("tab", { name: "Group" }).click();
-		await a.getByLabel("Group name").fill(groupName);
+		// The limit counts characters as the server does: 100 emoji fit (maxlength stopped at 50), a 101st does not.
+		const nameField = a.getByLabel("Group name");
+		const limit = a.getByTestId("text-limit");
+		await nameField.fill("🎉".repeat(101));
+		await limit.filter({ hasText: "1 character over the limit of 100" }).waitFor();
+		await nameField.fill("🎉".repeat(100));
+		await limit.filter({ hasText: "0 characters left" }).waitFor();
+		assert.equal(await nameField.inputValue(), "🎉".repeat(100));
+		await nameField.fill(groupName);
+		await limit.waitFor({ state: "detached" });
 		await a.getByLabel("Add members").fill(names.bob);
 		await a
 			.getByRole("list", { name: "Search results" })

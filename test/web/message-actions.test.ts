@@ -60,60 +60,101 @@ describe("message actions and where a conversation opens", { skip, timeout: 180_
 		alice = await web.signIn("alice", aliceUser);
 	});
 
-	web.test("the keyboard reaches a message's More actions; its menu opens upward at the end, the arrows walk it; Escape returns to the button", async () => {
-		const groupId = await web.group(aliceUser, `Actions ${tag}`, [bobUser]);
-		let lastSeq = 0;
-		// The last from Bob: Alice's own would end with "Seen by", a tab stop of its own.
-		for (let n = 1; n <= 11; n++) lastSeq = (await web.send(n % 2 ? bobUser : aliceUser, groupId, `line ${n}`)).seq;
-		const { page } = alice;
-		await page.goto(`${web.app.url}/c/${groupId}`);
-		await page.getByTestId("message").filter({ hasText: "line 11" }).waitFor();
+	web.test(
+		"the keyboard reaches a message's More actions; its menu opens upward at the end, the arrows walk it; Escape, and a dialog it opened, return to the button",
+		async () => {
+			const groupId = await web.group(aliceUser, `Actions ${tag}`, [bobUser]);
+			let lastSeq = 0;
+			let lastId = "";
+			// The last from Bob: Alice's own would end with "Seen by", a tab stop of its own.
+			for (let n = 1; n <= 11; n++) ({ seq: lastSeq, id: lastId } = await web.send(n % 2 ? bobUser : aliceUser, groupId, `line ${n}`));
+			const { page } = alice;
+			await page.goto(`${web.app.url}/c/${groupId}`);
+			await page.getByTestId("message").filter({ hasText: "line 11" }).waitFor();
 
-		// Back from the composer: the last message's toolbar is one tab stop, its buttons a roving set.
-		await composer(page).focus();
-		let at = await focused(page);
-		for (let i = 0; i < 6 && at.seq === null; i++) {
-			await page.keyboard.press("Shift+Tab");
-			at = await focused(page);
+			// Back from the composer: the last message's toolbar is one tab stop, its buttons a roving set.
+			await composer(page).focus();
+			let at = await focused(page);
+			for (let i = 0; i < 6 && at.seq === null; i++) {
+				await page.keyboard.press("Shift+Tab");
+				at = await focused(page);
+			}
+			assert.equal(at.seq, String(lastSeq), `the last message's toolbar takes the focus (got ${JSON.stringify(at)})`);
+			await page.keyboard.press("End");
+			assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) });
+			await page.keyboard.press("ArrowLeft");
+			assert.equal((await focused(page)).label, "Reply");
+			await page.keyboard.press("ArrowRight");
+			assert.equal((await focused(page)).label, "More actions");
+
+			await page.keyboard.press("Enter");
+			const menu = page.getByRole("menu", { name: "Message menu" });
+			await menu.waitFor();
+			// The last item of the last message's menu is on screen and takes the click, not cut off below.
+			await until(() => reachable(page, '[role="menu"] [role="menuitem"]:last-child'), Boolean, "the menu's last item reachable");
+
+			// Up and Down walk the menu, wrapping; Home and End reach its ends.
+			assert.equal((await focused(page)).label, "React with 👍", "the first item takes the focus");
+			await page.keyboard.press("ArrowDown");
+			assert.equal((await focused(page)).label, "React with ❤️");
+			await page.keyboard.press("End");
+			assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
+			await page.keyboard.press("ArrowDown");
+			assert.equal((await focused(page)).label, "React with 👍");
+			await page.keyboard.press("ArrowUp");
+			assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
+			await page.keyboard.press("Home");
+			assert.equal((await focused(page)).label, "React with 👍");
+
+			await page.keyboard.press("Escape");
+			await menu.waitFor({ state: "hidden" });
+			assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) }, "focus back on the trigger");
+
+			// Its button toggles it: a second press closes what the first opened.
+			const more = page.locator(`[data-seq="${lastSeq}"]`).getByRole("button", { name: "More actions" });
+			await more.click();
+			await menu.waitFor();
+			await more.click();
+			await menu.waitFor({ state: "hidden" });
+
+			// A dialog opened from the menu gives the focus back to the menu's button (its item is gone), not to the page.
+			await more.focus();
+			await page.keyboard.press("Enter");
+			await menu.waitFor();
+			await page.keyboard.press("End");
+			await page.keyboard.press("Enter");
+			const confirm = page.getByRole("alertdialog", { name: "Delete message?" });
+			await confirm.waitFor();
+			await page.keyboard.press("Escape");
+			await confirm.waitFor({ state: "hidden" });
+			assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) }, "focus back on the menu's button");
+
+			// The button gone while the dialog was open (Bob deleted his message): the focus goes to the composer.
+			await page.keyboard.press("Enter");
+			await page.keyboard.press("End");
+			await page.keyboard.press("Enter");
+			await confirm.waitFor();
+			assert.equal((await web.api(bobUser).del(`/api/messages/${lastId}`)).status, 200);
+			await page.locator(`[data-seq="${lastSeq}"] .tombstone`).waitFor();
+			await page.keyboard.press("Escape");
+			await confirm.waitFor({ state: "hidden" });
+			assert.equal(await page.evaluate("document.activeElement?.id"), "composer-input", "the composer focused, not the page");
+
+			// Deleting one's own: its buttons go with it, and so the focus goes to the composer too.
+			const own = page.locator(`[data-seq="${lastSeq - 1}"]`);
+			await own.hover();
+			await own.getByRole("button", { name: "More actions" }).click();
+			await menu.getByRole("menuitem", { name: "Delete" }).click();
+			await confirm.getByRole("button", { name: "Delete" }).click();
+			await own.locator(".tombstone").waitFor();
+			await until(
+				() => page.evaluate("document.activeElement?.id"),
+				id => id === "composer-input",
+				"the composer focused",
+				3_000
+			);
 		}
-		assert.equal(at.seq, String(lastSeq), `the last message's toolbar takes the focus (got ${JSON.stringify(at)})`);
-		await page.keyboard.press("End");
-		assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) });
-		await page.keyboard.press("ArrowLeft");
-		assert.equal((await focused(page)).label, "Reply");
-		await page.keyboard.press("ArrowRight");
-		assert.equal((await focused(page)).label, "More actions");
-
-		await page.keyboard.press("Enter");
-		const menu = page.getByRole("menu", { name: "Message menu" });
-		await menu.waitFor();
-		// The last item of the last message's menu is on screen and takes the click, not cut off below.
-		await until(() => reachable(page, '[role="menu"] [role="menuitem"]:last-child'), Boolean, "the menu's last item reachable");
-
-		// Up and Down walk the menu, wrapping; Home and End reach its ends.
-		assert.equal((await focused(page)).label, "React with 👍", "the first item takes the focus");
-		await page.keyboard.press("ArrowDown");
-		assert.equal((await focused(page)).label, "React with ❤️");
-		await page.keyboard.press("End");
-		assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
-		await page.keyboard.press("ArrowDown");
-		assert.equal((await focused(page)).label, "React with 👍");
-		await page.keyboard.press("ArrowUp");
-		assert.equal(await page.evaluate("document.activeElement.textContent.trim()"), "Delete");
-		await page.keyboard.press("Home");
-		assert.equal((await focused(page)).label, "React with 👍");
-
-		await page.keyboard.press("Escape");
-		await menu.waitFor({ state: "hidden" });
-		assert.deepEqual(await focused(page), { label: "More actions", seq: String(lastSeq) }, "focus back on the trigger");
-
-		// Its button toggles it: a second press closes what the first opened.
-		const more = page.locator(`[data-seq="${lastSeq}"]`).getByRole("button", { name: "More actions" });
-		await more.click();
-		await menu.waitFor();
-		await more.click();
-		await menu.waitFor({ state: "hidden" });
-	});
+	);
 
 	web.test("a conversation whose unread messages fill more than a screen opens at the divider", async () => {
 		const groupId = await web.group(aliceUser, `Divider ${tag}`, [bobUser]);

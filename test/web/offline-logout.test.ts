@@ -13,7 +13,7 @@ import { useWebApp } from "../helpers/web-app.ts";
 const skip = browserSkipReason();
 
 describe("logging out offline", { skip, timeout: 120_000 }, () => {
-	const web = useWebApp(["erin"]);
+	const web = useWebApp(["erin", "fran"]);
 
 	web.test("shows the sign-in form offline and revokes the session once back online", async () => {
 		// Registered, so the sign-in page was never shown in this tab.
@@ -45,6 +45,44 @@ describe("logging out offline", { skip, timeout: 120_000 }, () => {
 		assert.equal(refresh.status, 401, JSON.stringify(refresh.body));
 		await page.getByRole("button", { name: "Log in" }).waitFor();
 		assert.equal(await page.getByTestId("error-page").count(), 0, "still no error page");
+	});
+
+	web.test("changing the password keeps this browser's tabs signed in and signs the other device out, saying why", async () => {
+		const fran = web.users[1];
+		// Made with the token of Fran's registration, which the change ends.
+		const groupId = await web.group(fran, "After the change", []);
+		const laptop = await web.signIn("fran-laptop", fran);
+		const phone = await web.signIn("fran-phone", fran);
+		await laptop.page.waitForLoadState("networkidle");
+		const otherTab = await laptop.context.newPage();
+		await otherTab.goto(web.app.url);
+		await otherTab.getByRole("navigation", { name: "Conversation list" }).waitFor();
+
+		const { page } = laptop;
+		await page.getByRole("link", { name: "Profile" }).click();
+		await page.getByLabel("Current password").fill("not the password");
+		await page.getByLabel("New password", { exact: true }).fill("an entirely new one");
+		await page.getByLabel("New password again").fill("an entirely new one");
+		await page.getByRole("button", { name: "Change password" }).click();
+		await page.getByText("That is not your current password").waitFor();
+
+		await page.getByLabel("Current password").fill(PASSWORD);
+		await page.getByRole("button", { name: "Change password" }).click();
+		await page.getByRole("status").filter({ hasText: "Password changed" }).waitFor();
+
+		// The other device: back at the sign-in page, told why.
+		await phone.page.getByText("Your password was changed. Sign in with the new one.").waitFor();
+		await phone.page.getByRole("button", { name: "Log in" }).waitFor();
+		// This browser's tabs stay signed in, with a session that works (a message goes through their sockets).
+		for (const tab of [page, otherTab]) {
+			await tab.goto(`${web.app.url}/c/${groupId}`);
+			await tab.locator("#composer-input").waitFor();
+		}
+		await otherTab.locator("#composer-input").fill("still here");
+		await otherTab.keyboard.press("Enter");
+		await page.getByTestId("message").filter({ hasText: "still here" }).waitFor();
+		const refreshToken = await page.evaluate(() => localStorage.getItem("chat.refreshToken"));
+		assert.equal((await client(web.app).post("/api/auth/refresh", { refreshToken })).status, 200, "the stored session is the new one");
 	});
 
 	web.test("a page first opened offline shows once the network is back", async () => {

@@ -35,7 +35,9 @@ export const authApi = {
 	refresh: (refreshToken: string) =>
 		request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, authenticated: false }),
 	logout: (refreshToken: string) =>
-		request<{ ok: boolean }>('POST', '/auth/logout', { body: { refreshToken }, authenticated: false })
+		request<{ ok: boolean }>('POST', '/auth/logout', { body: { refreshToken }, authenticated: false }),
+	changePassword: (body: { currentPassword: string; newPassword: string }) =>
+		request<AuthResult>('POST', '/auth/password', { body })
 };
 
 export const usersApi = {

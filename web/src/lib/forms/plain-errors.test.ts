@@ -40,6 +40,10 @@ describe('plain-language form errors', () => {
 	it('knows the limits of each field', () => {
 		expect(plainFieldMessage({ field: 'displayName', type: 'stringMax' })).toBe('Use at most 64 characters');
 		expect(plainFieldMessage({ field: 'password', type: 'stringMax' })).toBe('Use at most 128 characters');
+		expect(plainFieldMessage({ field: 'currentPassword', type: 'wrongPassword' })).toBe(
+			'That is not your current password'
+		);
+		expect(plainFieldMessage({ field: 'newPassword', type: 'stringMin' })).toBe('Use at least 8 characters');
 		expect(plainFieldMessage({ field: 'username', type: 'required' })).toBe('Enter a username');
 		expect(plainFieldMessage({ field: 'displayName', type: 'text_control' })).toBe(
 			'Keep it on one line, without special characters'

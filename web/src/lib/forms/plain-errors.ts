@@ -1,4 +1,5 @@
 import type { FieldProblem } from '@scalable-chat/contract';
+import { TEXT_LIMITS } from '@scalable-chat/contract/limits';
 import { ApiError } from '#lib/api/errors.ts';
 import { isUnreachable } from '#lib/offline/offline-cache.ts';
 
@@ -6,9 +7,12 @@ import { isUnreachable } from '#lib/offline/offline-cache.ts';
 const LIMITS: Record<string, { min?: number; max?: number; noun: string }> = {
 	username: { min: 3, max: 32, noun: 'a username' },
 	password: { min: 8, max: 128, noun: 'a password' },
-	displayName: { max: 64, noun: 'a display name' },
-	statusText: { max: 140, noun: 'a status' },
-	name: { max: 100, noun: 'a name' }
+	currentPassword: { max: 128, noun: 'your current password' },
+	newPassword: { min: 8, max: 128, noun: 'a new password' },
+	displayName: { max: TEXT_LIMITS.displayName, noun: 'a display name' },
+	statusText: { max: TEXT_LIMITS.statusText, noun: 'a status' },
+	name: { max: TEXT_LIMITS.groupName, noun: 'a name' },
+	content: { max: TEXT_LIMITS.messageContent, noun: 'a message' }
 };
 
 /** What a field problem means, in the words of the form: the validator's type (and the field), never its text. */
@@ -28,6 +32,10 @@ export function plainFieldMessage(problem: Pick<FieldProblem, 'field' | 'type'>)
 				: 'This contains characters that are not allowed';
 		case 'text_control':
 			return 'Keep it on one line, without special characters';
+		case 'wrongPassword':
+			return 'That is not your current password';
+		case 'samePassword':
+			return 'Choose a password different from the current one';
 		case 'text_invisible':
 			return 'Use at least one visible character';
 		case 'string':

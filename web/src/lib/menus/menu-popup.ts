@@ -1,4 +1,5 @@
 import type { Attachment } from 'svelte/attachments';
+import { standInFor } from '#lib/keyboard/focus-return.ts';
 import { rovingIndex } from '#lib/keyboard/roving-focus.ts';
 
 export interface MenuPopupOptions {
@@ -48,6 +49,8 @@ export function menuPopup({ button, close }: MenuPopupOptions): Attachment<HTMLE
 		};
 		// A click on the menu's headings keeps the focus in it, for the arrows.
 		menu.tabIndex = -1;
+		// A dialog one of its items opened gives the focus back to the button, the item being gone by then.
+		standInFor(menu, button);
 		document.addEventListener('keydown', onkeydown);
 		document.addEventListener('pointerdown', onpointerdown, true);
 		items()[0]?.focus({ preventScroll: true });

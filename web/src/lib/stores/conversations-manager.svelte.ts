@@ -66,6 +66,12 @@ class ConversationsManager {
 	 * removal is no news to them, and there is nothing to look up.
 	 */
 	#left = new SvelteMap<string, string>();
+	/**
+	 * Conversations the user is no longer in (left, or was removed from) this session. A change made before
+	 * they went may be heard after it: only an event that adds the user back, or the server's own answer
+	 * (a fresh list, a conversation looked up), brings one back.
+	 */
+	#gone = new Set<string>();
 
 	/** The conversation on screen, if any. Leaving one ends its visit (divider, mark as unread). */
 	get activeGroupId(): string | null {
@@ -137,6 +143,7 @@ class ConversationsManager {
 	async load(): Promise<void> {
 		try {
 			const { items, next } = await groupsApi.list(PAGE_SIZE);
+			for (const g of items) this.#back(g.id);
 			const incoming = new Set(items.map(g => g.id));
 			// What was kept from last time is replaced, not merged: the server knows better.
 			const current = new Map(this.staleSince ? [] : this.groups.map(g => [g.id, g]));
@@ -175,6 +182,7 @@ class ConversationsManager {
 			const { items, next } = await groupsApi.list(PAGE_SIZE, cursor);
 			const current = new Map(this.groups.map(g => [g.id, g]));
 			const fresh = items.filter(g => !current.has(g.id));
+			for (const g of fresh) this.#back(g.id);
 			this.groups = sortByActivity([...this.groups, ...fresh.map(g => mergeGroup(undefined, g))]);
 			if (this.next === cursor) this.next = next;
 			this.#lookUpPeople(fresh);
@@ -185,19 +193,26 @@ class ConversationsManager {
 		}
 	}
 
+	/** A conversation as the server answered for it: the user is in it. */
 	upsert(group: Group): Group {
 		const known = this.byId(group.id);
-		if (!known) this.#left.delete(group.id);
+		if (!known) this.#back(group.id);
 		const merged = mergeGroup(known, group);
 		this.groups = sortByActivity([...this.groups.filter(g => g.id !== group.id), merged]);
 		this.#lookUpPeople([merged]);
 		return merged;
 	}
 
-	/** A conversation from a live event; one we did not know gets its per-reader summary fetched. */
-	upsertBase(base: GroupBase): void {
+	/**
+	 * A conversation from a live event; one we did not know gets its per-reader summary fetched. One the user
+	 * is no longer in comes back only with an event that adds them (`addsMe`): any other is older news.
+	 */
+	upsertBase(base: GroupBase, { addsMe = false } = {}): void {
 		const known = this.byId(base.id);
-		if (!known) this.#left.delete(base.id);
+		if (!known && this.#gone.has(base.id)) {
+			if (!addsMe) return;
+			this.#back(base.id);
+		}
 		const merged = mergeGroupBase(known, base);
 		this.groups = sortByActivity([...this.groups.filter(g => g.id !== base.id), merged]);
 		this.#lookUpPeople([merged]);
@@ -211,24 +226,41 @@ class ConversationsManager {
 	}
 
 	async leave(groupId: string): Promise<void> {
-		const known = this.byId(groupId);
 		// Before the request: the removal event may come before its answer.
-		this.#left.set(groupId, known ? this.title(known) : '');
+		this.#noteLeft(groupId);
 		try {
 			await groupsApi.leave(groupId, session.userId);
 		} catch (error) {
 			this.#left.delete(groupId);
 			throw error;
 		}
+		this.#gone.add(groupId);
 		this.remove(groupId);
 	}
 
-	/** I was taken out of a conversation (or it went away): unless I left it myself, I am told. */
-	#removed(groupId: string): void {
+	#noteLeft(groupId: string): void {
 		const known = this.byId(groupId);
+		if (!this.#left.has(groupId)) this.#left.set(groupId, known ? this.title(known) : '');
+	}
+
+	/**
+	 * I was taken out of a conversation (or it went away). Taken out by myself (here, or on another of my
+	 * devices: `actorId` is me) is leaving, no news; by someone else, I am told.
+	 */
+	#removed(groupId: string, actorId: string | undefined): void {
+		const known = this.byId(groupId);
+		if (actorId === session.userId) this.#noteLeft(groupId);
 		if (!this.#left.has(groupId) && known)
 			this.removals = [...this.removals.filter(r => r.groupId !== groupId), { groupId, title: this.title(known) }];
+		this.#gone.add(groupId);
 		this.remove(groupId);
+	}
+
+	/** In the conversation again: what was remembered of leaving it is over. */
+	#back(groupId: string): void {
+		this.#gone.delete(groupId);
+		this.#left.delete(groupId);
+		this.dismissRemoval(groupId);
 	}
 
 	/** A conversation not in the list (a link, a later page): 'missing' when it does not exist or is not mine. */
@@ -337,8 +369,12 @@ class ConversationsManager {
 	async fetch(groupId: string): Promise<void> {
 		if (this.#fetching.has(groupId)) return;
 		this.#fetching.add(groupId);
+		const goneBefore = this.#gone.has(groupId);
 		try {
-			this.upsert(await groupsApi.get(groupId));
+			const group = await groupsApi.get(groupId);
+			// Removed while it was asked: the answer may be from before.
+			if (!goneBefore && this.#gone.has(groupId)) return;
+			this.upsert(group);
 		} catch {
 			// Not a member (any more): nothing to show.
 		} finally {
@@ -420,11 +456,13 @@ class ConversationsManager {
 		});
 
 		const offs = [
-			realtime.on('group.created', g => this.upsertBase(g)),
+			realtime.on('group.created', g => this.upsertBase(g, { addsMe: true })),
 			realtime.on('group.updated', g => this.upsertBase(g)),
-			realtime.on('group.member.added', ({ group }) => this.upsertBase(group)),
-			realtime.on('group.member.removed', ({ groupId, userId, group }) => {
-				if (userId === session.userId) this.#removed(groupId);
+			realtime.on('group.member.added', ({ userIds, group }) =>
+				this.upsertBase(group, { addsMe: userIds.includes(session.userId) })
+			),
+			realtime.on('group.member.removed', ({ groupId, userId, actorId, group }) => {
+				if (userId === session.userId) this.#removed(groupId, actorId);
 				else this.upsertBase(group);
 			}),
 			realtime.on('group.read-state', state => this.applyReadState(state)),
@@ -455,6 +493,7 @@ class ConversationsManager {
 		this.#markers.clear();
 		this.#keepUnread.clear();
 		this.#left.clear();
+		this.#gone.clear();
 		this.#receipts.clear();
 		this.#seenSent.clear();
 		this.#deliveredSent.clear();

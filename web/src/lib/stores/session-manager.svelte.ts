@@ -20,7 +20,7 @@ const LOGOUT_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 60_000 };
 class SessionManager implements AuthProvider {
 	status = $state<SessionStatus>('loading');
 	user = $state<User | null>(null);
-	/** Why the server ended the last session (an operator signed the user out), for the sign-in page. */
+	/** Why the server ended the last session (an operator signed the user out, the password changed elsewhere), for the sign-in page. */
 	endedReason = $state<string | null>(null);
 
 	#accessToken: string | null = null;
@@ -34,6 +34,8 @@ class SessionManager implements AuthProvider {
 	#revokeTimer: ReturnType<typeof setTimeout> | undefined;
 	#revokeAttempt = 0;
 	#tokenListeners = new Set<TokenListener>();
+	/** This tab's password change is on its way: the sessions it ends include this tab's own. */
+	#changingPassword = false;
 	#endListeners = new Set<() => void>();
 
 	constructor() {
@@ -110,10 +112,34 @@ class SessionManager implements AuthProvider {
 		this.#start(await authApi.register({ username, password, displayName: displayName || undefined }));
 	}
 
-	/** The server revoked every session of this user: forget the tokens, keep the reason to show. */
-	revoked(reason: string): void {
+	/**
+	 * The server ended every session of this user: forget the tokens, keep the reason to show. Unless this tab is
+	 * changing the password (its answer brings the new session), or another tab of this browser just did: it holds
+	 * the refresh lock until the new session is stored, so a refresh after it renews instead of failing.
+	 */
+	async revoked(reason: string): Promise<void> {
+		if (this.#changingPassword) return;
+		if (await this.refresh()) return;
 		this.#clear();
 		this.endedReason = reason;
+	}
+
+	/**
+	 * A new password: the server ends every session of this user (other devices sign in again) and answers with a
+	 * new one for this tab. Stored under the refresh lock, so the other tabs of this browser pick it up.
+	 */
+	async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+		this.#changingPassword = true;
+		try {
+			const result = await withRefreshLock(async () => {
+				const answer = await authApi.changePassword({ currentPassword, newPassword });
+				refreshTokenStorage.set(answer.refreshToken);
+				return answer;
+			});
+			this.#start(result);
+		} finally {
+			this.#changingPassword = false;
+		}
 	}
 
 	/** Signs out of this browser at once; the server revokes the session now, or when it can be reached again. */
