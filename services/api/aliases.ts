@@ -7,6 +7,7 @@ export const REST_ALIASES = {
 	"POST auth/refresh": "auth.refresh",
 	"POST auth/logout": "auth.logout",
 	"POST auth/password": "auth.changePassword",
+	"POST auth/logout-others": "auth.logoutOthers",
 
 	"GET users": "users.list",
 	"GET users/profile": "users.profile",

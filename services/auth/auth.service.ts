@@ -166,9 +166,15 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 				if (ctx.params.newPassword.normalize("NFC") === ctx.params.currentPassword.normalize("NFC"))
 					throw invalidField("newPassword", "The new password must differ from the current one.", "samePassword");
 				await this.db.credentials.updateById(me.id, { $set: { passwordHash: await hashPassword(this.broker, ctx.params.newPassword) } });
-				const { at } = await endSessions(this, ctx, me.id, PASSWORD_CHANGED);
-				const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [me.id] });
-				return { user, ...issueTokens(this, user, await this.refreshTokens.issue(me.id), at + 1) };
+				return restartSessions(this, ctx, PASSWORD_CHANGED);
+			}
+		},
+
+		/** "Sign out of all other devices": every session of the user ends, as with a password change; this device gets a new one. */
+		logoutOthers: {
+			auth: "required",
+			handler(ctx: UserContext): Promise<TokenPair & { user: User }> {
+				return restartSessions(this, ctx, SIGNED_OUT_ELSEWHERE);
 			}
 		},
 
@@ -235,6 +241,15 @@ function issueTokens(service: AuthThis, user: SessionUser, refreshToken: string,
 
 /** What the user's other devices show on their sign-in page. */
 export const PASSWORD_CHANGED = "Your password was changed. Sign in with the new one.";
+export const SIGNED_OUT_ELSEWHERE = "You signed out of this device from another one.";
+
+/** Every session of the caller ends (`reason` for their sockets); the answer is a new one for the caller's device. */
+async function restartSessions(service: AuthThis, ctx: UserContext, reason: string): Promise<TokenPair & { user: User }> {
+	const me = ctx.meta.user;
+	const { at } = await endSessions(service, ctx, me.id, reason);
+	const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [me.id] });
+	return { user, ...issueTokens(service, user, await service.refreshTokens.issue(me.id), at + 1) };
+}
 
 /**
  * Ends every session of the user now: no refresh token of theirs works any more, every auth node refuses their

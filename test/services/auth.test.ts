@@ -196,6 +196,32 @@ describe("password change", () => {
 		}
 	});
 
+	test("signing out of all other devices ends their sessions and sockets; this device goes on with a new session", async () => {
+		const { user, accessToken } = await registerUser(app, "leaver");
+		const other = await client(app).post("/api/auth/login", { username: user.username, password: "correct horse battery" });
+		const otherSocket = await connectSocket(socketUrl(app.broker), other.body.accessToken);
+		try {
+			assert.equal((await client(app).post("/api/auth/logout-others", {})).status, 401);
+			const revoked = waitForEvent<{ reason: string }>(otherSocket, "session.revoked");
+			const gone = disconnected(otherSocket);
+			const fresh = await client(app, accessToken).post("/api/auth/logout-others", {});
+			assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+			assert.equal((await revoked).reason, "You signed out of this device from another one.");
+			await gone;
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: other.body.refreshToken })).status, 401);
+			assert.equal((await client(app, other.body.accessToken).get("/api/users/profile")).body.type, "SESSION_REVOKED");
+			assert.equal((await client(app, fresh.body.accessToken).get("/api/users/profile")).status, 200);
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: fresh.body.refreshToken })).status, 200);
+			assert.equal(
+				(await client(app).post("/api/auth/login", { username: user.username, password: "correct horse battery" })).status,
+				200,
+				"the password stays"
+			);
+		} finally {
+			closeAll(otherSocket);
+		}
+	});
+
 	test("without a session it is a 401; guesses of the current password are limited like sign-ins", async () => {
 		assert.equal((await client(app).post("/api/auth/password", { currentPassword: "x", newPassword: "a brand new secret" })).status, 401);
 		const limited = await startTestApp({ login: { ...app.config.login, attemptsPerAddress: 3 } });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import { client } from "../helpers/app.ts";
-import { browserSkipReason, PASSWORD } from "../helpers/browser.ts";
+import { browserSkipReason, logInThroughUI, PASSWORD } from "../helpers/browser.ts";
 import { useWebApp } from "../helpers/web-app.ts";
 
 /*
@@ -47,45 +47,63 @@ describe("logging out offline", { skip, timeout: 120_000 }, () => {
 		assert.equal(await page.getByTestId("error-page").count(), 0, "still no error page");
 	});
 
-	web.test("changing the password keeps this browser's tabs signed in and signs the other device out, saying why", async () => {
-		const fran = web.users[1];
-		// Made with the token of Fran's registration, which the change ends.
-		const groupId = await web.group(fran, "After the change", []);
-		const laptop = await web.signIn("fran-laptop", fran);
-		const phone = await web.signIn("fran-phone", fran);
-		await laptop.page.waitForLoadState("networkidle");
-		const otherTab = await laptop.context.newPage();
-		await otherTab.goto(web.app.url);
-		await otherTab.getByRole("navigation", { name: "Conversation list" }).waitFor();
+	web.test(
+		"changing the password, or signing out of the other devices, keeps this browser's tabs signed in and signs the other device out, saying why",
+		async () => {
+			const fran = web.users[1];
+			// Made with the token of Fran's registration, which the change ends.
+			const groupId = await web.group(fran, "After the change", []);
+			const laptop = await web.signIn("fran-laptop", fran);
+			const phone = await web.signIn("fran-phone", fran);
+			await laptop.page.waitForLoadState("networkidle");
+			const otherTab = await laptop.context.newPage();
+			await otherTab.goto(web.app.url);
+			await otherTab.getByRole("navigation", { name: "Conversation list" }).waitFor();
 
-		const { page } = laptop;
-		await page.getByRole("link", { name: "Profile" }).click();
-		await page.getByLabel("Current password").fill("not the password");
-		await page.getByLabel("New password", { exact: true }).fill("an entirely new one");
-		await page.getByLabel("New password again").fill("an entirely new one");
-		await page.getByRole("button", { name: "Change password" }).click();
-		await page.getByText("That is not your current password").waitFor();
+			const { page } = laptop;
+			await page.getByRole("link", { name: "Profile" }).click();
+			await page.getByLabel("Current password").fill("not the password");
+			await page.getByLabel("New password", { exact: true }).fill("an entirely new one");
+			await page.getByLabel("New password again").fill("an entirely new one");
+			await page.getByRole("button", { name: "Change password" }).click();
+			await page.getByText("That is not your current password").waitFor();
 
-		await page.getByLabel("Current password").fill(PASSWORD);
-		await page.getByRole("button", { name: "Change password" }).click();
-		await page.getByRole("status").filter({ hasText: "Password changed" }).waitFor();
+			await page.getByLabel("Current password").fill(PASSWORD);
+			await page.getByRole("button", { name: "Change password" }).click();
+			await page.getByRole("status").filter({ hasText: "Password changed" }).waitFor();
 
-		// The other device: back at the sign-in page, told why.
-		await phone.page.getByText("Your password was changed. Sign in with the new one.").waitFor();
-		await phone.page.getByRole("button", { name: "Log in" }).waitFor();
-		// This browser's tabs stay signed in, with a session that works (a message goes through their sockets).
-		// In the app, not by reloading: a reload in the middle of a refresh would lose the rotated token.
-		await page.getByRole("link", { name: "Back to conversations" }).click();
-		for (const tab of [page, otherTab]) {
-			await tab.getByRole("navigation", { name: "Conversation list" }).locator(`a[href$="/c/${groupId}"]`).click();
-			await tab.locator("#composer-input").waitFor();
+			// The other device: back at the sign-in page, told why.
+			await phone.page.getByText("Your password was changed. Sign in with the new one.").waitFor();
+			await phone.page.getByRole("button", { name: "Log in" }).waitFor();
+			// This browser's tabs stay signed in, with a session that works (a message goes through their sockets).
+			// In the app, not by reloading: a reload in the middle of a refresh would lose the rotated token.
+			await page.getByRole("link", { name: "Back to conversations" }).click();
+			for (const tab of [page, otherTab]) {
+				await tab.getByRole("navigation", { name: "Conversation list" }).locator(`a[href$="/c/${groupId}"]`).click();
+				await tab.locator("#composer-input").waitFor();
+			}
+			await otherTab.locator("#composer-input").fill("still here");
+			await otherTab.keyboard.press("Enter");
+			await page.getByTestId("message").filter({ hasText: "still here" }).waitFor();
+
+			// Signed in again on the phone, then signed out of it from the laptop, without a new password.
+			await logInThroughUI(phone.page, fran.user.username, "an entirely new one");
+			await page.getByRole("link", { name: "Profile" }).click();
+			await page.getByRole("button", { name: "Sign out of all other devices" }).click();
+			await page
+				.getByRole("status")
+				.filter({ hasText: /^Other devices were signed out/ })
+				.waitFor();
+			await phone.page.getByText("You signed out of this device from another one.").waitFor();
+			await page.getByRole("link", { name: "Back to conversations" }).click();
+			await page.locator(`a[href$="/c/${groupId}"]`).click();
+			await page.locator("#composer-input").fill("and still here");
+			await page.keyboard.press("Enter");
+			await otherTab.getByTestId("message").filter({ hasText: "and still here" }).waitFor();
+			const refreshToken = await page.evaluate(() => localStorage.getItem("chat.refreshToken"));
+			assert.equal((await client(web.app).post("/api/auth/refresh", { refreshToken })).status, 200, "the stored session is the new one");
 		}
-		await otherTab.locator("#composer-input").fill("still here");
-		await otherTab.keyboard.press("Enter");
-		await page.getByTestId("message").filter({ hasText: "still here" }).waitFor();
-		const refreshToken = await page.evaluate(() => localStorage.getItem("chat.refreshToken"));
-		assert.equal((await client(web.app).post("/api/auth/refresh", { refreshToken })).status, 200, "the stored session is the new one");
-	});
+	);
 
 	web.test("a page first opened offline shows once the network is back", async () => {
 		const { context, page } = await web.signIn("erin", web.users[0]);

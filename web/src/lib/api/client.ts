@@ -37,7 +37,8 @@ export const authApi = {
 	logout: (refreshToken: string) =>
 		request<{ ok: boolean }>('POST', '/auth/logout', { body: { refreshToken }, authenticated: false }),
 	changePassword: (body: { currentPassword: string; newPassword: string }) =>
-		request<AuthResult>('POST', '/auth/password', { body })
+		request<AuthResult>('POST', '/auth/password', { body }),
+	logoutOthers: () => request<AuthResult>('POST', '/auth/logout-others', { body: {} })
 };
 
 export const usersApi = {

@@ -34,8 +34,8 @@ class SessionManager implements AuthProvider {
 	#revokeTimer: ReturnType<typeof setTimeout> | undefined;
 	#revokeAttempt = 0;
 	#tokenListeners = new Set<TokenListener>();
-	/** This tab's password change is on its way: the sessions it ends include this tab's own. */
-	#changingPassword = false;
+	/** This tab's password change (or sign-out of the others) is on its way: the sessions it ends include this tab's own. */
+	#restarting = false;
 	#endListeners = new Set<() => void>();
 
 	constructor() {
@@ -114,13 +114,20 @@ class SessionManager implements AuthProvider {
 
 	/**
 	 * The server ended every session of this user: forget the tokens, keep the reason to show. Unless this tab is
-	 * changing the password (its answer brings the new session), or another tab of this browser just did: it holds
-	 * the refresh lock until the new session is stored, so a refresh after it renews instead of failing.
+	 * changing the password or signing the others out (its answer brings the new session), or another tab of this
+	 * browser just did: its new refresh token reaches this tab through localStorage, which other tabs see a moment
+	 * after the write, so the refresh is tried a few times before giving up.
 	 */
 	async revoked(reason: string): Promise<void> {
-		if (this.#changingPassword) return;
-		if (await this.refresh()) return;
-		this.#clear();
+		if (this.#restarting) return;
+		for (const waitMs of [0, 300, 1_000]) {
+			await sleep(waitMs);
+			if (this.#restarting) return;
+			// Ended meanwhile by another refusal (the socket's reconnect refreshes too): the reason still shows.
+			if (this.status !== 'authenticated') break;
+			if ((await this.#refreshOnce(false)) === 'renewed') return;
+		}
+		if (this.status === 'authenticated') this.#clear();
 		this.endedReason = reason;
 	}
 
@@ -128,17 +135,27 @@ class SessionManager implements AuthProvider {
 	 * A new password: the server ends every session of this user (other devices sign in again) and answers with a
 	 * new one for this tab. Stored under the refresh lock, so the other tabs of this browser pick it up.
 	 */
-	async changePassword(currentPassword: string, newPassword: string): Promise<void> {
-		this.#changingPassword = true;
+	changePassword(currentPassword: string, newPassword: string): Promise<void> {
+		return this.#restart(() => authApi.changePassword({ currentPassword, newPassword }));
+	}
+
+	/** Signs every other device and browser out; this browser's tabs go on with the new session of the answer. */
+	logoutOthers(): Promise<void> {
+		return this.#restart(() => authApi.logoutOthers());
+	}
+
+	/** A request that ends every session of this user and answers with a new one for this tab. */
+	async #restart(request: () => Promise<AuthResult>): Promise<void> {
+		this.#restarting = true;
 		try {
 			const result = await withRefreshLock(async () => {
-				const answer = await authApi.changePassword({ currentPassword, newPassword });
+				const answer = await request();
 				refreshTokenStorage.set(answer.refreshToken);
 				return answer;
 			});
 			this.#start(result);
 		} finally {
-			this.#changingPassword = false;
+			this.#restarting = false;
 		}
 	}
 
@@ -164,18 +181,20 @@ class SessionManager implements AuthProvider {
 		return this.#refreshOnce().then(outcome => outcome === 'renewed');
 	}
 
-	#refreshOnce(): Promise<RefreshOutcome> {
-		this.#refreshing ??= this.#doRefresh().finally(() => {
+	/** `endOnRefusal`: the server's 401 ends the session (else the caller decides). */
+	#refreshOnce(endOnRefusal = true): Promise<RefreshOutcome> {
+		this.#refreshing ??= this.#doRefresh(endOnRefusal).finally(() => {
 			this.#refreshing = null;
 		});
 		return this.#refreshing;
 	}
 
-	async #doRefresh(): Promise<RefreshOutcome> {
+	async #doRefresh(endOnRefusal: boolean, again = true): Promise<RefreshOutcome> {
+		let used: string | null = null;
 		try {
 			const pair = await withRefreshLock(async () => {
 				// Read inside the lock: another tab may have rotated it a moment ago.
-				const refreshToken = refreshTokenStorage.get();
+				const refreshToken = (used = refreshTokenStorage.get());
 				if (!refreshToken) return null;
 				const result = await authApi.refresh(refreshToken);
 				refreshTokenStorage.set(result.refreshToken);
@@ -194,7 +213,9 @@ class SessionManager implements AuthProvider {
 			return 'renewed';
 		} catch (error) {
 			if (error instanceof ApiError && error.status === 401) {
-				this.#clear();
+				// Another tab stored a new session meanwhile (its own refresh, a password change): that one counts.
+				if (again && refreshTokenStorage.get() !== used) return this.#doRefresh(endOnRefusal, false);
+				if (endOnRefusal) this.#clear(used);
 				return 'ended';
 			}
 			// No answer, or a proxy's or a stopping server's 5xx: keep the session and try again shortly.
@@ -249,11 +270,14 @@ class SessionManager implements AuthProvider {
 		this.#refreshTimer = setTimeout(() => void this.refresh(), seconds * 1000);
 	}
 
-	#clear(): void {
+	/** `refused`: the refresh token the server refused; a newer one another tab stored meanwhile stays for it. */
+	#clear(refused?: string | null): void {
 		clearTimeout(this.#refreshTimer);
 		const wasAuthenticated = this.status === 'authenticated';
-		refreshTokenStorage.set(null);
-		sessionUserStorage.set(null);
+		if (refused === undefined || refreshTokenStorage.get() === refused) {
+			refreshTokenStorage.set(null);
+			sessionUserStorage.set(null);
+		}
 		this.#accessToken = null;
 		this.user = null;
 		this.status = 'anonymous';
