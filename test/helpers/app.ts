@@ -118,6 +118,8 @@ export interface AppActions {
 	group(owner: TestUser, name: string, members: TestUser[], extra?: Record<string, unknown>): Promise<string>;
 	/** A message `user` sends over REST; fails the test unless it is stored. */
 	send(user: TestUser, groupId: string, content: string, extra?: Record<string, unknown>): Promise<Message>;
+	/** Every message of a conversation as `user` reads it now, page by page. */
+	history(user: TestUser, groupId: string): Promise<Message[]>;
 }
 
 export function appActions(app: () => { url: string }): AppActions {
@@ -133,6 +135,15 @@ export function appActions(app: () => { url: string }): AppActions {
 			const res = await api(user).post("/api/messages", { groupId, content, ...extra });
 			assert.equal(res.status, 201, JSON.stringify(res.body));
 			return res.body as Message;
+		},
+		async history(user, groupId) {
+			const items: Message[] = [];
+			for (;;) {
+				const page = await api(user).get(`/api/messages/${groupId}?after=${items.length}&limit=100`);
+				assert.equal(page.status, 200, JSON.stringify(page.body));
+				items.push(...page.body.items);
+				if (page.body.items.length < 100) return items;
+			}
 		}
 	};
 }

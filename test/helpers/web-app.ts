@@ -80,6 +80,7 @@ export function useWebApp(names: string[], config: () => Partial<ChatConfig> = (
 		api: app.api,
 		group: app.group,
 		send: app.send,
+		history: app.history,
 		connect: app.connect,
 		open: browser.open,
 		signIn: browser.signIn,

@@ -13,17 +13,8 @@ describe("message edits, replies and the change order", () => {
 	let alice: TestUser, bob: TestUser, carol: TestUser;
 	before(() => void ([alice, bob, carol] = t.users));
 	const group = (name: string) => t.group(alice, name, [bob]);
-	const { send } = t;
+	const { send, history } = t;
 	const patch = (user: TestUser, id: string, body: unknown) => api(user).request("PATCH", `/api/messages/${id}`, body);
-	const history = async (user: TestUser, groupId: string): Promise<Message[]> => {
-		const items: Message[] = [];
-		for (;;) {
-			const page = await api(user).get(`/api/messages/${groupId}?after=${items.length}&limit=100`);
-			assert.equal(page.status, 200, JSON.stringify(page.body));
-			items.push(...page.body.items);
-			if (page.body.items.length < 100) return items;
-		}
-	};
 
 	test("the author edits over REST: same seq, editedAt, a new version; every member socket hears it once", async () => {
 		const groupId = await group("Edits");

@@ -142,7 +142,7 @@ class Device {
 describe("chat.sync carries every change: a seeded random run of several users and devices", () => {
 	// Each user makes hundreds of requests a run, more than a minute's REST budget.
 	const t = useTestApp(["ana", "ben", "cy"], () => startTestApp({ rateLimit: { ...testConfig().rateLimit, restPerMinute: 100_000 } }));
-	const { api, connect } = t;
+	const { api, connect, history } = t;
 	let users: TestUser[];
 	before(() => {
 		users = t.users;
@@ -150,17 +150,6 @@ describe("chat.sync carries every change: a seeded random run of several users a
 		syncLimits.page = 4;
 	});
 	after(() => void (syncLimits.page = 200));
-
-	/** Every message of a conversation as `user` reads it now. */
-	const history = async (user: TestUser, groupId: string): Promise<Message[]> => {
-		const items: Message[] = [];
-		for (;;) {
-			const page = await api(user).get(`/api/messages/${groupId}?after=${items.length}&limit=100`);
-			assert.equal(page.status, 200, JSON.stringify(page.body));
-			items.push(...page.body.items);
-			if (page.body.items.length < 100) return items;
-		}
-	};
 
 	/** Syncs every conversation of the device until nothing more is waiting; `since` as the device chooses. */
 	const syncDevice = async (device: Device, since: string | undefined): Promise<number> => {
