@@ -24,13 +24,13 @@ export const KNOWN_ADDRESSES = 10;
 export class LoginThrottle {
 	private readonly byAddress: RateLimiter;
 	private readonly byAccount: RateLimiter;
-	private readonly byAddressAnyAccount: RateLimiter | undefined;
+	private readonly byAddressNewAccounts: RateLimiter;
 	private readonly secret: string;
 
-	constructor(limiters: { byAddress: RateLimiter; byAccount: RateLimiter; byAddressAnyAccount?: RateLimiter }, secret: string) {
+	constructor(limiters: { byAddress: RateLimiter; byAccount: RateLimiter; byAddressNewAccounts: RateLimiter }, secret: string) {
 		this.byAddress = limiters.byAddress;
 		this.byAccount = limiters.byAccount;
-		this.byAddressAnyAccount = limiters.byAddressAnyAccount;
+		this.byAddressNewAccounts = limiters.byAddressNewAccounts;
 		this.secret = secret;
 	}
 
@@ -39,21 +39,29 @@ export class LoginThrottle {
 		return createHmac("sha256", this.secret).update(address).digest("base64url").slice(0, 22);
 	}
 
+	/**
+	 * An attempt at `account` from a client address (`undefined`: an internal caller), checked against the account's
+	 * remembered addresses; answers the address's key, to remember once the password is right.
+	 */
+	async admitFrom(account: string, clientAddress: string | undefined, knownAddresses: readonly string[] | undefined): Promise<string> {
+		const key = this.addressKey(clientAddress ?? "internal");
+		await this.admit(account, key, knownAddresses?.includes(key) ?? false);
+		return key;
+	}
+
 	/** Before the password is checked; rejects with 429 when this attempt is over a limit. */
 	async admit(account: string, addressKey: string, known: boolean, now = Date.now()): Promise<void> {
 		const pair = await this.byAddress.take(`login:${account}|${addressKey}`, now);
 		if (!pair.allowed) throw rateLimited(pair.retryAfterMs);
 		if (known) return;
-		if (this.byAddressAnyAccount) {
-			const address = await this.byAddressAnyAccount.take(`login-address:${addressKey}`, now);
-			if (!address.allowed) throw rateLimited(address.retryAfterMs);
-		}
+		const address = await this.byAddressNewAccounts.take(`login-address:${addressKey}`, now);
+		if (!address.allowed) throw rateLimited(address.retryAfterMs);
 		const overall = await this.byAccount.take(`login:${account}`, now);
 		if (!overall.allowed) throw rateLimited(overall.retryAfterMs);
 	}
 
 	async close(): Promise<void> {
-		await Promise.all([this.byAddress.close(), this.byAccount.close(), this.byAddressAnyAccount?.close()]);
+		await Promise.all([this.byAddress.close(), this.byAccount.close(), this.byAddressNewAccounts.close()]);
 	}
 }
 

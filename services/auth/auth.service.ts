@@ -95,8 +95,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 				const user = await ctx.call<User | null, object>("users.byUsername", { username: ctx.params.username });
 				const credential = user ? await this.db.credentials.findById(user.id) : null;
 				// The REST gateway names the client's address; other callers share one.
-				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
-				await this.loginThrottle.admit(ctx.params.username.toLowerCase(), address, credential?.knownAddresses?.includes(address) ?? false);
+				const address = await this.loginThrottle.admitFrom(ctx.params.username.toLowerCase(), ctx.meta.clientAddress, credential?.knownAddresses);
 				// Compare against a dummy hash when the user is unknown, so timing does not reveal which usernames exist.
 				const match = await passwordMatches(ctx.params.password, credential?.passwordHash ?? this.dummyHash);
 				if (!user || !credential || !match) throw unauthorized("Wrong username or password", "INVALID_CREDENTIALS");
@@ -159,8 +158,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 			): Promise<TokenPair & { user: User }> {
 				const me = ctx.meta.user;
 				const credential = await this.db.credentials.findById(me.id);
-				const address = this.loginThrottle.addressKey(ctx.meta.clientAddress ?? "internal");
-				await this.loginThrottle.admit(me.username, address, credential?.knownAddresses?.includes(address) ?? false);
+				await this.loginThrottle.admitFrom(me.username, ctx.meta.clientAddress, credential?.knownAddresses);
 				if (!credential || !(await passwordMatches(ctx.params.currentPassword, credential.passwordHash)))
 					throw invalidField("currentPassword", "The current password is not right.", "wrongPassword");
 				if (ctx.params.newPassword.normalize("NFC") === ctx.params.currentPassword.normalize("NFC"))
@@ -217,7 +215,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 			{
 				byAddress: limiter(login.attemptsPerAddress, login.addressWindowSeconds),
 				byAccount: limiter(login.attemptsPerAccount, login.accountWindowSeconds),
-				byAddressAnyAccount: limiter(login.newAccountsPerAddress, login.addressWindowSeconds)
+				byAddressNewAccounts: limiter(login.newAccountsPerAddress, login.addressWindowSeconds)
 			},
 			config.jwt.secret
 		);
