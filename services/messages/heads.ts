@@ -1,7 +1,7 @@
 import type { Message } from "../../contract/messages.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { Cursors } from "./cursors.ts";
-import { groupSeqKey, toMessage, type HeadDoc, type MessageDoc } from "./documents.ts";
+import { groupSeqKey, toMessage, type CursorDoc, type HeadDoc, type MessageDoc } from "./documents.ts";
 
 /** Per-viewer state of a conversation (what `messages.heads` answers the groups service). */
 export interface ConversationHead {
@@ -27,6 +27,15 @@ export interface HeadsOptions {
 	flushDelayMs?: number;
 	/** The stored head is rewritten once it lags the log by this many seqs (default 64), and on stop. */
 	headStride?: number;
+}
+
+/** The viewer's read cursor, where their own last message counts as read even if the deferred cursor write was lost in a crash. */
+export function viewerReadSeq(
+	last: Pick<MessageDoc, "seq" | "senderId"> | null | undefined,
+	cursor: Pick<CursorDoc, "readSeq"> | undefined,
+	userId: string
+): number {
+	return Math.max(cursor?.readSeq ?? 0, last?.senderId === userId ? last.seq : 0);
 }
 
 /** Deferred writes issued per event-loop turn. */
@@ -115,9 +124,7 @@ export class Heads {
 		return groupIds.map(groupId => {
 			const last = latest.get(groupId) ?? null;
 			const cursor = cursorByGroup.get(groupId);
-			// Own messages are read, even where the deferred cursor write was lost in a crash.
-			const ownLast = last?.senderId === userId ? last.seq : 0;
-			const readSeq = Math.max(cursor?.readSeq ?? 0, ownLast);
+			const readSeq = viewerReadSeq(last, cursor, userId);
 			return {
 				groupId,
 				lastSeq: last?.seq ?? 0,

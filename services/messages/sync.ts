@@ -6,6 +6,7 @@ import type { MessagesState } from "./messages.service.ts";
 import { catchUpRange, pageOf } from "./pages.ts";
 import { viewerReactions } from "./reactions.ts";
 import { withReceipts } from "./receipts.ts";
+import { viewerReadSeq } from "./heads.ts";
 import { effectiveUnreadFrom } from "./unread.ts";
 import { decodeSyncToken, encodeSyncToken, mergeMarks, SyncTokenError, type VersionMarks } from "./sync-token.ts";
 
@@ -26,11 +27,11 @@ export async function syncConversations(svc: MessagesState, ctx: UserContext<Syn
 	const mine = new Set(await ctx.call<string[], object>("groups.idsForUser", { userId: me }));
 	const members = groupIds.filter(id => mine.has(id));
 	const marks: VersionMarks = new Map();
-	// The caller's own read state as the conversation list shows it: another device may have read or marked unread meanwhile.
-	const heads = new Map((await svc.heads.forViewer(members, me, svc.secret)).map(h => [h.groupId, h]));
+	const [lastMessages, viewerCursors] = await Promise.all([svc.heads.latestMessages(members), svc.cursors.ofViewer(members, me)]);
+	const cursorOf = new Map(viewerCursors.map(c => [c.groupId, c]));
 	const items = await Promise.all(
 		members.map(async groupId => {
-			const latest = (await svc.heads.latestMessages([groupId])).get(groupId);
+			const latest = lastMessages.get(groupId);
 			const lastSeq = latest?.seq ?? 0;
 			// Read before the pages: what changes after it is the next sync's.
 			const upTo = await storedLastVersion(svc.db.messages, groupId, latest);
@@ -44,7 +45,9 @@ export async function syncConversations(svc: MessagesState, ctx: UserContext<Syn
 			]);
 			marks.set(groupId, changes ? changes.mark : upTo);
 			const reacted = await viewerReactions(svc.db.reactions, changes ? [...docs, ...changes.docs] : docs, me);
-			const head = heads.get(groupId)!;
+			// The caller's own read state as the conversation list shows it: another device may have read or marked unread meanwhile.
+			const own = cursorOf.get(groupId);
+			const readSeq = viewerReadSeq(latest, own, me);
 			return {
 				groupId,
 				messages: withReceipts(docs, receipts, svc.secret, reacted),
@@ -52,7 +55,7 @@ export async function syncConversations(svc: MessagesState, ctx: UserContext<Syn
 				hasMore: range.to < lastSeq || !!changes?.hasMore,
 				lastSeq,
 				receipts,
-				readState: { readSeq: head.readSeq, unreadFrom: effectiveUnreadFrom(head.unreadFrom, head.readSeq) }
+				readState: { readSeq, unreadFrom: effectiveUnreadFrom(own?.unreadFrom, readSeq) }
 			};
 		})
 	);
