@@ -17,5 +17,7 @@ declare module "moleculer" {
 		readOnly?: boolean;
 		/** Under overload refused at once (503 SERVICE_OVERLOADED) instead of queued; see Admission. */
 		admission?: AdmissionPolicy;
+		/** The REST gateway puts the client's address in `ctx.meta.clientAddress` (sign-in limits per address). */
+		clientAddress?: boolean;
 	}
 }

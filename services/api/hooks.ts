@@ -37,13 +37,11 @@ export function prepareCall(this: ApiThis, ctx: Context<unknown, { clientAddress
 	const params = (req as Req & { $params?: Record<string, unknown> }).$params ?? {};
 	assertShallow(params);
 	const query = (req as Req & { query?: Record<string, unknown> }).query ?? {};
-	const schema = (req as Req & { $action?: { params?: Record<string, unknown> } }).$action?.params;
-	queryIntegers(params, [...Object.keys(query), ...(alias.keys ?? []).map(k => k.name)], schema);
+	const action = (req as Req & { $action?: { params?: Record<string, unknown>; clientAddress?: boolean } }).$action;
+	queryIntegers(params, [...Object.keys(query), ...(alias.keys ?? []).map(k => k.name)], action?.params);
 	if (alias.type === "multipart" && !/^multipart\/form-data\s*;.*\bboundary=/i.test(req.headers["content-type"] ?? ""))
 		throw unsupportedMediaType("Send the file as multipart/form-data with a boundary");
-	// Sign-in attempts (and guesses of the current password) are limited per account and address; the address an account registered from is one it knows.
-	if (alias.action === "auth.login" || alias.action === "auth.register" || alias.action === "auth.changePassword")
-		ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
+	if (action?.clientAddress) ctx.meta.clientAddress = clientAddress(req, this.trustProxy);
 }
 
 /** Signed download URLs carry their credential in the query: logs show the URL without it. */

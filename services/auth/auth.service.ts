@@ -60,6 +60,8 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 
 	actions: {
 		register: {
+			// The address it registers from becomes one the account knows (LoginThrottle).
+			clientAddress: true,
 			params: params({
 				username: {
 					type: "string",
@@ -90,6 +92,8 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		},
 
 		login: {
+			// Sign-in attempts are limited per account and client address (LoginThrottle).
+			clientAddress: true,
 			params: params({ username: { type: "string", trim: true, min: 1, max: 64 }, password: { type: "string", min: 1, max: 128 } }),
 			async handler(ctx: Context<{ username: string; password: string }, { clientAddress?: string }>) {
 				const user = await ctx.call<User | null, object>("users.byUsername", { username: ctx.params.username });
@@ -151,6 +155,8 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		 * for the device that changed it. Guesses of the current password are limited like sign-ins.
 		 */
 		changePassword: {
+			// Guesses of the current password are limited like sign-ins.
+			clientAddress: true,
 			auth: "required",
 			params: params({ currentPassword: { type: "string", min: 1, max: 128 }, newPassword: passwordParam }),
 			async handler(
