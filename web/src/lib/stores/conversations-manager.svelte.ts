@@ -247,7 +247,7 @@ class ConversationsManager {
 	 * I was taken out of a conversation (or it went away). Taken out by myself (here, or on another of my
 	 * devices: `actorId` is me) is leaving, no news; by someone else, I am told.
 	 */
-	#removed(groupId: string, actorId: string | undefined): void {
+	#removed(groupId: string, actorId: string): void {
 		const known = this.byId(groupId);
 		if (actorId === session.userId) this.#noteLeft(groupId);
 		if (!this.#left.has(groupId) && known)
