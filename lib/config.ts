@@ -41,7 +41,13 @@ export interface ChatConfig {
 	webDir: string;
 	logLevel: string;
 	logFormat: "json" | "text";
-	jwt: { secret: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+	jwt: {
+		secret: string;
+		accessTtlSeconds: number;
+		refreshTtlSeconds: number;
+		/** How long after its rotation a refresh token presented again answers with the same successor (a lost answer's retry); 0: never. */
+		refreshRetrySeconds: number;
+	};
 	/** Seals the transporter's packets and signs callers (lib/cluster-trust.ts); the same on every node of a cluster. */
 	clusterSecret: string;
 	bcryptCost: number;
@@ -256,7 +262,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 		jwt: {
 			secret: resolveSecret("JWT_SECRET", env.JWT_SECRET, { nodeEnv, keepUnder: storage.kind === "nedb" ? dataDir : null, file: "jwt-secret", required: true }),
 			accessTtlSeconds: parseDuration(env.JWT_EXPIRES_IN, 15 * 60, "JWT_EXPIRES_IN"),
-			refreshTtlSeconds: parseDuration(env.REFRESH_TOKEN_EXPIRES_IN, 30 * 86400, "REFRESH_TOKEN_EXPIRES_IN")
+			refreshTtlSeconds: parseDuration(env.REFRESH_TOKEN_EXPIRES_IN, 30 * 86400, "REFRESH_TOKEN_EXPIRES_IN"),
+			refreshRetrySeconds: parseDuration(env.REFRESH_TOKEN_RETRY_WINDOW, 60, "REFRESH_TOKEN_RETRY_WINDOW")
 		},
 		clusterSecret: resolveSecret("CLUSTER_SECRET", env.CLUSTER_SECRET, {
 			nodeEnv,

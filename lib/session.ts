@@ -7,6 +7,15 @@ export interface SessionUser {
 	username: string;
 }
 
+/** One sign-in ended (`auth.session.ended`): auth nodes refuse its access tokens, gateways close its sockets with the reason. */
+export interface SessionEnded {
+	userId: string;
+	/** The sign-in (its refresh token family). */
+	sessionId: string;
+	at: number;
+	reason: string;
+}
+
 export interface SessionMeta {
 	user?: SessionUser;
 }

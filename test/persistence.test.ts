@@ -10,7 +10,7 @@ describe("embedded persistence", () => {
 			const data = tempDataDir();
 			try {
 				const storage = { kind: "nedb" as const, dir: data.dir };
-				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400 };
+				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
 				let app = await startTestApp({ storage, jwt });
 				const alice = await registerUser(app, "persist");
 				const bob = await registerUser(app, "persist");
@@ -35,6 +35,46 @@ describe("embedded persistence", () => {
 					const next = await a.post("/api/messages", { groupId: g.id, content: "m6" });
 					assert.equal(next.body.seq, 6, "the sequence continues without a gap");
 					assert.equal((await client(app, bob.accessToken).get(`/api/groups/${g.id}`)).body.unreadCount, 3);
+				} finally {
+					await app.stop();
+				}
+			} finally {
+				data.remove();
+			}
+		}
+	);
+
+	test(
+		"ended sign-ins stay ended across a restart, and a refresh retried after one still gets its successor",
+		{ skip: !!process.env.MONGODB_URI && "uses NeDB files" },
+		async () => {
+			const data = tempDataDir();
+			try {
+				const storage = { kind: "nedb" as const, dir: data.dir };
+				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
+				let app = await startTestApp({ storage, jwt });
+				const [leaver, changer, lost] = await Promise.all([registerUser(app, "ended"), registerUser(app, "ended"), registerUser(app, "ended")]);
+				assert.equal((await client(app).post("/api/auth/logout", { refreshToken: leaver.refreshToken })).status, 200);
+				const changed = await client(app, changer.accessToken).post("/api/auth/password", {
+					currentPassword: "correct horse battery",
+					newPassword: "a brand new secret"
+				});
+				assert.equal(changed.status, 200);
+				const unanswered = await client(app).post("/api/auth/refresh", { refreshToken: lost.refreshToken });
+				assert.equal(unanswered.status, 200);
+				await app.stop();
+
+				app = await startTestApp({ storage, jwt });
+				try {
+					for (const token of [leaver.accessToken, changer.accessToken]) {
+						const res = await client(app, token).get("/api/users/profile");
+						assert.equal(res.status, 401);
+						assert.equal(res.body.type, "SESSION_REVOKED");
+					}
+					assert.equal((await client(app, changed.body.accessToken).get("/api/users/profile")).status, 200);
+					const retried = await client(app).post("/api/auth/refresh", { refreshToken: lost.refreshToken });
+					assert.equal(retried.status, 200, JSON.stringify(retried.body));
+					assert.equal(retried.body.refreshToken, unanswered.body.refreshToken);
 				} finally {
 					await app.stop();
 				}

@@ -3,29 +3,32 @@ import jwt from "jsonwebtoken";
 import { unauthorized } from "../../lib/errors.ts";
 import type { SessionUser } from "../../lib/session.ts";
 
-export type VerifiedAccess = SessionUser & { exp: number };
+/** `sessionId`: the sign-in (refresh token family) the token was issued to; absent in tokens from before it was. */
+export type VerifiedAccess = SessionUser & { exp: number; sessionId?: string };
 
 /**
  * Short-lived HS256 access tokens, checked without a database read. The key is a KeyObject made once:
  * given a string, jsonwebtoken first tries it as a PEM public key and throws on every sign and verify.
  *
- * Operators can end a user's sessions before their tokens expire: `revoke(userId, at)` (from the
- * `auth.sessions.revoked` event, on every auth node) refuses that user's tokens issued up to `at`. An
- * entry is needed only as long as such a token could still be valid, so the map stays small.
+ * Sessions can end before their tokens expire: `revoke(userId, at)` (from the `auth.sessions.revoked` event,
+ * on every auth node) refuses that user's tokens issued up to `at`; `endSession(sessionId, at)` (from
+ * `auth.session.ended`: a logout, a reused refresh token) refuses every token of that one sign-in. An entry is
+ * needed only as long as such a token could still be valid, so the maps stay small.
  */
 export class AccessTokens {
 	readonly #key: KeyObject;
 	readonly #ttlSeconds: number;
 	readonly #revokedAt = new Map<string, number>();
+	readonly #endedSessions = new Map<string, number>();
 
 	constructor(secret: string, ttlSeconds: number) {
 		this.#key = createSecretKey(Buffer.from(secret, "utf8"));
 		this.#ttlSeconds = ttlSeconds;
 	}
 
-	sign(user: SessionUser, now = Date.now()): string {
+	sign(user: SessionUser, sessionId: string, now = Date.now()): string {
 		// `iat` has whole seconds; `at` tells a token issued just after a revocation from one just before it.
-		return jwt.sign({ typ: "access", username: user.username, at: now }, this.#key, {
+		return jwt.sign({ typ: "access", username: user.username, at: now, sid: sessionId }, this.#key, {
 			algorithm: "HS256",
 			subject: user.id,
 			expiresIn: this.#ttlSeconds,
@@ -48,13 +51,21 @@ export class AccessTokens {
 			if (issuedAt <= revokedAt) throw unauthorized("This session was ended; sign in again", "SESSION_REVOKED");
 			if (now - revokedAt > this.#ttlSeconds * 1000) this.#revokedAt.delete(claims.sub);
 		}
-		return { id: claims.sub, username: String(claims.username), exp: claims.exp ?? 0 };
+		const sessionId = typeof claims.sid === "string" ? claims.sid : undefined;
+		if (sessionId !== undefined && this.#endedSessions.has(sessionId)) throw unauthorized("This session was ended; sign in again", "SESSION_REVOKED");
+		return { id: claims.sub, username: String(claims.username), exp: claims.exp ?? 0, ...(sessionId !== undefined ? { sessionId } : {}) };
 	}
 
 	revoke(userId: string, at: number, now = Date.now()): void {
 		if (now - at > this.#ttlSeconds * 1000) return;
 		this.#revokedAt.set(userId, Math.max(at, this.#revokedAt.get(userId) ?? 0));
 		for (const [id, when] of this.#revokedAt) if (now - when > this.#ttlSeconds * 1000) this.#revokedAt.delete(id);
+	}
+
+	endSession(sessionId: string, at: number, now = Date.now()): void {
+		if (now - at > this.#ttlSeconds * 1000) return;
+		this.#endedSessions.set(sessionId, at);
+		for (const [id, when] of this.#endedSessions) if (now - when > this.#ttlSeconds * 1000) this.#endedSessions.delete(id);
 	}
 
 	get ttlSeconds(): number {

@@ -7,11 +7,11 @@ import { invalidField, unauthorized } from "../../lib/errors.ts";
 import { LoginThrottle, rememberAddress } from "../../lib/login-throttle.ts";
 import { displayNameParam, idParam, params, USERNAME_PATTERN } from "../../lib/params.ts";
 import { tokenBuckets, type BucketOptions } from "../../lib/rate-limiter.ts";
-import type { ResponseMeta, SessionUser, UserContext } from "../../lib/session.ts";
+import type { ResponseMeta, SessionEnded, SessionUser, UserContext } from "../../lib/session.ts";
 import { DbCollections, type Collection } from "../../mixins/db.mixin.ts";
 import { AccessTokens, type VerifiedAccess } from "./access-tokens.ts";
 import type { CredentialDoc, RefreshFamilyDoc, RefreshTokenDoc } from "./documents.ts";
-import { RefreshTokens } from "./refresh-tokens.ts";
+import { RefreshTokens, type FamilyEnd, type IssuedRefresh } from "./refresh-tokens.ts";
 
 interface AuthThis {
 	db: { credentials: Collection<CredentialDoc>; refreshTokens: Collection<RefreshTokenDoc>; refreshFamilies: Collection<RefreshFamilyDoc> };
@@ -54,7 +54,7 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		DbCollections({
 			credentials: { indexes: [{ fields: { sessionsRevokedAt: 1 }, sparse: true }] },
 			refreshTokens: { indexes: [{ fields: { familyId: 1 } }, { fields: { userId: 1 } }] },
-			refreshFamilies: { indexes: [{ fields: { userId: 1 } }] }
+			refreshFamilies: { indexes: [{ fields: { userId: 1 } }, { fields: { revokedAt: 1 }, sparse: true }] }
 		})
 	],
 
@@ -111,24 +111,29 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 			}
 		},
 
-		/** Rotates the refresh token; presenting one that was already rotated revokes its whole family. */
+		/**
+		 * Rotates the refresh token. Presenting one that was already rotated revokes its whole sign-in, unless it is
+		 * a retry of a lost answer (within REFRESH_TOKEN_RETRY_WINDOW, its successor unused): that gets the same
+		 * successor again (refresh-tokens.ts).
+		 */
 		refresh: {
 			params: params({ refreshToken: { type: "string", min: 10, max: 200 } }),
 			handler(ctx: Context<{ refreshToken: string }>): Promise<TokenPair> {
-				return this.refreshTokens.rotate(ctx.params.refreshToken, async (userId, refreshToken) => {
+				return this.refreshTokens.rotate(ctx.params.refreshToken, async (userId, issued) => {
 					const [user] = await ctx.call<User[], { ids: string[] }>("users.getMany", { ids: [userId] });
 					if (!user) throw unauthorized("Refresh token is invalid or expired", "INVALID_REFRESH_TOKEN");
-					return issueTokens(this, user, refreshToken);
+					return issueTokens(this, user, issued);
 				});
 			}
 		},
 
+		/** Ends the sign-in the refresh token belongs to: its refresh tokens, its access tokens on every node, its sockets. */
 		logout: {
 			params: params({ refreshToken: { type: "string", max: 200, optional: true } }),
 			async handler(ctx: Context<{ refreshToken?: string }>) {
 				// Only the token's holder may end its session: its id alone (in logs, say) is not enough.
 				const doc = await this.refreshTokens.find(ctx.params.refreshToken);
-				if (doc) await this.refreshTokens.revokeFamily(doc.familyId);
+				if (doc) await this.refreshTokens.revokeFamily(doc.familyId, "logout");
 				return { ok: true };
 			}
 		},
@@ -196,6 +201,10 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 	events: {
 		"auth.sessions.revoked"(ctx: Context<{ userId: string; at: number }>) {
 			this.accessTokens.revoke(ctx.params.userId, ctx.params.at);
+		},
+
+		"auth.session.ended"(ctx: Context<SessionEnded>) {
+			this.accessTokens.endSession(ctx.params.sessionId, ctx.params.at);
 		}
 	},
 
@@ -206,12 +215,23 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 
 	async started() {
 		const config = chatConfig(this.broker);
-		this.refreshTokens = new RefreshTokens(this.db.refreshTokens, this.db.refreshFamilies, config.jwt.refreshTtlSeconds);
+		this.refreshTokens = new RefreshTokens(this.db.refreshTokens, this.db.refreshFamilies, {
+			ttlSeconds: config.jwt.refreshTtlSeconds,
+			retrySeconds: config.jwt.refreshRetrySeconds,
+			sealKey: createHash("sha256").update(`refresh-successor:${config.jwt.secret}`).digest(),
+			onFamilyRevoked: async ({ familyId, userId, at, why }) => {
+				// Every auth node, this one included, before the answer.
+				this.accessTokens.endSession(familyId, at);
+				const ended: SessionEnded = { userId, sessionId: familyId, at, reason: SESSION_END_REASONS[why] };
+				await this.broker.broadcast("auth.session.ended", ended);
+			}
+		});
 		this.dummyHash = await hashPassword(this.broker, randomBytes(16).toString("hex"));
 		// Revocations from before this node started whose tokens may still be valid.
 		const since = new Date(Date.now() - this.accessTokens.revocationWindowMs);
 		for (const credential of await this.db.credentials.find({ sessionsRevokedAt: { $gt: since } }))
 			this.accessTokens.revoke(credential._id, new Date(credential.sessionsRevokedAt!).getTime());
+		for (const { familyId, at } of await this.refreshTokens.revokedSince(since)) this.accessTokens.endSession(familyId, at);
 		const { login } = config;
 		const limiter = (attempts: number, windowSeconds: number) => {
 			const options: BucketOptions = { perSecond: attempts / windowSeconds, burst: attempts };
@@ -237,11 +257,17 @@ function hashPassword(broker: Parameters<typeof chatConfig>[0], password: string
 }
 
 /** `notBefore`: the new access token must be issued after a revocation of the same millisecond. */
-function issueTokens(service: AuthThis, user: SessionUser, refreshToken: string, notBefore = 0): TokenPair {
+function issueTokens(service: AuthThis, user: SessionUser, { refreshToken, sessionId }: IssuedRefresh, notBefore = 0): TokenPair {
 	const { accessTokens } = service;
-	const accessToken = accessTokens.sign({ id: user.id, username: user.username }, Math.max(Date.now(), notBefore));
+	const accessToken = accessTokens.sign({ id: user.id, username: user.username }, sessionId, Math.max(Date.now(), notBefore));
 	return { accessToken, refreshToken, expiresIn: accessTokens.ttlSeconds };
 }
+
+/** What the sign-in's other tabs show on their sign-in page. */
+const SESSION_END_REASONS: Record<FamilyEnd, string> = {
+	logout: "You signed out in another tab.",
+	reused: "This session was ended for your security: it was used from somewhere else. Sign in again."
+};
 
 /** What the user's other devices show on their sign-in page. */
 export const PASSWORD_CHANGED = "Your password was changed. Sign in with the new one.";

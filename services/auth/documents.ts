@@ -16,6 +16,9 @@ export interface RefreshTokenDoc {
 	expiresAt: Date;
 	createdAt: Date;
 	rotatedAt?: Date;
+	/** Set with `rotatedAt`: the token it was exchanged for, whose secret is sealed for a retry of a lost answer. */
+	successorId?: string;
+	successorSealed?: string;
 	revokedAt?: Date;
 }
 

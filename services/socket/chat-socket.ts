@@ -12,6 +12,8 @@ import type { RejectionWindow } from "./event-budget.ts";
 export interface SocketData {
 	user: SessionUser;
 	exp: number;
+	/** The sign-in its access token belongs to (ended by a logout: `auth.session.ended`). */
+	sessionId?: string;
 	connectedAt: number;
 	status: ConnectionStatus;
 	expiryTimer?: NodeJS.Timeout;

@@ -7,7 +7,7 @@ import type { SessionUser } from "../../lib/session.ts";
 import type { ChatServer, ChatSocket } from "./chat-socket.ts";
 import { conversationsOf, userRoom } from "./rooms.ts";
 
-type ResolvedToken = SessionUser & { exp: number };
+type ResolvedToken = SessionUser & { exp: number; sessionId?: string };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -66,6 +66,7 @@ export async function authenticate(broker: ServiceBroker, logger: Logger, socket
 			// Signed with the cluster secret for as long as the token: the services trust no other meta.user.
 			user: callerSigner(broker).signUser(resolved, resolved.exp),
 			exp: resolved.exp,
+			sessionId: resolved.sessionId,
 			connectedAt: Date.now(),
 			status: "online",
 			initialRooms: { groupIds, fetchedAt }
@@ -94,6 +95,7 @@ export async function refreshSession(broker: ServiceBroker, socket: ChatSocket, 
 	const resolved = await resolveToken(broker, token);
 	if (resolved.id !== socket.data.user.id) throw forbidden("The token belongs to another user", "TOKEN_USER_MISMATCH");
 	socket.data.exp = resolved.exp;
+	socket.data.sessionId = resolved.sessionId;
 	socket.data.user = callerSigner(broker).signUser(resolved, resolved.exp);
 	scheduleExpiry(socket);
 	return { exp: resolved.exp };

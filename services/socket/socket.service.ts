@@ -8,6 +8,7 @@ import { chatConfig } from "../../lib/config.ts";
 import { CHAT_METRICS } from "../../lib/metrics.ts";
 import { idParam, params } from "../../lib/params.ts";
 import { probeResponder } from "../../lib/probes.ts";
+import type { SessionEnded } from "../../lib/session.ts";
 import { admissionOf, rejectionTally } from "../../lib/overload.ts";
 import { tokenBuckets } from "../../lib/rate-limiter.ts";
 import { SocketOpsActions } from "../../mixins/ops.mixin.ts";
@@ -97,6 +98,17 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			if (!reason) return;
 			this.io.in(userRoom(userId)).emit("session.revoked", { reason });
 			this.io.in(userRoom(userId)).disconnectSockets(true);
+		},
+
+		/** One sign-in ended (a logout, a reused refresh token): its sockets hear why, then close; the user's others stay. */
+		"auth.session.ended"(ctx: Context<SessionEnded>) {
+			const { userId, sessionId, reason } = ctx.params;
+			for (const socketId of this.io.sockets.adapter.rooms.get(userRoom(userId)) ?? []) {
+				const socket = this.io.sockets.sockets.get(socketId);
+				if (socket?.data.sessionId !== sessionId) continue;
+				socket.emit("session.revoked", { reason });
+				socket.disconnect(true);
+			}
 		},
 
 		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {

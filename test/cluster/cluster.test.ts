@@ -20,7 +20,7 @@ import {
 	type NodeProcess,
 	type TcpProxy
 } from "../helpers/cluster.ts";
-import { closeAll, connectSocket, emitWithAck, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
+import { closeAll, connectSocket, disconnected, emitWithAck, waitForEvent, type ClientSocket } from "../helpers/socket.ts";
 
 /**
  * Five node processes (`node server.ts`, the start command) against this machine's RabbitMQ and Redis,
@@ -253,6 +253,25 @@ describe("cluster", { skip: missing.length ? `missing ${missing.join(", ")}` : f
 		const typing = waitForEvent<{ userId: string; typing: boolean }>(aliceSocket, "typing", e => e.userId === bob.user.id && e.typing);
 		bobSocket.emit("typing.start", { groupId });
 		await typing;
+	});
+
+	test("a logout through one API node ends that sign-in on every node: its sockets on both socket nodes, its access token on both API nodes", async () => {
+		const carol = await registerUser({ url: gateway }, "carol");
+		const phone = await client({ url: gateway }).post("/api/auth/login", { username: carol.user.username, password: "correct horse battery" });
+		const tabs = [await connect(carol), await connect(carol)];
+		const phoneSocket = await connectSocket(gateway, phone.body.accessToken, {}, 15_000);
+		sockets.push(phoneSocket);
+		const nodes = await nodeOf(carol);
+		assert.equal(new Set(nodes).size, 2, `carol's sockets are on both socket nodes (${nodes.join(", ")})`);
+		const told = tabs.map(tab => waitForEvent<{ reason: string }>(tab, "session.revoked", () => true, 15_000));
+		const gone = tabs.map(tab => disconnected(tab, 15_000));
+		assert.equal((await client({ url: direct.apiB }).post("/api/auth/logout", { refreshToken: carol.refreshToken })).status, 200);
+		for (const { reason } of await Promise.all(told)) assert.equal(reason, "You signed out in another tab.");
+		await Promise.all(gone);
+		for (const url of [direct.apiA, direct.apiB])
+			assert.equal((await client({ url }, carol.accessToken).get("/api/users/profile")).body.type, "SESSION_REVOKED");
+		assert.ok(phoneSocket.connected, "the other sign-in's socket stays");
+		assert.equal((await client({ url: direct.apiA }, phone.body.accessToken).get("/api/users/profile")).status, 200);
 	});
 
 	test("kill -9 of a socket node while messages flow: its clients reconnect through nginx, sync, and end with every message once, in order", async () => {

@@ -6,7 +6,7 @@ import jwt from "jsonwebtoken";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { CredentialDoc } from "../../services/auth/documents.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
-import { closeAll, connectSocket, disconnected, socketUrl, waitForEvent } from "../helpers/socket.ts";
+import { closeAll, connectSocket, disconnected, emitWithAck, socketUrl, waitForEvent } from "../helpers/socket.ts";
 
 describe("auth", () => {
 	let app: TestApp;
@@ -118,11 +118,78 @@ describe("auth", () => {
 		assert.equal((await api.post("/api/auth/refresh", { refreshToken: other.body.refreshToken })).status, 200);
 	});
 
-	test("logout revokes the refresh token", async () => {
+	test("a refresh whose answer was lost is retried with the same token and gets the same successor; once that was used, the old token revokes the sign-in", async () => {
+		const session = await registerUser(app, "lost");
+		const api = client(app);
+		const lost = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(lost.status, 200);
+		// The answer never reached the client (a reload, a dropped connection): it presents the same token again.
+		const retried = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(retried.status, 200, JSON.stringify(retried.body));
+		assert.equal(retried.body.refreshToken, lost.body.refreshToken, "the same successor");
+		assert.equal((await client(app, retried.body.accessToken).get("/api/users/profile")).status, 200);
+		assert.equal((await api.post("/api/auth/refresh", { refreshToken: session.refreshToken })).body.refreshToken, lost.body.refreshToken);
+
+		const next = await api.post("/api/auth/refresh", { refreshToken: retried.body.refreshToken });
+		assert.equal(next.status, 200);
+		// The successor was used: a copy of the old token now is a stolen one.
+		const replay = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(replay.status, 401);
+		assert.equal(replay.body.type, "REFRESH_TOKEN_REUSED");
+		assert.equal((await api.post("/api/auth/refresh", { refreshToken: next.body.refreshToken })).status, 401);
+		const access = await client(app, next.body.accessToken).get("/api/users/profile");
+		assert.equal(access.status, 401);
+		assert.equal(access.body.type, "SESSION_REVOKED", "the sign-in's access tokens end with it");
+	});
+
+	test("past the retry window a rotated token revokes the sign-in at once", async () => {
+		const strict = await startTestApp({ jwt: { ...app.config.jwt, refreshRetrySeconds: 0 } });
+		try {
+			const session = await registerUser(strict, "strict");
+			const api = client(strict);
+			const first = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+			assert.equal(first.status, 200);
+			const replay = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+			assert.equal(replay.body.type, "REFRESH_TOKEN_REUSED");
+			assert.equal((await api.post("/api/auth/refresh", { refreshToken: first.body.refreshToken })).status, 401);
+			assert.equal((await client(strict, first.body.accessToken).get("/api/users/profile")).body.type, "SESSION_REVOKED");
+		} finally {
+			await strict.stop();
+		}
+	});
+
+	test("logout ends that sign-in: its refresh and access tokens and its sockets; the user's other sign-ins go on", async () => {
 		const session = await registerUser(app, "out");
-		const api = client(app, session.accessToken);
-		assert.equal((await api.post("/api/auth/logout", { refreshToken: session.refreshToken })).status, 200);
-		assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: session.refreshToken })).status, 401);
+		const phone = await client(app).post("/api/auth/login", { username: session.user.username, password: "correct horse battery" });
+		const refreshed = await client(app).post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		const url = socketUrl(app.broker);
+		const [tab, otherTab, phoneSocket] = await Promise.all([
+			connectSocket(url, session.accessToken),
+			connectSocket(url, refreshed.body.accessToken),
+			connectSocket(url, phone.body.accessToken)
+		]);
+		try {
+			const told = [tab, otherTab].map(socket => waitForEvent<{ reason: string }>(socket, "session.revoked"));
+			const gone = [tab, otherTab].map(socket => disconnected(socket));
+			const api = client(app, session.accessToken);
+			assert.equal((await api.post("/api/auth/logout", { refreshToken: refreshed.body.refreshToken })).status, 200);
+			for (const reason of await Promise.all(told)) assert.equal(reason.reason, "You signed out in another tab.");
+			await Promise.all(gone);
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: refreshed.body.refreshToken })).status, 401);
+			for (const token of [session.accessToken, refreshed.body.accessToken]) {
+				const res = await client(app, token).get("/api/users/profile");
+				assert.equal(res.status, 401);
+				assert.equal(res.body.type, "SESSION_REVOKED");
+			}
+			await assert.rejects(connectSocket(url, refreshed.body.accessToken, { reconnection: false }), "no socket opens with it");
+
+			assert.equal((await client(app, phone.body.accessToken).get("/api/users/profile")).status, 200, "the phone is another sign-in");
+			assert.ok(phoneSocket.connected);
+			assert.equal((await emitWithAck(phoneSocket, "presence.query", { userIds: [session.user.id] })).ok, true);
+			assert.equal((await client(app).post("/api/auth/refresh", { refreshToken: phone.body.refreshToken })).status, 200);
+		} finally {
+			closeAll(tab, otherTab, phoneSocket);
+		}
 	});
 
 	test("garbage refresh tokens are 401 or 422, never 500", async () => {

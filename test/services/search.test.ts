@@ -165,7 +165,7 @@ describe("search limits and restarts", () => {
 		const data = tempDataDir();
 		try {
 			const storage = { kind: "nedb" as const, dir: data.dir };
-			const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400 };
+			const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
 			let app = await startTestApp({ storage, jwt });
 			const [alice, bob] = await Promise.all([registerUser(app, "rebuild"), registerUser(app, "rebuild")]);
 			const created = await client(app, alice.accessToken).post("/api/groups", { name: "Durable", memberIds: [bob.user.id] });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe } from "node:test";
 import { client } from "../helpers/app.ts";
+import { waitFor } from "../helpers/socket.ts";
 import { browserSkipReason, logInThroughUI, PASSWORD } from "../helpers/browser.ts";
 import { useWebApp } from "../helpers/web-app.ts";
 
@@ -76,7 +77,6 @@ describe("logging out offline", { skip, timeout: 120_000 }, () => {
 			await phone.page.getByText("Your password was changed. Sign in with the new one.").waitFor();
 			await phone.page.getByRole("button", { name: "Log in" }).waitFor();
 			// This browser's tabs stay signed in, with a session that works (a message goes through their sockets).
-			// In the app, not by reloading: a reload in the middle of a refresh would lose the rotated token.
 			await page.getByRole("link", { name: "Back to conversations" }).click();
 			for (const tab of [page, otherTab]) {
 				await tab.getByRole("navigation", { name: "Conversation list" }).locator(`a[href$="/c/${groupId}"]`).click();
@@ -114,5 +114,57 @@ describe("logging out offline", { skip, timeout: 120_000 }, () => {
 		await context.setOffline(false);
 		await page.getByRole("heading", { name: "Profile" }).waitFor();
 		assert.equal(await page.getByTestId("error-page").count(), 0);
+	});
+
+	web.test("a refresh whose answer is lost on the way (a reload, a dropped connection) keeps the session", async () => {
+		const erin = web.users[0];
+		const groupId = await web.group(erin, "Lost answers", []);
+		const { page } = await web.signIn("erin-lost", erin);
+		await page.waitForLoadState("networkidle");
+		const before = await page.evaluate(() => localStorage.getItem("chat.refreshToken"));
+		let rotated: string | null = null;
+		// The server rotates the token, its answer never reaches the page.
+		await page.route(
+			"**/api/auth/refresh",
+			async route => {
+				rotated = ((await (await route.fetch()).json()) as { refreshToken: string }).refreshToken;
+				await route.abort("failed");
+			},
+			{ times: 1 }
+		);
+		await page.reload();
+		await page.getByRole("navigation", { name: "Conversation list" }).locator(`a[href$="/c/${groupId}"]`).click();
+		await page.locator("#composer-input").fill("after a lost answer");
+		await page.keyboard.press("Enter");
+		await page.getByTestId("message").filter({ hasText: "after a lost answer" }).waitFor();
+		assert.ok(rotated && rotated !== before, "the lost answer rotated the token");
+		await waitFor(async () => (await page.evaluate(() => localStorage.getItem("chat.refreshToken"))) === rotated, "the retry got the same successor");
+		await waitFor(async () => {
+			const history = await client(web.app, erin.accessToken).get(`/api/messages/${groupId}`);
+			return history.body.items.some((m: { content: string }) => m.content === "after a lost answer");
+		}, "the message was stored");
+		await page.reload();
+		await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+		assert.match(page.url(), /\/c\//, "still signed in after another reload");
+	});
+
+	web.test("logging out in one tab signs this browser's other tabs out, saying why; the user's other devices stay signed in", async () => {
+		const erin = web.users[0];
+		const laptop = await web.signIn("erin-laptop", erin);
+		const phone = await web.signIn("erin-phone", erin);
+		await laptop.page.waitForLoadState("networkidle");
+		const otherTab = await laptop.context.newPage();
+		await otherTab.goto(web.app.url);
+		await otherTab.getByRole("navigation", { name: "Conversation list" }).waitFor();
+
+		await laptop.page.getByRole("button", { name: "Log out" }).click();
+		await laptop.page.getByRole("button", { name: "Log in" }).waitFor();
+		await otherTab.getByText("You signed out in another tab.").waitFor();
+		await otherTab.getByRole("button", { name: "Log in" }).waitFor();
+		assert.equal(await laptop.page.getByText("You signed out in another tab.").count(), 0, "the tab that signed out says nothing of it");
+
+		await phone.page.reload();
+		await phone.page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+		assert.equal(await phone.page.getByRole("button", { name: "Log in" }).count(), 0);
 	});
 });

@@ -36,6 +36,8 @@ class SessionManager implements AuthProvider {
 	#tokenListeners = new Set<TokenListener>();
 	/** This tab's password change (or sign-out of the others) is on its way: the sessions it ends include this tab's own. */
 	#restarting = false;
+	/** This tab signed out itself: the server's word that the session ended is about this tab's own logout. */
+	#loggedOut = false;
 	#endListeners = new Set<() => void>();
 
 	constructor() {
@@ -119,7 +121,7 @@ class SessionManager implements AuthProvider {
 	 * after the write, so the refresh is tried a few times before giving up.
 	 */
 	async revoked(reason: string): Promise<void> {
-		if (this.#restarting) return;
+		if (this.#restarting || this.#loggedOut) return;
 		for (const waitMs of [0, 300, 1_000]) {
 			await sleep(waitMs);
 			if (this.#restarting) return;
@@ -163,6 +165,7 @@ class SessionManager implements AuthProvider {
 	async logout(): Promise<void> {
 		const refreshToken = refreshTokenStorage.get();
 		if (refreshToken) pendingLogouts.add(refreshToken);
+		this.#loggedOut = true;
 		this.#clear();
 		await this.#revokeLoggedOut();
 	}
@@ -253,6 +256,7 @@ class SessionManager implements AuthProvider {
 
 	#start(result: AuthResult): void {
 		this.endedReason = null;
+		this.#loggedOut = false;
 		refreshTokenStorage.set(result.refreshToken);
 		this.#applyTokens(result);
 		this.setUser(result.user);
