@@ -7,6 +7,7 @@ import { cachedBy } from "../../lib/cache-keys.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { invalidField } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import { RedisLeases } from "../../lib/redis-lease.ts";
 import { OUTBOX_INDEX, outboxFields } from "../../lib/outbox.ts";
 import { idList, idParam, limitParam, nameParam, params } from "../../lib/params.ts";
 import type { MemberContext, UserContext } from "../../lib/session.ts";
@@ -209,10 +210,17 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	},
 
 	started() {
-		this.secret = chatConfig(this.broker).jwt.secret;
+		const config = chatConfig(this.broker);
+		this.secret = config.jwt.secret;
 		this.memberships = new Memberships(this.db.memberships);
-		this.changeLock = new GroupChangeLock();
-		this.admission = new Admission({ groups: this.db.groups, memberships: this.db.memberships, limits: chatConfig(this.broker).groupLimits });
+		this.changeLock = new GroupChangeLock(
+			config.redisUrl ? new RedisLeases(config.redisUrl, `${config.namespace}:group-change:`, { ttlMs: 15_000, waitMs: 10_000 }) : null
+		);
+		this.admission = new Admission({ groups: this.db.groups, memberships: this.db.memberships, limits: config.groupLimits });
+	},
+
+	async stopped() {
+		await this.changeLock?.close();
 	}
 };
 
