@@ -2,6 +2,7 @@ import type { Context } from "moleculer";
 import type { Message } from "../../contract/messages.ts";
 import { outboxFields } from "../../lib/outbox.ts";
 import { storedMessage, toEventMessage, toMessage, type MessageDraft } from "./documents.ts";
+import { currentReplyRef } from "./replies.ts";
 import type { MessagesState } from "./messages.service.ts";
 import type { Sequenced } from "./sequencer.ts";
 
@@ -11,7 +12,7 @@ import type { Sequenced } from "./sequencer.ts";
  * so both go out in seq order. `message` is undefined for a retried send (nothing new was stored).
  */
 export async function appendMessage(
-	svc: Pick<MessagesState, "sequencer" | "outboxEvent" | "outboxEnabled" | "secret">,
+	svc: Pick<MessagesState, "sequencer" | "outboxEvent" | "outboxEnabled" | "secret" | "db">,
 	ctx: Context,
 	draft: MessageDraft,
 	onAnnounced: () => void = () => {}
@@ -30,7 +31,10 @@ export async function appendMessage(
 			message = toMessage(stored, svc.secret);
 			ctx.broadcast("message.created", { groupId, message });
 			onAnnounced();
-		}
+		},
+		// An edit or delete of the original that ran since the send read it: the reply shows the original as it is now
+		// (a later one finds the stored reply and refreshes it).
+		draft.replyTo ? async () => void (draft.replyTo = await currentReplyRef(svc.db.messages, draft.replyTo!)) : undefined
 	);
 	return { ...sequenced, message };
 }

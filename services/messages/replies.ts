@@ -32,6 +32,12 @@ export async function replyTarget(log: Pick<Collection<MessageDoc>, "findById">,
 	return replyRefOf(original);
 }
 
+/** `ref` as its original is stored now. */
+export async function currentReplyRef(log: Pick<Collection<MessageDoc>, "findById">, ref: ReplyRef): Promise<ReplyRef> {
+	const original = await log.findById(ref.id);
+	return original ? replyRefOf(original) : { ...ref, excerpt: null };
+}
+
 /** Replies whose excerpt no longer matches the original (after its edit or delete); deleted replies stay as they were. */
 export async function staleReplies(log: Pick<Collection<MessageDoc>, "find">, original: MessageDoc): Promise<MessageDoc[]> {
 	const excerpt = excerptOf(original);

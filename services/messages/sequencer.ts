@@ -77,9 +77,15 @@ export class Sequencer {
 	 * `build` makes the document for a seq and version; `onStored` runs once the message is written, in seq order, so
 	 * whatever it announces goes out in seq order. The lock is held only until the store holds the message: the next
 	 * send of the conversation takes its seq while this one's line is still being written (group commit), so a busy
-	 * conversation is not held to one send per disk write.
+	 * conversation is not held to one send per disk write. `prepare` runs first under the lock, for what `build` must
+	 * read as no change of the conversation can move it (a reply's original).
 	 */
-	store(groupId: string, build: (seq: number, version: number) => MessageDoc, onStored: (doc: MessageDoc) => void): Promise<Sequenced> {
+	store(
+		groupId: string,
+		build: (seq: number, version: number) => MessageDoc,
+		onStored: (doc: MessageDoc) => void,
+		prepare?: () => Promise<void>
+	): Promise<Sequenced> {
 		try {
 			this.admit(groupId);
 		} catch (err) {
@@ -88,6 +94,7 @@ export class Sequencer {
 		return this.withGroupLock(groupId, async () => {
 			const started = performance.now();
 			try {
+				if (prepare) await prepare();
 				return await this.assign(groupId, build, onStored);
 			} finally {
 				this.storeTime.record(performance.now() - started);

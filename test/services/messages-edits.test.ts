@@ -125,6 +125,44 @@ describe("message edits, replies and the change order", () => {
 		assert.deepEqual((await stored()).replyTo, { id: original.id, seq: original.seq, senderId: alice.user.id, excerpt: null });
 	});
 
+	test("a reply whose original is edited or deleted after the send read it carries the original's text as it is after that", async () => {
+		const groupId = await group("Reply races");
+		const log = (t.app.broker.getLocalService("messages") as unknown as { db: { messages: { findById(id: string): Promise<unknown> } } }).db.messages;
+		const findById = log.findById;
+		try {
+			for (const change of ["edit", "delete"] as const) {
+				const original = await send(alice, groupId, `before the ${change}`);
+				// The send's first read of the original returns, then waits until the change is done.
+				let readByReply!: () => void;
+				const replyRead = new Promise<void>(resolve => (readByReply = resolve));
+				let changeDone!: () => void;
+				const changed = new Promise<void>(resolve => (changeDone = resolve));
+				let first = true;
+				log.findById = async function (this: unknown, id: string) {
+					const doc = await findById.call(this, id);
+					if (id === original.id && first) {
+						first = false;
+						readByReply();
+						await changed;
+					}
+					return doc;
+				};
+				const replying = send(bob, groupId, "about that", { replyTo: original.id });
+				await replyRead;
+				const res = await (change === "edit" ? patch(alice, original.id, { content: "after the edit" }) : api(alice).del(`/api/messages/${original.id}`));
+				assert.equal(res.status, 200, JSON.stringify(res.body));
+				changeDone();
+				const reply = await replying;
+				const expected = change === "edit" ? "after the edit" : null;
+				assert.equal(reply.replyTo!.excerpt, expected, `${change}: the send's answer`);
+				assert.equal((await history(bob, groupId)).find(m => m.id === reply.id)!.replyTo!.excerpt, expected, `${change}: as stored`);
+				log.findById = findById;
+			}
+		} finally {
+			log.findById = findById;
+		}
+	});
+
 	test("a deleted reply keeps which message it answered, not that message's text", async () => {
 		const groupId = await group("Tombstone replies");
 		const original = await send(alice, groupId, "the door code is 4711");
