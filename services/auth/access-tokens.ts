@@ -3,8 +3,8 @@ import jwt from "jsonwebtoken";
 import { unauthorized } from "../../lib/errors.ts";
 import type { SessionUser } from "../../lib/session.ts";
 
-/** `sessionId`: the sign-in (refresh token family) the token was issued to; absent in tokens from before it was. */
-export type VerifiedAccess = SessionUser & { exp: number; sessionId?: string };
+/** `sessionId`: the sign-in (refresh token family) the token was issued to; absent in tokens from before it was. `issuedAt` in ms. */
+export type VerifiedAccess = SessionUser & { exp: number; issuedAt: number; sessionId?: string };
 
 /**
  * Short-lived HS256 access tokens, checked without a database read. The key is a KeyObject made once:
@@ -45,15 +45,15 @@ export class AccessTokens {
 			throw unauthorized("Invalid token", "INVALID_TOKEN");
 		}
 		if (claims.typ !== "access" || typeof claims.sub !== "string") throw unauthorized("Invalid token", "INVALID_TOKEN");
+		const issuedAt = typeof claims.at === "number" ? claims.at : (claims.iat ?? 0) * 1000;
 		const revokedAt = this.#revokedAt.get(claims.sub);
 		if (revokedAt !== undefined) {
-			const issuedAt = typeof claims.at === "number" ? claims.at : (claims.iat ?? 0) * 1000;
 			if (issuedAt <= revokedAt) throw unauthorized("This session was ended; sign in again", "SESSION_REVOKED");
 			if (now - revokedAt > this.#ttlSeconds * 1000) this.#revokedAt.delete(claims.sub);
 		}
 		const sessionId = typeof claims.sid === "string" ? claims.sid : undefined;
 		if (sessionId !== undefined && this.#endedSessions.has(sessionId)) throw unauthorized("This session was ended; sign in again", "SESSION_REVOKED");
-		return { id: claims.sub, username: String(claims.username), exp: claims.exp ?? 0, ...(sessionId !== undefined ? { sessionId } : {}) };
+		return { id: claims.sub, username: String(claims.username), exp: claims.exp ?? 0, issuedAt, ...(sessionId !== undefined ? { sessionId } : {}) };
 	}
 
 	revoke(userId: string, at: number, now = Date.now()): void {

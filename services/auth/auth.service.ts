@@ -218,7 +218,6 @@ const AuthService: ServiceSchema<{}, {}, AuthThis> = {
 		this.refreshTokens = new RefreshTokens(this.db.refreshTokens, this.db.refreshFamilies, {
 			ttlSeconds: config.jwt.refreshTtlSeconds,
 			retrySeconds: config.jwt.refreshRetrySeconds,
-			sealKey: createHash("sha256").update(`refresh-successor:${config.jwt.secret}`).digest(),
 			onFamilyRevoked: async ({ familyId, userId, at, why }) => {
 				// Every auth node, this one included, before the answer.
 				this.accessTokens.endSession(familyId, at);
@@ -286,9 +285,11 @@ async function restartSessions(service: AuthThis, ctx: UserContext, reason: stri
  * access tokens issued until now, and with a `reason` every gateway closes their sockets (`session.revoked`).
  */
 async function endSessions(service: AuthThis, ctx: Context, userId: string, reason?: string): Promise<{ sessions: number; at: number }> {
+	// The sign-ins end first, the cut-off for their access tokens is taken after: a refresh that checked its family before
+	// this signed its token before the cut-off, and one that checks after finds the family ended (refresh-tokens.ts).
+	const sessions = await service.refreshTokens.revokeUser(userId, new Date());
 	const revokedAt = new Date();
 	await service.db.credentials.updateById(userId, { $set: { sessionsRevokedAt: revokedAt } });
-	const sessions = await service.refreshTokens.revokeUser(userId, revokedAt);
 	// Every auth node, this one included, before the answer.
 	service.accessTokens.revoke(userId, revokedAt.getTime());
 	await ctx.broadcast("auth.sessions.revoked", { userId, at: revokedAt.getTime(), ...(reason ? { reason } : {}) });

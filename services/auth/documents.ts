@@ -19,6 +19,8 @@ export interface RefreshTokenDoc {
 	/** Set with `rotatedAt`: the token it was exchanged for, whose secret is sealed for a retry of a lost answer. */
 	successorId?: string;
 	successorSealed?: string;
+	/** Handed out twice (a retry): its own rotation allows no retry. */
+	shared?: boolean;
 	revokedAt?: Date;
 }
 

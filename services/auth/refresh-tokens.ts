@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { unauthorized } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
@@ -18,8 +18,6 @@ export interface RefreshTokenOptions {
 	ttlSeconds: number;
 	/** How long after a rotation the rotated token still answers with its successor (REFRESH_TOKEN_RETRY_WINDOW). */
 	retrySeconds: number;
-	/** Seals the successor's secret on the rotated token, for that retry (32 bytes, derived from JWT_SECRET). */
-	sealKey: Buffer;
 	/** Every auth node must stop that sign-in's access tokens too (called once per family). */
 	onFamilyRevoked(family: { familyId: string; userId: string; at: number; why: FamilyEnd }): Promise<void>;
 }
@@ -36,10 +34,12 @@ export interface IssuedRefresh {
  * A rotated token presented again revokes its whole family (a stolen copy came back), with one exception: a
  * client whose answer was lost (a reload or a dropped connection in the middle of a refresh) presents the same
  * token again, so within `retrySeconds` of the rotation, and as long as the successor was never used, the answer
- * is the same successor again (its secret is kept sealed on the rotated token for this). Whoever of two holders
- * uses that successor second revokes the family, as before; concurrent refreshes of one token get one successor.
- * The family's revocation is sticky and checked on every use and again after a new token is written, so no token
- * of a revoked family survives.
+ * is the same successor again. Its secret is kept on the rotated token sealed with a key derived from the rotated
+ * token's own secret (which only its holders have: the store and JWT_SECRET together reveal nothing), and only
+ * until the successor is rotated in turn. A successor handed out twice is marked `shared`: its own rotation allows
+ * no retry, so whoever of its two holders uses it second revokes the family, at the next refresh at the latest.
+ * Concurrent refreshes of one token get one successor. The family's revocation is sticky and checked on every use
+ * and again after a new token is written, so no token of a revoked family survives.
  */
 export class RefreshTokens {
 	readonly #tokens: Collection<RefreshTokenDoc>;
@@ -77,20 +77,30 @@ export class RefreshTokens {
 		let doc = await this.find(token);
 		if (!doc) throw invalid();
 		if (doc.revokedAt || new Date(doc.expiresAt).getTime() < now || (await this.familyRevoked(doc.familyId))) throw invalid();
+		const sealKey = successorKey(token);
 		let successor: string;
-		if (doc.rotatedAt) successor = await this.#retried(doc, now);
+		if (doc.rotatedAt) successor = await this.#retried(doc, sealKey, now);
 		else {
 			const next = this.#next(doc.userId, doc.familyId);
 			// Only one of concurrent refreshes with the same token rotates it; the others answer as its retries.
-			const rotation = { rotatedAt: new Date(now), successorId: next.doc._id, successorSealed: this.#seal(next.token) };
+			const rotation = {
+				rotatedAt: new Date(now),
+				successorId: next.doc._id,
+				...(doc.shared ? {} : { successorSealed: seal(sealKey, next.token) })
+			};
 			const won = await this.#tokens.updateMany({ _id: doc._id, rotatedAt: { $exists: false } }, { $set: rotation });
 			if (won === 1) {
 				await this.#tokens.insert(next.doc);
+				// This token was used: what its predecessor kept for a retry is of no use to anyone now.
+				await this.#tokens.updateMany(
+					{ familyId: doc.familyId, successorSealed: { $exists: true }, _id: { $ne: doc._id } },
+					{ $unset: { successorSealed: true } }
+				);
 				successor = next.token;
 			} else {
 				doc = await this.#tokens.findById(doc._id);
 				if (!doc?.rotatedAt) throw invalid();
-				successor = await this.#retried(doc, now);
+				successor = await this.#retried(doc, sealKey, now);
 			}
 		}
 		const answer = await issueFor(doc.userId, { refreshToken: successor, sessionId: doc.familyId });
@@ -100,16 +110,18 @@ export class RefreshTokens {
 	}
 
 	/** The successor again for a retry of a lost answer; any other use of a rotated token revokes the family. */
-	async #retried(doc: RefreshTokenDoc, now: number): Promise<string> {
+	async #retried(doc: RefreshTokenDoc, sealKey: Buffer, now: number): Promise<string> {
 		const rotatedAt = new Date(doc.rotatedAt!).getTime();
 		const inWindow = this.#options.retrySeconds > 0 && now - rotatedAt <= this.#options.retrySeconds * 1000;
 		// The successor may still be on its way to the store (a concurrent rotation): then it was not used.
 		const successor = inWindow && doc.successorId ? await this.#tokens.findById(doc.successorId) : null;
-		const token = inWindow && !successor?.rotatedAt && !successor?.revokedAt ? this.#unseal(doc.successorSealed) : null;
+		const token = inWindow && !successor?.rotatedAt && !successor?.revokedAt ? unseal(sealKey, doc.successorSealed) : null;
 		if (token === null) {
 			await this.revokeFamily(doc.familyId, "reused");
 			throw reused();
 		}
+		// Two holders now: its rotation allows no retry.
+		await this.#tokens.updateMany({ _id: doc.successorId, shared: { $exists: false } }, { $set: { shared: true } });
 		return token;
 	}
 
@@ -159,24 +171,30 @@ export class RefreshTokens {
 		};
 		return { doc, token: `${doc._id}.${secret}` };
 	}
+}
 
-	#seal(token: string): string {
-		const iv = randomBytes(12);
-		const cipher = createCipheriv("aes-256-gcm", this.#options.sealKey, iv);
-		const sealed = Buffer.concat([cipher.update(token, "utf8"), cipher.final()]);
-		return [iv, cipher.getAuthTag(), sealed].map(b => b.toString("base64url")).join(".");
-	}
+/** The key that seals a token's successor: derived from the token's own secret, so only its holders can unseal it. */
+function successorKey(token: string): Buffer {
+	const [tokenId, secret] = token.split(".");
+	return Buffer.from(hkdfSync("sha256", secret, tokenId, "refresh-successor", 32));
+}
 
-	/** null for a token rotated before successors were kept, or sealed with another JWT_SECRET. */
-	#unseal(sealed: string | undefined): string | null {
-		const [iv, tag, data] = (sealed ?? "").split(".").map(part => Buffer.from(part, "base64url"));
-		if (!iv || !tag || !data) return null;
-		try {
-			const decipher = createDecipheriv("aes-256-gcm", this.#options.sealKey, iv);
-			decipher.setAuthTag(tag);
-			return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
-		} catch {
-			return null;
-		}
+function seal(key: Buffer, token: string): string {
+	const iv = randomBytes(12);
+	const cipher = createCipheriv("aes-256-gcm", key, iv);
+	const sealed = Buffer.concat([cipher.update(token, "utf8"), cipher.final()]);
+	return [iv, cipher.getAuthTag(), sealed].map(b => b.toString("base64url")).join(".");
+}
+
+/** null for a token rotated before successors were kept, or once its successor was rotated in turn. */
+function unseal(key: Buffer, sealed: string | undefined): string | null {
+	const [iv, tag, data] = (sealed ?? "").split(".").map(part => Buffer.from(part, "base64url"));
+	if (!iv || !tag || !data) return null;
+	try {
+		const decipher = createDecipheriv("aes-256-gcm", key, iv);
+		decipher.setAuthTag(tag);
+		return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
+	} catch {
+		return null;
 	}
 }

@@ -14,6 +14,8 @@ export interface SocketData {
 	exp: number;
 	/** The sign-in its access token belongs to (ended by a logout: `auth.session.ended`). */
 	sessionId?: string;
+	/** When its access token was issued (ms): a revocation of all the user's sessions covers tokens up to its time. */
+	issuedAt?: number;
 	connectedAt: number;
 	status: ConnectionStatus;
 	expiryTimer?: NodeJS.Timeout;

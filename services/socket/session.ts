@@ -4,10 +4,10 @@ import type { HandshakeRefusal } from "../../contract/socket.ts";
 import { callerSigner } from "../../lib/cluster-trust.ts";
 import { forbidden, MoleculerClientError, toClientError, unauthorized } from "../../lib/errors.ts";
 import type { SessionUser } from "../../lib/session.ts";
-import type { ChatServer, ChatSocket } from "./chat-socket.ts";
+import type { ChatServer, ChatSocket, SocketData } from "./chat-socket.ts";
 import { conversationsOf, userRoom } from "./rooms.ts";
 
-type ResolvedToken = SessionUser & { exp: number; sessionId?: string };
+type ResolvedToken = SessionUser & { exp: number; issuedAt?: number; sessionId?: string };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -67,6 +67,7 @@ export async function authenticate(broker: ServiceBroker, logger: Logger, socket
 			user: callerSigner(broker).signUser(resolved, resolved.exp),
 			exp: resolved.exp,
 			sessionId: resolved.sessionId,
+			issuedAt: resolved.issuedAt,
 			connectedAt: Date.now(),
 			status: "online",
 			initialRooms: { groupIds, fetchedAt }
@@ -77,6 +78,43 @@ export async function authenticate(broker: ServiceBroker, logger: Logger, socket
 		const error = toClientError(err);
 		if (error.code >= 500) logger.warn("Socket handshake failed", err);
 		throw handshakeRefusal(error);
+	}
+}
+
+/**
+ * Sessions that ended lately (one sign-in: a logout; every sign-in of a user up to a time: a kick, a password
+ * change), kept as long as an access token lives: a socket whose handshake was under way when the news came was
+ * in no room to hear it, so it is checked once it has joined them.
+ */
+export class EndedSessions {
+	readonly #ttlMs: number;
+	readonly #sessions = new Map<string, { at: number; reason?: string }>();
+	readonly #users = new Map<string, { at: number; reason?: string }>();
+
+	constructor(ttlMs: number) {
+		this.#ttlMs = ttlMs;
+	}
+
+	endSession(sessionId: string, at: number, reason?: string, now = Date.now()): void {
+		this.#record(this.#sessions, sessionId, at, reason, now);
+	}
+
+	endUser(userId: string, at: number, reason?: string, now = Date.now()): void {
+		this.#record(this.#users, userId, at, reason, now);
+	}
+
+	/** The end that covers this socket's token, if any. */
+	endOf(data: Pick<SocketData, "user" | "sessionId" | "issuedAt">): { reason?: string } | null {
+		const session = data.sessionId === undefined ? undefined : this.#sessions.get(data.sessionId);
+		if (session) return session;
+		const user = this.#users.get(data.user.id);
+		return user && (data.issuedAt ?? 0) <= user.at ? user : null;
+	}
+
+	#record(map: Map<string, { at: number; reason?: string }>, key: string, at: number, reason: string | undefined, now: number): void {
+		for (const [k, entry] of map) if (now - entry.at > this.#ttlMs) map.delete(k);
+		if (now - at > this.#ttlMs) return;
+		map.set(key, { at: Math.max(at, map.get(key)?.at ?? 0), ...(reason ? { reason } : {}) });
 	}
 }
 
@@ -96,6 +134,7 @@ export async function refreshSession(broker: ServiceBroker, socket: ChatSocket, 
 	if (resolved.id !== socket.data.user.id) throw forbidden("The token belongs to another user", "TOKEN_USER_MISMATCH");
 	socket.data.exp = resolved.exp;
 	socket.data.sessionId = resolved.sessionId;
+	socket.data.issuedAt = resolved.issuedAt;
 	socket.data.user = callerSigner(broker).signUser(resolved, resolved.exp);
 	scheduleExpiry(socket);
 	return { exp: resolved.exp };

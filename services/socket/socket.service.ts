@@ -19,7 +19,7 @@ import { EventBudget } from "./event-budget.ts";
 import { FanOut, systemLineAudience } from "./fan-out.ts";
 import { PresenceReporter } from "./presence-reporter.ts";
 import { conversationsOf, Rooms, userRoom } from "./rooms.ts";
-import { authenticate, cancelExpiry, ConnectionCap, scheduleExpiry, sessionsOf } from "./session.ts";
+import { authenticate, cancelExpiry, ConnectionCap, EndedSessions, scheduleExpiry, sessionsOf } from "./session.ts";
 import { TypingTracker } from "./typing.ts";
 
 interface SocketThis {
@@ -34,6 +34,7 @@ interface SocketThis {
 	handlers: ClientEventHandlers;
 	budget: SocketBudget;
 	connectionCap: ConnectionCap;
+	endedSessions: EndedSessions;
 	onConnection(socket: ChatSocket): void;
 }
 
@@ -94,7 +95,8 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 	events: {
 		/** The user's sessions were ended (a password change): their sockets hear why, then close. */
 		"auth.sessions.revoked"(ctx: Context<{ userId: string; at: number; reason?: string }>) {
-			const { userId, reason } = ctx.params;
+			const { userId, at, reason } = ctx.params;
+			this.endedSessions.endUser(userId, at, reason);
 			if (!reason) return;
 			this.io.in(userRoom(userId)).emit("session.revoked", { reason });
 			this.io.in(userRoom(userId)).disconnectSockets(true);
@@ -102,7 +104,8 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 
 		/** One sign-in ended (a logout, a reused refresh token): its sockets hear why, then close; the user's others stay. */
 		"auth.session.ended"(ctx: Context<SessionEnded>) {
-			const { userId, sessionId, reason } = ctx.params;
+			const { userId, sessionId, at, reason } = ctx.params;
+			this.endedSessions.endSession(sessionId, at, reason);
 			for (const socketId of this.io.sockets.adapter.rooms.get(userRoom(userId)) ?? []) {
 				const socket = this.io.sockets.sockets.get(socketId);
 				if (socket?.data.sessionId !== sessionId) continue;
@@ -167,6 +170,8 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			const { groupId, userId, group, actorId } = ctx.params;
 			this.fanOut.emitTo([groupId, userRoom(userId)], "group.member.removed", { groupId, userId, group, actorId });
 			this.rooms.left(groupId, userId);
+			// Typing there ends with the membership (on the node that tracks it), not when its timer runs out.
+			this.typing.stop(userId, groupId);
 		},
 
 		/** Only the member's own devices: a notification setting is nobody else's business. */
@@ -205,6 +210,13 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 
 	methods: {
 		onConnection(socket: ChatSocket) {
+			// Its session ended while the handshake was under way, before it was in a room to hear it.
+			const ended = this.endedSessions.endOf(socket.data);
+			if (ended) {
+				if (ended.reason) socket.emit("session.revoked", { reason: ended.reason });
+				socket.disconnect(true);
+				return;
+			}
 			this.rooms.joinInitial(socket);
 			this.stats.connected++;
 			this.stats.connectionsTotal++;
@@ -242,6 +254,7 @@ const SocketService: ServiceSchema<{}, {}, SocketThis> = {
 			sends: { state: () => admissionOf(this.broker, "send"), tally: rejectionTally(this.broker) }
 		};
 		this.connectionCap = new ConnectionCap(limits.maxSocketsPerUser);
+		this.endedSessions = new EndedSessions(config.jwt.accessTtlSeconds * 1000);
 	},
 
 	async started() {

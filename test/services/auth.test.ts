@@ -6,7 +6,7 @@ import jwt from "jsonwebtoken";
 import type { Collection } from "../../mixins/db.mixin.ts";
 import type { CredentialDoc } from "../../services/auth/documents.ts";
 import { client, registerUser, startTestApp, type TestApp } from "../helpers/app.ts";
-import { closeAll, connectSocket, disconnected, emitWithAck, socketUrl, waitForEvent } from "../helpers/socket.ts";
+import { closeAll, connectSocket, disconnected, emitWithAck, openSocket, socketUrl, waitForEvent } from "../helpers/socket.ts";
 
 describe("auth", () => {
 	let app: TestApp;
@@ -140,6 +140,39 @@ describe("auth", () => {
 		const access = await client(app, next.body.accessToken).get("/api/users/profile");
 		assert.equal(access.status, 401);
 		assert.equal(access.body.type, "SESSION_REVOKED", "the sign-in's access tokens end with it");
+	});
+
+	test("a token handed out twice allows no retry of its own rotation: its second holder ends the sign-in", async () => {
+		const session = await registerUser(app, "twice");
+		const api = client(app);
+		const first = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		// A copy of the first token, used within the window: both now hold the same successor.
+		const copy = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		assert.equal(copy.body.refreshToken, first.body.refreshToken);
+		const owner = await api.post("/api/auth/refresh", { refreshToken: first.body.refreshToken });
+		assert.equal(owner.status, 200);
+		// The other holder, a moment later: not taken for a lost answer again.
+		const other = await api.post("/api/auth/refresh", { refreshToken: copy.body.refreshToken });
+		assert.equal(other.status, 401);
+		assert.equal(other.body.type, "REFRESH_TOKEN_REUSED");
+		assert.equal((await api.post("/api/auth/refresh", { refreshToken: owner.body.refreshToken })).status, 401);
+	});
+
+	test("what a rotated token keeps for a retry opens only with that token's secret, and goes once its successor is used", async () => {
+		const session = await registerUser(app, "sealed");
+		const api = client(app);
+		const tokens = (app.broker.getLocalService("auth") as unknown as { db: { refreshTokens: { findById(id: string): Promise<Record<string, unknown>> } } }).db
+			.refreshTokens;
+		const [firstId] = session.refreshToken.split(".");
+		const first = await api.post("/api/auth/refresh", { refreshToken: session.refreshToken });
+		const stored = await tokens.findById(firstId);
+		assert.equal(typeof stored.successorSealed, "string");
+		assert.ok(!String(stored.successorSealed).includes(first.body.refreshToken.split(".")[1]), "not in the clear");
+		// A forged retry with the right id and another secret is refused like any wrong token, and ends nothing.
+		const forged = await api.post("/api/auth/refresh", { refreshToken: `${firstId}.${"A".repeat(43)}` });
+		assert.equal(forged.body.type, "INVALID_REFRESH_TOKEN");
+		assert.equal((await api.post("/api/auth/refresh", { refreshToken: first.body.refreshToken })).status, 200);
+		assert.equal((await tokens.findById(firstId)).successorSealed, undefined, "gone once the successor was used");
 	});
 
 	test("past the retry window a rotated token revokes the sign-in at once", async () => {
@@ -286,6 +319,67 @@ describe("password change", () => {
 			);
 		} finally {
 			closeAll(otherSocket);
+		}
+	});
+
+	test("a refresh of another device that lands while the password changes yields no access token that outlives the change", async () => {
+		const { user, accessToken } = await registerUser(app, "racer");
+		const password = "correct horse battery";
+		const other = await client(app).post("/api/auth/login", { username: user.username, password });
+		const credentials = (app.broker.getLocalService("auth") as unknown as { db: { credentials: { updateById: (...args: unknown[]) => Promise<unknown> } } }).db
+			.credentials;
+		const updateById = credentials.updateById;
+		let raced: Promise<{ status: number; body: { accessToken?: string } }> | undefined;
+		// The other device refreshes in the middle of the change, while its cut-off is being stored.
+		credentials.updateById = async function (this: unknown, ...args: unknown[]) {
+			if (JSON.stringify(args[1]).includes("sessionsRevokedAt") && !raced) {
+				raced = client(app).post("/api/auth/refresh", { refreshToken: other.body.refreshToken });
+				await raced;
+			}
+			return updateById.apply(this, args);
+		};
+		try {
+			const changed = await client(app, accessToken).post("/api/auth/password", { currentPassword: password, newPassword: "a brand new secret" });
+			assert.equal(changed.status, 200, JSON.stringify(changed.body));
+		} finally {
+			credentials.updateById = updateById;
+		}
+		const refreshed = await raced!;
+		if (refreshed.status === 200) {
+			const res = await client(app, refreshed.body.accessToken).get("/api/users/profile");
+			assert.equal(res.status, 401, "the raced refresh's access token is refused");
+		} else assert.equal(refreshed.status, 401);
+	});
+
+	test("a socket whose handshake is under way when its sign-in ends is closed once connected, saying why", async () => {
+		const session = await registerUser(app, "midway");
+		const broker = app.broker as unknown as { call: (...args: unknown[]) => Promise<unknown> };
+		const call = broker.call;
+		let handshakeFetch!: () => void;
+		const fetching = new Promise<void>(resolve => (handshakeFetch = resolve));
+		let loggedOut!: () => void;
+		const logout = new Promise<void>(resolve => (loggedOut = resolve));
+		broker.call = async function (this: unknown, ...args: unknown[]) {
+			if (args[0] === "groups.idsForUser") {
+				handshakeFetch();
+				await logout;
+			}
+			return call.apply(this, args);
+		};
+		try {
+			const socket = openSocket(socketUrl(app.broker), session.accessToken, { reconnection: false });
+			const told = waitForEvent<{ reason: string }>(socket, "session.revoked");
+			const gone = disconnected(socket);
+			await fetching;
+			broker.call = call;
+			assert.equal((await client(app).post("/api/auth/logout", { refreshToken: session.refreshToken })).status, 200);
+			loggedOut();
+			assert.equal((await told).reason, "You signed out in another tab.");
+			await gone;
+			closeAll(socket);
+		} finally {
+			broker.call = call;
+			loggedOut();
 		}
 	});
 

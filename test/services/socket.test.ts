@@ -229,6 +229,23 @@ describe("socket gateway", () => {
 		closeAll(a, b, d);
 	});
 
+	test("a member removed while typing stops typing for the others at once, not when the signal would expire", TIMEOUT, async () => {
+		const group = await client(app, alice.accessToken).post("/api/groups", { name: "Typing leaves", memberIds: [bob.user.id, carol.user.id] });
+		assert.equal(group.status, 201);
+		const groupId = group.body.id;
+		const [a, b] = await Promise.all([connect(alice), connect(bob)]);
+		const bobTyping = (typing: boolean) => (e: { userId: string; typing: boolean; groupId: string }) =>
+			e.userId === bob.user.id && e.typing === typing && e.groupId === groupId;
+		const started = waitForEvent(a, "typing", bobTyping(true));
+		assert.equal((await emitWithAck(b, "typing.start", { groupId })).ok, true);
+		await started;
+		// Well inside the 6 s after which the start would expire by itself.
+		const stopped = waitForEvent(a, "typing", bobTyping(false), 3_000);
+		assert.equal((await client(app, alice.accessToken).del(`/api/groups/${groupId}/members/${bob.user.id}`)).status, 200);
+		await stopped;
+		closeAll(a, b);
+	});
+
 	test("bad input gets an error ack naming the problem; nothing is stored; the socket stays", TIMEOUT, async () => {
 		const [a, d] = await Promise.all([connect(alice), connect(dave)]);
 		const countBefore = (await client(app, alice.accessToken).get(`/api/messages/${teamId}?limit=1`)).body.items[0]?.seq ?? 0;

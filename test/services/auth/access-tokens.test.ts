@@ -53,7 +53,7 @@ describe("AccessTokens", () => {
 		assert.throws(() => tokens.verify(tokens.sign(alice, "laptop", t0 + 20), t0 + 30), { type: "SESSION_REVOKED" });
 		assert.equal(tokens.verify(phone, t0 + 10).sessionId, "phone");
 		const old = jwt.sign({ typ: "access", username: "alice", at: t0 }, SECRET, { subject: alice.id, expiresIn: 900 });
-		assert.deepEqual(Object.keys(tokens.verify(old, t0 + 10)).sort(), ["exp", "id", "username"]);
+		assert.deepEqual(Object.keys(tokens.verify(old, t0 + 10)).sort(), ["exp", "id", "issuedAt", "username"]);
 		// An end older than a token's lifetime is not kept: no token of it can still be valid.
 		tokens.endSession("long-ago", t0 - 901_000, t0);
 		assert.equal(tokens.verify(tokens.sign(alice, "long-ago", t0), t0).id, alice.id);
