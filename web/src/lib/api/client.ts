@@ -26,19 +26,26 @@ import type {
 	User
 } from '@scalable-chat/contract';
 
+const REFRESH_TIMEOUT_MS = 15_000;
+
 /** Typed REST endpoints of the API gateway, grouped by domain. */
 export const authApi = {
 	register: (body: { username: string; password: string; displayName?: string }) =>
 		request<AuthResult>('POST', '/auth/register', { body, authenticated: false }),
 	login: (body: { username: string; password: string }) =>
 		request<AuthResult>('POST', '/auth/login', { body, authenticated: false }),
+	// A refresh that hangs holds every tab's refresh lock, and its retry must come while the server still takes it.
 	refresh: (refreshToken: string) =>
-		request<TokenPair>('POST', '/auth/refresh', { body: { refreshToken }, authenticated: false }),
+		request<TokenPair>('POST', '/auth/refresh', {
+			body: { refreshToken },
+			authenticated: false,
+			signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS)
+		}),
 	logout: (refreshToken: string) =>
 		request<{ ok: boolean }>('POST', '/auth/logout', { body: { refreshToken }, authenticated: false }),
-	changePassword: (body: { currentPassword: string; newPassword: string }) =>
-		request<AuthResult>('POST', '/auth/password', { body }),
-	logoutOthers: () => request<AuthResult>('POST', '/auth/logout-others', { body: {} })
+	changePassword: (body: { currentPassword: string; newPassword: string }, refreshOn401 = true) =>
+		request<AuthResult>('POST', '/auth/password', { body, refreshOn401 }),
+	logoutOthers: (refreshOn401 = true) => request<AuthResult>('POST', '/auth/logout-others', { body: {}, refreshOn401 })
 };
 
 export const usersApi = {

@@ -18,6 +18,8 @@ export interface RequestOptions {
 	body?: unknown;
 	/** Send the bearer token and retry once after a refresh on 401. Default true. */
 	authenticated?: boolean;
+	/** With `authenticated`, whether a 401 refreshes and retries (default true); false for a caller that holds the refresh lock. */
+	refreshOn401?: boolean;
 	signal?: AbortSignal;
 }
 
@@ -57,7 +59,7 @@ export async function request<T>(method: string, path: string, options: RequestO
 	};
 
 	let response = await send();
-	if (response.status === 401 && authenticated && auth && (await auth.refresh())) {
+	if (response.status === 401 && authenticated && options.refreshOn401 !== false && auth && (await auth.refresh())) {
 		response = await send();
 	}
 	if (!response.ok) throw await toApiError(response);

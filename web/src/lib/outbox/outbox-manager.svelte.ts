@@ -6,16 +6,25 @@ import {
 	afterFailure,
 	afterReconnect,
 	afterReload,
+	classifySendError,
 	confirmed,
 	dueEntries,
 	newEntry,
 	nextWakeAt,
+	outgoing,
 	pendingIn,
 	retried,
+	undeliverable,
+	withUndelivered,
 	type OutboxEntry,
-	type PendingMessage
+	type PendingMessage,
+	type Undelivered
 } from './outbox-queue';
 import { openOutboxStore, type OutboxStore } from './outbox-store';
+
+/** The user's other tabs share the stored queue: each tells the others what left it (sent, cancelled). */
+const CHANNEL = 'chat-outbox';
+type OutboxNews = { gone: string[] };
 
 /**
  * Every message the user sends goes through here and stays (in IndexedDB) until the server has
@@ -24,8 +33,11 @@ import { openOutboxStore, type OutboxStore } from './outbox-store';
  */
 class OutboxManager {
 	entries = $state.raw<OutboxEntry[]>([]);
+	/** Unsent messages of conversations the user is no longer in, out of the queue: shown until dismissed. */
+	undelivered = $state.raw<Undelivered[]>([]);
 
 	#store: OutboxStore | null = null;
+	#channel: BroadcastChannel | null = null;
 	#senderId = '';
 	#lastOrder = 0;
 	#flushing = false;
@@ -35,6 +47,11 @@ class OutboxManager {
 
 	get count(): number {
 		return this.entries.length;
+	}
+
+	/** How many go out by themselves once the connection is back (not the refused ones). */
+	get outgoing(): number {
+		return outgoing(this.entries).length;
 	}
 
 	pendingIn(groupId: string): PendingMessage[] {
@@ -52,6 +69,9 @@ class OutboxManager {
 		this.#senderId = senderId;
 		this.#store ??= openOutboxStore();
 		const store = this.#store;
+		const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL);
+		channel?.addEventListener('message', (event: MessageEvent<OutboxNews>) => this.#heard(event.data));
+		this.#channel = channel;
 		void store
 			.load(senderId)
 			.then(saved => {
@@ -68,9 +88,12 @@ class OutboxManager {
 		});
 		return () => {
 			offConnect();
+			channel?.close();
+			if (this.#channel === channel) this.#channel = null;
 			clearTimeout(this.#timer);
 			this.#senderId = '';
 			this.entries = [];
+			this.undelivered = [];
 		};
 	}
 
@@ -88,7 +111,7 @@ class OutboxManager {
 			},
 			this.#lastOrder
 		);
-		this.#set(entry);
+		this.#set(entry, true);
 		this.flush();
 	}
 
@@ -115,9 +138,21 @@ class OutboxManager {
 		this.#remove(this.entries.filter(e => !left.has(e.clientMessageId)).map(e => e.clientMessageId));
 	}
 
+	/** The user is no longer in this conversation: its unsent messages leave the queue, and the user is told. */
+	abandon(groupId: string, title: string | null = null): void {
+		this.#takeOut(groupId, title, undeliverable(this.entries, groupId));
+	}
+
+	dismissUndelivered(groupId: string): void {
+		this.undelivered = this.undelivered.filter(n => n.groupId !== groupId);
+	}
+
 	/** Forget everything of a user who logged out. */
 	async purge(senderId: string): Promise<void> {
-		if (this.#senderId === senderId) this.entries = [];
+		if (this.#senderId === senderId) {
+			this.entries = [];
+			this.undelivered = [];
+		}
 		await (this.#store ??= openOutboxStore()).purge(senderId).catch(() => undefined);
 	}
 
@@ -166,8 +201,11 @@ class OutboxManager {
 			for (const listener of this.#storedListeners) listener(message);
 		} catch (error) {
 			const current = this.#find(entry.clientMessageId);
-			// Confirmed meanwhile (the live echo beat the ack), or the user logged out.
-			if (current) this.#set(afterFailure(current, error, Date.now()));
+			// Confirmed meanwhile (the live echo beat the ack), cancelled in another tab, or the user logged out.
+			if (!current) return;
+			if (classifySendError(error).kind === 'gone')
+				this.#takeOut(current.groupId, null, undeliverable(this.entries, current.groupId, current.clientMessageId));
+			else this.#set(afterFailure(current, error, Date.now()));
 		}
 	}
 
@@ -181,10 +219,12 @@ class OutboxManager {
 		return this.entries.find(e => e.clientMessageId === clientMessageId);
 	}
 
-	#set(entry: OutboxEntry): void {
+	/** `fresh`: a new entry; any other is written only while it is still stored (another tab may have removed it). */
+	#set(entry: OutboxEntry, fresh = false): void {
 		const others = this.entries.filter(e => e.clientMessageId !== entry.clientMessageId);
 		this.entries = [...others, entry].sort((a, b) => a.order - b.order);
-		this.#store?.put(entry).catch(error => console.warn('The outbox could not be saved', error));
+		const saved = fresh ? this.#store?.put(entry) : this.#store?.update(entry);
+		saved?.catch(error => console.warn('The outbox could not be saved', error));
 	}
 
 	#remove(clientMessageIds: string[]): void {
@@ -192,6 +232,21 @@ class OutboxManager {
 		const gone = new Set(clientMessageIds);
 		this.entries = this.entries.filter(e => !gone.has(e.clientMessageId));
 		for (const id of gone) this.#store?.delete(id).catch(error => console.warn('The outbox could not be saved', error));
+		this.#channel?.postMessage({ gone: [...gone] } satisfies OutboxNews);
+	}
+
+	#takeOut(groupId: string, title: string | null, entries: OutboxEntry[]): void {
+		if (entries.length === 0) return;
+		this.#remove(entries.map(e => e.clientMessageId));
+		this.undelivered = withUndelivered(this.undelivered, groupId, title, entries);
+	}
+
+	/** Another tab sent or cancelled these: they are not this tab's to send any more. */
+	#heard(news: OutboxNews): void {
+		if (!Array.isArray(news?.gone)) return;
+		const gone = new Set(news.gone);
+		if (this.entries.some(e => gone.has(e.clientMessageId)))
+			this.entries = this.entries.filter(e => !gone.has(e.clientMessageId));
 	}
 }
 

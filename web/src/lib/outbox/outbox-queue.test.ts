@@ -10,8 +10,13 @@ import {
 	newEntry,
 	nextWakeAt,
 	OUTBOX_BACKOFF,
+	outgoing,
 	pendingIn,
 	retried,
+	undeliverable,
+	undeliveredCopy,
+	undeliveredText,
+	withUndelivered,
 	type OutboxEntry
 } from './outbox-queue';
 
@@ -93,6 +98,13 @@ describe('classifySendError', () => {
 		expect(classifySendError(new ApiError(404, { message: 'Not found' })).kind).toBe('failed');
 		expect(classifySendError(socketRefusal(409, 'CLIENT_MESSAGE_ID_REUSED')).kind).toBe('failed');
 	});
+
+	it('knows the server’s 404 (REST or socket) for a conversation the user is not in; not a proxy’s', () => {
+		expect(classifySendError(new ApiError(404, { code: 404, type: 'NOT_FOUND' })).kind).toBe('gone');
+		expect(classifySendError(socketRefusal(404, 'NOT_FOUND')).kind).toBe('gone');
+		expect(classifySendError(new ApiError(404, { message: 'Not Found' })).kind).toBe('failed');
+		expect(afterFailure(entry('m'), socketRefusal(404, 'NOT_FOUND'), NOW).state).toBe('failed');
+	});
 });
 
 describe('afterFailure', () => {
@@ -170,5 +182,39 @@ describe('reconnect, reload, retry, confirm', () => {
 			['x1', 'pending', true],
 			['x2', 'pending', false]
 		]);
+	});
+});
+
+describe('what goes out, and what cannot', () => {
+	it('counts as going out neither a refused message nor those behind it in its conversation', () => {
+		const entries = [
+			entry('a1', 'a', { state: 'failed' }),
+			entry('a2', 'a'),
+			entry('b1', 'b', { state: 'sending' }),
+			entry('b2', 'b', { attempts: 3, notBefore: NOW + 5000 })
+		];
+		expect(ids(outgoing(entries))).toEqual(['b1', 'b2']);
+	});
+
+	it('takes a conversation’s messages out, leaving one on the wire unless its own answer refused it', () => {
+		const entries = [entry('g1', 'g', { state: 'sending' }), entry('g2', 'g'), entry('h1', 'h')];
+		expect(ids(undeliverable(entries, 'g'))).toEqual(['g2']);
+		expect(ids(undeliverable(entries, 'g', 'g1'))).toEqual(['g1', 'g2']);
+	});
+
+	it('keeps one notice per conversation, adding what comes later to it', () => {
+		let notices = withUndelivered([], 'g', 'Trip', [entry('g1', 'g')]);
+		notices = withUndelivered(notices, 'h', null, [entry('h1', 'h')]);
+		notices = withUndelivered(notices, 'g', null, [entry('g2', 'g', { content: '  ' })]);
+		expect(notices.map(n => [n.groupId, n.title, ids(n.messages)])).toEqual([
+			['h', null, ['h1']],
+			['g', 'Trip', ['g1', 'g2']]
+		]);
+		const g = notices[1];
+		expect(undeliveredText(g, 'Trip')).toBe('2 messages to Trip could not be sent: you are no longer in it.');
+		expect(undeliveredText(notices[0], null)).toBe(
+			'A message to a conversation could not be sent: you are no longer in it.'
+		);
+		expect(undeliveredCopy(g)).toBe('g1');
 	});
 });

@@ -58,6 +58,15 @@ export function dueEntries(entries: OutboxEntry[], now: number): OutboxEntry[] {
 	return heads(entries).filter(e => e.state === 'queued' && e.notBefore <= now);
 }
 
+/** What goes out by itself, now or later: not what was refused, nor what waits behind it in its conversation. */
+export function outgoing(entries: OutboxEntry[]): OutboxEntry[] {
+	const held = new Set<string>();
+	return [...entries].sort(byOrder).filter(e => {
+		if (e.state === 'failed') held.add(e.groupId);
+		return !held.has(e.groupId);
+	});
+}
+
 /** When the next queued head becomes due, or null when none waits on a timer. */
 export function nextWakeAt(entries: OutboxEntry[], now: number): number | null {
 	const waits = heads(entries)
@@ -69,7 +78,9 @@ export function nextWakeAt(entries: OutboxEntry[], now: number): number | null {
 export type SendFailure =
 	| { kind: 'transient'; message: string }
 	| { kind: 'wait'; ms: number; message: string }
-	| { kind: 'failed'; message: string };
+	| { kind: 'failed'; message: string }
+	/** The conversation is not there for the user (left, removed, or never in it): nothing of it can go out. */
+	| { kind: 'gone'; message: string };
 
 /**
  * Whether a failed send is worth repeating. No answer (offline, timeout), a server that is down or
@@ -85,6 +96,8 @@ export function classifySendError(error: unknown): SendFailure {
 	}
 	if (error.code >= 500 || error.code === 429 || error.code === 408 || error.code === 401)
 		return { kind: 'transient', message };
+	// The server's own 404 (not a proxy's page): a send's only one is for the conversation.
+	if (error.code === 404 && error.type === 'NOT_FOUND') return { kind: 'gone', message };
 	return { kind: 'failed', message };
 }
 
@@ -96,7 +109,7 @@ export function afterFailure(
 ): OutboxEntry {
 	const failure = classifySendError(error);
 	const attempts = entry.attempts + 1;
-	if (failure.kind === 'failed')
+	if (failure.kind === 'failed' || failure.kind === 'gone')
 		return { ...entry, state: 'failed', attempts, notBefore: 0, serverDelay: false, error: failure.message };
 	const wait = failure.kind === 'wait' ? failure.ms : backoffDelay(entry.attempts, OUTBOX_BACKOFF, random);
 	return {
@@ -164,4 +177,58 @@ export function pendingIn(entries: OutboxEntry[], groupId: string): PendingMessa
 		.filter(e => e.groupId === groupId)
 		.sort(byOrder)
 		.map(toPending);
+}
+
+/** Unsent messages of a conversation the user is no longer in, taken out of the queue: what to tell them. */
+export interface Undelivered {
+	groupId: string;
+	/** The conversation's name when it was known (it has left the list). */
+	title: string | null;
+	messages: Pick<OutboxEntry, 'clientMessageId' | 'content' | 'attachments'>[];
+}
+
+/**
+ * The entries of a conversation that cannot go out any more, in send order. One on the wire stays: its answer
+ * decides (`refusedId`: the one whose answer just said so).
+ */
+export function undeliverable(entries: OutboxEntry[], groupId: string, refusedId?: string): OutboxEntry[] {
+	return entries
+		.filter(e => e.groupId === groupId && (e.state !== 'sending' || e.clientMessageId === refusedId))
+		.sort(byOrder);
+}
+
+/** The notices with these entries added to their conversation's. */
+export function withUndelivered(
+	notices: Undelivered[],
+	groupId: string,
+	title: string | null,
+	entries: OutboxEntry[]
+): Undelivered[] {
+	const known = notices.find(n => n.groupId === groupId);
+	const messages = entries.map(({ clientMessageId, content, attachments }) => ({
+		clientMessageId,
+		content,
+		attachments
+	}));
+	const notice: Undelivered = {
+		groupId,
+		title: title ?? known?.title ?? null,
+		messages: [...(known?.messages ?? []), ...messages]
+	};
+	return [...notices.filter(n => n.groupId !== groupId), notice];
+}
+
+/** What the notice of undelivered messages says. */
+export function undeliveredText(notice: Undelivered, title: string | null): string {
+	const count = notice.messages.length;
+	const what = count === 1 ? 'A message' : `${count} messages`;
+	return `${what} to ${title || 'a conversation'} could not be sent: you are no longer in it.`;
+}
+
+/** The texts of undelivered messages, to copy before they are discarded. */
+export function undeliveredCopy(notice: Undelivered): string {
+	return notice.messages
+		.map(m => m.content.trim())
+		.filter(Boolean)
+		.join('\n\n');
 }

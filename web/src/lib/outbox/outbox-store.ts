@@ -4,6 +4,11 @@ import type { OutboxEntry } from './outbox-queue';
 export interface OutboxStore {
 	load(senderId: string): Promise<OutboxEntry[]>;
 	put(entry: OutboxEntry): Promise<void>;
+	/**
+	 * Writes the entry only while it is still stored, and says whether it was: another tab of the user may have
+	 * sent or cancelled it, and a write must not bring it back.
+	 */
+	update(entry: OutboxEntry): Promise<boolean>;
 	delete(clientMessageId: string): Promise<void>;
 	/** Everything of one user (at logout: nothing of theirs stays behind in the browser). */
 	purge(senderId: string): Promise<void>;
@@ -19,6 +24,9 @@ function done<T>(request: IDBRequest<T>): Promise<T> {
 		request.onerror = () => reject(request.error);
 	});
 }
+
+/** $state proxies cannot be cloned into IndexedDB: store a plain copy. */
+const plain = (entry: OutboxEntry): OutboxEntry => JSON.parse(JSON.stringify(entry));
 
 function committed(tx: IDBTransaction): Promise<void> {
 	return new Promise((resolve, reject) => {
@@ -57,8 +65,20 @@ class IndexedDbOutboxStore implements OutboxStore {
 	}
 
 	put(entry: OutboxEntry): Promise<void> {
-		// $state proxies cannot be cloned into IndexedDB: store a plain copy.
-		return this.#write(store => store.put(JSON.parse(JSON.stringify(entry))));
+		return this.#write(store => store.put(plain(entry)));
+	}
+
+	async update(entry: OutboxEntry): Promise<boolean> {
+		let found = false;
+		await this.#write(store => {
+			// One transaction: nothing can delete it between the look and the write.
+			const request = store.getKey(entry.clientMessageId);
+			request.onsuccess = () => {
+				found = request.result !== undefined;
+				if (found) store.put(plain(entry));
+			};
+		});
+		return found;
 	}
 
 	delete(clientMessageId: string): Promise<void> {
@@ -81,6 +101,11 @@ class MemoryOutboxStore implements OutboxStore {
 	}
 	async put(entry: OutboxEntry): Promise<void> {
 		this.#entries.set(entry.clientMessageId, entry);
+	}
+	async update(entry: OutboxEntry): Promise<boolean> {
+		if (!this.#entries.has(entry.clientMessageId)) return false;
+		this.#entries.set(entry.clientMessageId, entry);
+		return true;
 	}
 	async delete(clientMessageId: string): Promise<void> {
 		this.#entries.delete(clientMessageId);

@@ -62,6 +62,18 @@ class SearchManager {
 		this.#runSoon(0);
 	}
 
+	/** Signed out: nothing of this user's searches stays for the next one, and an answer on its way is dropped. */
+	reset(): void {
+		this.close();
+		this.#inFlight = null;
+		this.query = '';
+		this.scope = null;
+		this.items = [];
+		this.next = null;
+		this.status = 'idle';
+		this.problem = null;
+	}
+
 	async loadMore(): Promise<void> {
 		if (!this.next || this.status === 'loading') return;
 		await this.#fetch(this.next);

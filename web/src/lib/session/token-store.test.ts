@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refreshDelayMs } from './token-store';
+import { isSessionKey, refreshDelayMs } from './token-store';
 
 describe('refreshDelayMs', () => {
 	it('refreshes a minute early for long-lived tokens', () => {
@@ -10,5 +10,15 @@ describe('refreshDelayMs', () => {
 	});
 	it('never schedules sooner than five seconds', () => {
 		expect(refreshDelayMs(2)).toBe(5_000);
+	});
+});
+
+describe('isSessionKey', () => {
+	it('names what says who is signed in (null: another tab cleared all of it)', () => {
+		expect(isSessionKey('chat.refreshToken')).toBe(true);
+		expect(isSessionKey('chat.user')).toBe(true);
+		expect(isSessionKey(null)).toBe(true);
+		expect(isSessionKey('chat.drafts.user-A')).toBe(false);
+		expect(isSessionKey('chat.pendingLogouts')).toBe(false);
 	});
 });

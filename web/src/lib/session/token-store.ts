@@ -46,6 +46,35 @@ export const sessionUserStorage = {
 	}
 };
 
+const ENDED_KEY = 'chat.sessionEnded';
+
+/**
+ * Why the sign-in stored here ended, written by the tab that ends it just before it removes it: the other tabs
+ * hear of the removal through a storage event, often with their socket already gone, and say the same.
+ */
+export const sessionEndStorage = {
+	get(): string | null {
+		try {
+			return localStorage.getItem(ENDED_KEY);
+		} catch {
+			return null;
+		}
+	},
+	set(reason: string | null): void {
+		try {
+			if (reason) localStorage.setItem(ENDED_KEY, reason);
+			else localStorage.removeItem(ENDED_KEY);
+		} catch {
+			// The other tabs just show no reason.
+		}
+	}
+};
+
+/** The keys that say who is signed in here (another tab's change to them is a sign-out or another sign-in). */
+export function isSessionKey(key: string | null): boolean {
+	return key === null || key === REFRESH_TOKEN_KEY || key === USER_KEY;
+}
+
 /**
  * Run `task` while holding a lock shared by all tabs, so that two tabs never rotate the same
  * refresh token at once (reusing a rotated token revokes the whole session).

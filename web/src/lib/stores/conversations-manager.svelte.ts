@@ -26,6 +26,7 @@ import { mentionCountAfterChange } from '#lib/conversations/mention-count.ts';
 import { directPeerId } from '#lib/conversations/naming.ts';
 import { advanceCursor, type ReceiptCursors } from '#lib/timeline/receipts.ts';
 import { pick } from '#lib/timeline/merge.ts';
+import { outbox } from '#lib/outbox/outbox-manager.svelte.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { session } from './session-manager.svelte';
 import { users } from './users-manager.svelte';
@@ -141,8 +142,11 @@ class ConversationsManager {
 
 	/** The first page, replacing the list (later pages come with loadMore). */
 	async load(): Promise<void> {
+		const epoch = session.epoch;
 		try {
 			const { items, next } = await groupsApi.list(PAGE_SIZE);
+			// Asked before a sign-out (a slow answer that outlasted it): not the list of whoever is signed in now.
+			if (session.epoch !== epoch) return;
 			for (const g of items) this.#back(g.id);
 			const incoming = new Set(items.map(g => g.id));
 			// What was kept from last time is replaced, not merged: the server knows better.
@@ -155,7 +159,7 @@ class ConversationsManager {
 			this.staleSince = null;
 			this.#lookUpPeople(this.groups);
 		} catch (error) {
-			this.loadError = listError(error, this.groups.length > 0 || this.#restore());
+			if (session.epoch === epoch) this.loadError = listError(error, this.groups.length > 0 || this.#restore());
 		}
 	}
 
@@ -178,8 +182,10 @@ class ConversationsManager {
 		const cursor = this.next;
 		if (!cursor || this.loadingMore) return;
 		this.loadingMore = true;
+		const epoch = session.epoch;
 		try {
 			const { items, next } = await groupsApi.list(PAGE_SIZE, cursor);
+			if (session.epoch !== epoch) return;
 			const current = new Map(this.groups.map(g => [g.id, g]));
 			const fresh = items.filter(g => !current.has(g.id));
 			for (const g of fresh) this.#back(g.id);
@@ -187,7 +193,7 @@ class ConversationsManager {
 			if (this.next === cursor) this.next = next;
 			this.#lookUpPeople(fresh);
 		} catch (error) {
-			this.loadError = listError(error, true);
+			if (session.epoch === epoch) this.loadError = listError(error, true);
 		} finally {
 			this.loadingMore = false;
 		}
@@ -228,14 +234,17 @@ class ConversationsManager {
 	async leave(groupId: string): Promise<void> {
 		// Before the request: the removal event may come before its answer.
 		this.#noteLeft(groupId);
+		const epoch = session.epoch;
 		try {
 			await groupsApi.leave(groupId, session.userId);
 		} catch (error) {
 			this.#left.delete(groupId);
 			throw error;
 		}
+		if (session.epoch !== epoch) return;
 		this.#gone.add(groupId);
 		this.remove(groupId);
+		outbox.abandon(groupId, this.#left.get(groupId) || null);
 	}
 
 	#noteLeft(groupId: string): void {
@@ -254,6 +263,8 @@ class ConversationsManager {
 			this.removals = [...this.removals.filter(r => r.groupId !== groupId), { groupId, title: this.title(known) }];
 		this.#gone.add(groupId);
 		this.remove(groupId);
+		// What the user wrote there and has not gone out can no longer go: they are told, not left waiting.
+		outbox.abandon(groupId, (known ? this.title(known) : this.#left.get(groupId)) || null);
 	}
 
 	/** In the conversation again: what was remembered of leaving it is over. */
@@ -265,8 +276,11 @@ class ConversationsManager {
 
 	/** A conversation not in the list (a link, a later page): 'missing' when it does not exist or is not mine. */
 	async find(groupId: string): Promise<'found' | 'missing' | 'unreachable'> {
+		const epoch = session.epoch;
 		try {
-			this.upsert(await groupsApi.get(groupId));
+			const group = await groupsApi.get(groupId);
+			if (session.epoch !== epoch) return 'missing';
+			this.upsert(group);
 			return 'found';
 		} catch (error) {
 			return isUnreachable(error) ? 'unreachable' : 'missing';
@@ -338,14 +352,14 @@ class ConversationsManager {
 			running.again = true;
 			return;
 		}
-		const userId = session.userId;
+		const epoch = session.epoch;
 		const recount = { again: true };
 		this.#recounts.set(groupId, recount);
 		try {
 			while (recount.again) {
 				recount.again = false;
 				const group = await groupsApi.get(groupId);
-				if (session.userId === userId && this.byId(groupId)) this.upsert(group);
+				if (session.epoch === epoch && this.byId(groupId)) this.upsert(group);
 			}
 		} catch {
 			// Unreachable, or not a member any more: the list loaded on reconnecting brings the count.
@@ -370,10 +384,11 @@ class ConversationsManager {
 		if (this.#fetching.has(groupId)) return;
 		this.#fetching.add(groupId);
 		const goneBefore = this.#gone.has(groupId);
+		const epoch = session.epoch;
 		try {
 			const group = await groupsApi.get(groupId);
-			// Removed while it was asked: the answer may be from before.
-			if (!goneBefore && this.#gone.has(groupId)) return;
+			// Removed while it was asked, or signed out: the answer may be from before.
+			if ((!goneBefore && this.#gone.has(groupId)) || session.epoch !== epoch) return;
 			this.upsert(group);
 		} catch {
 			// Not a member (any more): nothing to show.

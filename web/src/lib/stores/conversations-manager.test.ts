@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { GroupBase, ServerEventName, ServerEvents } from '@scalable-chat/contract';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { GroupBase, GroupList, ServerEventName, ServerEvents } from '@scalable-chat/contract';
 import { group } from '#lib/conversations/fixtures.ts';
 
 const ME = 'me';
@@ -34,12 +34,16 @@ vi.mock('#lib/realtime/realtime.svelte.ts', () => ({
 		emit: vi.fn(async () => ({}))
 	}
 }));
-vi.mock('./session-manager.svelte', () => ({ session: { userId: 'me', status: 'authenticated' } }));
+const session = vi.hoisted(() => ({ userId: 'me', status: 'authenticated', epoch: 0 }));
+vi.mock('./session-manager.svelte', () => ({ session }));
+const outbox = vi.hoisted(() => ({ abandon: vi.fn() }));
+vi.mock('#lib/outbox/outbox-manager.svelte.ts', () => ({ outbox }));
 vi.mock('./users-manager.svelte', () => ({
 	users: { ensure: () => undefined, get: () => undefined, displayName: (id: string) => id }
 }));
 vi.mock('./presence-manager.svelte', () => ({ presence: { get: () => undefined, query: async () => undefined } }));
 
+const { groupsApi } = await import('#lib/api/client.ts');
 const { conversations } = await import('./conversations-manager.svelte.ts');
 
 function emit<E extends ServerEventName>(event: E, payload: ServerEvents[E]): void {
@@ -65,10 +69,12 @@ describe('conversations: groups the user is no longer in', () => {
 		vi.stubGlobal('window', listener);
 		vi.stubGlobal('document', { ...listener, visibilityState: 'visible', hasFocus: () => true });
 		server.groups.set('g1', group('g1', { name: 'Trip', members: [{ userId: ME, role: 'member' }] }));
+		outbox.abandon.mockClear();
 		detach = conversations.attach();
 		await conversations.load();
 		expect(conversations.byId('g1')).toBeDefined();
 	});
+	afterEach(() => detach());
 
 	it('a late group.updated after leaving does not bring the group back', async () => {
 		const leaving = conversations.leave('g1');
@@ -130,5 +136,69 @@ describe('conversations: groups the user is no longer in', () => {
 		emit('group.updated', base('g2', [ME], 'Later page'));
 		await flush();
 		expect(conversations.byId('g2')?.name).toBe('Later page');
+	});
+});
+
+describe('conversations: what the user wrote where they are no longer', () => {
+	let detach: () => void;
+	beforeEach(async () => {
+		conversations.clear();
+		server.groups.clear();
+		server.groups.set('g1', group('g1', { name: 'Trip', members: [{ userId: ME, role: 'member' }] }));
+		outbox.abandon.mockClear();
+		detach = conversations.attach();
+		await conversations.load();
+	});
+	afterEach(() => detach());
+
+	it('being removed takes its unsent messages out, named for the notice', () => {
+		emit('group.member.removed', { groupId: 'g1', userId: ME, actorId: 'bob', group: base('g1', ['bob']) });
+		expect(outbox.abandon).toHaveBeenCalledWith('g1', 'Trip');
+	});
+
+	it('leaving does too', async () => {
+		await conversations.leave('g1');
+		expect(outbox.abandon).toHaveBeenCalledWith('g1', 'Trip');
+	});
+
+	it('someone else leaving does not', () => {
+		emit('group.member.removed', { groupId: 'g1', userId: 'bob', actorId: 'bob', group: base('g1', [ME]) });
+		expect(outbox.abandon).not.toHaveBeenCalled();
+	});
+});
+
+describe('conversations: answers for a sign-in that is over', () => {
+	beforeEach(() => {
+		conversations.clear();
+		server.groups.clear();
+	});
+
+	it('a list asked for before a sign-out and a sign-in is not the new user’s', async () => {
+		let answer = (_list: GroupList) => undefined as void;
+		vi.mocked(groupsApi.list).mockImplementationOnce(() => new Promise(resolve => (answer = resolve)));
+		const loading = conversations.load();
+		session.epoch++;
+		answer({ items: [group('theirs', { members: [{ userId: ME, role: 'member' }] })], next: null } as GroupList);
+		await loading;
+		expect(conversations.groups).toEqual([]);
+		expect(conversations.loaded).toBe(false);
+	});
+
+	it('a failed one says nothing to the next user', async () => {
+		let fail = (_error: unknown) => undefined as void;
+		vi.mocked(groupsApi.list).mockImplementationOnce(() => new Promise((_, reject) => (fail = reject)));
+		const loading = conversations.load();
+		session.epoch++;
+		fail(new TypeError('Failed to fetch'));
+		await loading;
+		expect(conversations.loadError).toBeNull();
+	});
+
+	it('nor is a conversation looked up before', async () => {
+		server.groups.set('theirs', group('theirs', { members: [{ userId: ME, role: 'member' }] }));
+		const fetching = conversations.fetch('theirs');
+		session.epoch++;
+		await fetching;
+		expect(conversations.byId('theirs')).toBeUndefined();
 	});
 });

@@ -44,12 +44,15 @@ async function whileHearingReadStates<T>(round: (touched: Set<string>) => Promis
  */
 export async function syncMissed(): Promise<void> {
 	const userId = session.userId;
+	const epoch = session.epoch;
 	let since = offlineCache.syncToken(userId);
 	let cursors = timelines.cursors();
 	for (let page = 0; page < MAX_PAGES && Object.keys(cursors).length > 0; page++) {
 		const { items, syncToken, touched } = await whileHearingReadStates(touched =>
 			syncRound(cursors, since).then(result => ({ ...result, touched }))
 		);
+		// Asked for a sign-in that ended meanwhile: nothing of it goes into the next one.
+		if (session.epoch !== epoch) return;
 		const next: Record<string, number> = {};
 		for (const item of items) {
 			conversations.setReceipts(item.groupId, item.receipts ?? []);
@@ -69,7 +72,7 @@ export async function syncMissed(): Promise<void> {
 			}
 		}
 		since = syncToken;
-		if (session.userId === userId) offlineCache.saveSyncToken(userId, syncToken);
+		offlineCache.saveSyncToken(userId, syncToken);
 		cursors = next;
 	}
 }

@@ -129,6 +129,7 @@ class TimelinesManager {
 		t.loadingOlder = true;
 		try {
 			const { items } = await messagesApi.page(groupId, { before: first.seq, limit: PAGE_SIZE });
+			if (this.#timelines.get(groupId) !== t) return;
 			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
 			t.timeline = applyStored(t.timeline, items);
 			users.ensure(items.flatMap(senderAndNamed));
@@ -303,6 +304,8 @@ class TimelinesManager {
 	async #loadLatest(t: ConversationTimeline): Promise<void> {
 		try {
 			const { items } = await messagesApi.page(t.groupId, { limit: PAGE_SIZE });
+			// Cleared meanwhile (a sign-out, maybe another user's sign-in since): the page is not for what is shown now.
+			if (this.#timelines.get(t.groupId) !== t) return;
 			t.hasOlder = items.length >= PAGE_SIZE && items[0]?.seq > 1;
 			// The page kept from last time is replaced, not merged (messages deleted meanwhile go).
 			t.timeline = applyStored(t.stale ? emptyTimeline() : t.timeline, items);

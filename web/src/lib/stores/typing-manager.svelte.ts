@@ -68,6 +68,8 @@ class TypingManager {
 			offMessage();
 			clearInterval(this.#sweeper);
 			this.#typists.clear();
+			for (const { idle } of this.#local.values()) clearTimeout(idle);
+			this.#local.clear();
 		};
 	}
 }

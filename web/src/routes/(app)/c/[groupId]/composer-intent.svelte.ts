@@ -30,6 +30,11 @@ class ComposerIntents {
 	cancel(groupId: string): void {
 		this.#byGroup.delete(groupId);
 	}
+
+	/** Signed out: a reply or edit of this user's does not wait for the next one. */
+	clear(): void {
+		this.#byGroup.clear();
+	}
 }
 
 export const composerIntents = new ComposerIntents();
