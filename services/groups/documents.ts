@@ -15,6 +15,18 @@ export interface GroupDoc {
 	/** The group's picture (an image an owner or admin uploaded) and its URL, signed when it was set; absent: none. */
 	avatarAssetId?: string | null;
 	avatarUrl?: string | null;
+	/** Changes of its members not all of whose steps are done yet, by id (moves.ts); absent or empty: none. */
+	unsettled?: Record<string, UnsettledMove>;
+}
+
+/** A change of who is in a group, written on it before its memberships are, until every step of it is done. */
+export interface UnsettledMove {
+	type: "group.created" | "group.member.added" | "group.member.removed";
+	userIds: string[];
+	actorId: string;
+	/** Its event is in the group's outbox and was broadcast; left: the messages side (the members' cursors). */
+	recorded: boolean;
+	at: Date;
 }
 
 export interface MembershipDoc {

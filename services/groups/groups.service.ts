@@ -1,9 +1,8 @@
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Logger, ServiceSchema } from "moleculer";
 import { TEXT_LIMITS } from "../../contract/limits.ts";
 import type { Group, GroupList, GroupType, MemberRole } from "../../contract/groups.ts";
 import { DbCollections, DuplicateKeyError, type Collection, type DbMethods } from "../../mixins/db.mixin.ts";
 import { Outbox, type OutboxMethods } from "../../mixins/outbox.mixin.ts";
-import { cachedBy } from "../../lib/cache-keys.ts";
 import { chatConfig } from "../../lib/config.ts";
 import { invalidField } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
@@ -14,16 +13,19 @@ import type { MemberContext, UserContext } from "../../lib/session.ts";
 import { Admission } from "./admission.ts";
 import { GroupChangeLock } from "./change-lock.ts";
 import { groupChange, streamedChange } from "./changes.ts";
-import { groupOf, membersMoved, viewOf } from "./commit.ts";
+import { DOORS, groupOf, membersMoved, viewOf } from "./commit.ts";
 import { decodeCursor, pageOf } from "./conversation-list.ts";
 import { directKeyOf, type GroupDoc, type MembershipDoc } from "./documents.ts";
+import { DoorCache } from "./door-cache.ts";
 import { GroupsMembershipActions } from "./membership-actions.ts";
 import { assertUsersExist, Memberships } from "./memberships.ts";
+import { endMove, followUp, newMove, settle, Settler, settlingOnFailure } from "./moves.ts";
 import type { NotificationTargets } from "./notifications.ts";
 import { GroupsSettingsActions } from "./settings-actions.ts";
 import { headsOf, viewsOf } from "./views.ts";
 
 export interface GroupsState extends DbMethods, OutboxMethods {
+	logger: Logger;
 	db: { groups: Collection<GroupDoc>; memberships: Collection<MembershipDoc> };
 	memberships: Memberships;
 	admission: Admission;
@@ -31,17 +33,26 @@ export interface GroupsState extends DbMethods, OutboxMethods {
 	changeLock: GroupChangeLock;
 	/** Signs group picture URLs. */
 	secret: string;
+	/** The cached doors below, and their cleaning (commit.ts membersMoved). */
+	doorCache: DoorCache;
+	/** Tries member changes whose follow-up failed again later (moves.ts). */
+	settler: Settler;
 }
+
+/** The broadcast that carries a clean of cached doors to the other groups nodes. */
+const DOORS_CLEANED = "$groups.doors.cleaned";
 
 /** The largest page of the conversation list, and the page without `limit`. */
 const LIST_MAX = 100;
 
 /**
  * Conversations (groups and direct ones) and who is in them. Actions, by file:
- * - here: create, list, get; and for other services, the cached doors notificationTargets, membership, memberIds, idsForUser;
+ * - here: create, list, get; and for other services, the cached doors notificationTargets, membership, memberIds, idsForUser
+ *   (door-cache.ts: an answer read before a change is never cached after it);
  * - membership-actions.ts: addMembers, removeMember, setRole;
  * - settings-actions.ts: update (name, picture), setNotifications (the caller's level and mute).
- * Every change is written with its event in the group's outbox and broadcast after its caches are clean (commit.ts).
+ * Every change is written with its event in the group's outbox and broadcast after its caches are clean (commit.ts); a
+ * change of members completes every step even when one fails, and what a failure left undone is completed later (moves.ts).
  */
 const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	name: "groups",
@@ -87,9 +98,13 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 					const creatorRole: MemberRole = direct ? "member" : "owner";
 					const members = [{ userId: me.id, role: creatorRole, joinedAt: now }, ...others.map(userId => ({ userId, role: "member" as const, joinedAt: now }))];
 					const change = groupChange<"group.created">(group, members, me.id, {});
+					const joining = members.map(m => m.userId);
+					// The group records its own creation as a move (moves.ts) until the members' cursors are set.
+					const { id: moveId, move } = newMove("group.created", joining, me.id);
 					try {
 						await this.db.groups.insert({
 							...group,
+							unsettled: { [moveId]: move },
 							...outboxFields(this.outboxEvent("group.created", group._id, streamedChange<"group.created">(change), now))
 						});
 					} catch (err) {
@@ -97,13 +112,19 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 						// The other user opened the same conversation at the same moment.
 						return viewOf(this, ctx, (await this.db.groups.findOne({ directKey }))!);
 					}
-					// The creator joins first: ownership passes on by seniority.
-					const added = [
-						...(await this.memberships.add(group._id, [me.id], creatorRole, me.id)),
-						...(await this.memberships.add(group._id, others, "member", me.id))
-					];
-					await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
-					await membersMoved(this, group._id, added);
+					await settlingOnFailure(this, group._id, async () => {
+						let added: string[];
+						try {
+							// The creator joins first: ownership passes on by seniority.
+							added = [
+								...(await this.memberships.add(group._id, [me.id], creatorRole, me.id)),
+								...(await this.memberships.add(group._id, others, "member", me.id))
+							];
+						} finally {
+							await membersMoved(this, group._id, joining);
+						}
+						if (await followUp(this, ctx, group._id, added, [])) await endMove(this, group._id, moveId);
+					});
 					ctx.broadcast("group.created", change);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/api/groups/${group._id}`;
@@ -157,20 +178,22 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			visibility: "public",
 			readOnly: true,
 			params: params({ groupId: idParam }),
-			cache: cachedBy("groupId"),
-			async handler(ctx: Context<{ groupId: string }>): Promise<NotificationTargets | null> {
-				const [group, members] = await Promise.all([this.db.groups.findById(ctx.params.groupId), this.memberships.inGroup(ctx.params.groupId)]);
-				if (!group) return null;
-				return {
-					groupId: group._id,
-					type: group.type,
-					name: group.name,
-					members: members.map(m => ({
-						userId: m.userId,
-						level: m.notifications?.level ?? "all",
-						mutedUntil: m.notifications?.mutedUntil ? new Date(m.notifications.mutedUntil).toISOString() : null
-					}))
-				};
+			handler(ctx: Context<{ groupId: string }>): Promise<NotificationTargets | null> {
+				const { groupId } = ctx.params;
+				return this.doorCache.read(DOORS.notificationTargets(groupId), async () => {
+					const [group, members] = await Promise.all([this.db.groups.findById(groupId), this.memberships.inGroup(groupId)]);
+					if (!group) return null;
+					return {
+						groupId: group._id,
+						type: group.type,
+						name: group.name,
+						members: members.map(m => ({
+							userId: m.userId,
+							level: m.notifications?.level ?? "all",
+							mutedUntil: m.notifications?.mutedUntil ? new Date(m.notifications.mutedUntil).toISOString() : null
+						}))
+					};
+				});
 			}
 		},
 
@@ -179,12 +202,14 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			visibility: "public",
 			readOnly: true,
 			params: params({ groupId: idParam, userId: idParam }),
-			cache: cachedBy("groupId", "userId"),
-			async handler(ctx: Context<{ groupId: string; userId: string }>): Promise<{ role: MemberRole; groupType: GroupType } | null> {
-				const membership = await this.memberships.of(ctx.params.groupId, ctx.params.userId);
-				if (!membership) return null;
-				const group = await this.db.groups.findById(ctx.params.groupId);
-				return group ? { role: membership.role, groupType: group.type } : null;
+			handler(ctx: Context<{ groupId: string; userId: string }>): Promise<{ role: MemberRole; groupType: GroupType } | null> {
+				const { groupId, userId } = ctx.params;
+				return this.doorCache.read(DOORS.membership(groupId, userId), async () => {
+					const membership = await this.memberships.of(groupId, userId);
+					if (!membership) return null;
+					const group = await this.db.groups.findById(groupId);
+					return group ? { role: membership.role, groupType: group.type } : null;
+				});
 			}
 		},
 
@@ -192,9 +217,9 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			visibility: "public",
 			readOnly: true,
 			params: params({ groupId: idParam }),
-			cache: cachedBy("groupId"),
-			async handler(ctx: Context<{ groupId: string }>): Promise<string[]> {
-				return (await this.memberships.inGroup(ctx.params.groupId)).map(m => m.userId);
+			handler(ctx: Context<{ groupId: string }>): Promise<string[]> {
+				const { groupId } = ctx.params;
+				return this.doorCache.read(DOORS.memberIds(groupId), async () => (await this.memberships.inGroup(groupId)).map(m => m.userId));
 			}
 		},
 
@@ -202,15 +227,33 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 			visibility: "public",
 			readOnly: true,
 			params: params({ userId: idParam }),
-			cache: cachedBy("userId"),
-			async handler(ctx: Context<{ userId: string }>): Promise<string[]> {
-				return (await this.memberships.ofUser(ctx.params.userId)).map(m => m.groupId);
+			handler(ctx: Context<{ userId: string }>): Promise<string[]> {
+				const { userId } = ctx.params;
+				return this.doorCache.read(DOORS.idsForUser(userId), async () => (await this.memberships.ofUser(userId)).map(m => m.groupId));
 			}
+		}
+	},
+
+	events: {
+		/** Another groups node cleaned cached doors: its memory cache is not this node's (door-cache.ts). */
+		[DOORS_CLEANED](ctx: Context<{ patterns: string[] }>) {
+			if (ctx.nodeID !== this.broker.nodeID) this.doorCache.cleanHere(ctx.params.patterns);
 		}
 	},
 
 	started() {
 		const config = chatConfig(this.broker);
+		this.doorCache = new DoorCache(this.broker, patterns => {
+			if (this.broker.transit) void this.broker.broadcast(DOORS_CLEANED, { patterns }, { groups: ["groups"] });
+		});
+		this.settler = new Settler(
+			groupId =>
+				this.changeLock.run(groupId, async () => {
+					const group = await this.db.groups.findById(groupId);
+					return !group || !(await settle(this, this.broker, group)).pending;
+				}),
+			this.logger
+		);
 		this.secret = config.jwt.secret;
 		this.memberships = new Memberships(this.db.memberships);
 		this.changeLock = new GroupChangeLock(
@@ -220,6 +263,8 @@ const GroupsService: ServiceSchema<{}, {}, GroupsState> = {
 	},
 
 	async stopped() {
+		this.settler?.stop();
+		this.doorCache?.close();
 		await this.changeLock?.close();
 	}
 };

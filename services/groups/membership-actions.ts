@@ -3,9 +3,10 @@ import type { Group, GroupBase, MemberRole } from "../../contract/groups.ts";
 import { forbidden, notFound } from "../../lib/errors.ts";
 import { idList, idParam, params } from "../../lib/params.ts";
 import { membershipOf, type MemberContext } from "../../lib/session.ts";
-import { byGroup, changeOf, commitChange, viewOf } from "./commit.ts";
+import { byGroup, changeOf, commitChange, membersMoved, recordChange, viewOf } from "./commit.ts";
 import type { GroupsState } from "./groups.service.ts";
 import { assertUsersExist } from "./memberships.ts";
+import { beginMove, endMove, followUp } from "./moves.ts";
 import { noteInTimeline } from "./system-lines.ts";
 
 type GroupsThis = Service & GroupsState;
@@ -21,19 +22,31 @@ const addMembers: ActionSchema<GroupsThis> = {
 	async handler(ctx: MemberContext<{ id: string; userIds: string[] }>): Promise<Group> {
 		if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
 		await assertUsersExist(ctx, ctx.params.userIds, "userIds");
+		const me = ctx.meta.user.id;
 		return changeOf(this, ctx, ctx.params.id, adminsAdd, async (_caller, group) => {
 			const current = await this.memberships.inGroup(group._id);
 			const present = new Set(current.map(m => m.userId));
 			const joining = [...new Set(ctx.params.userIds)].filter(id => !present.has(id));
-			const added = await this.changeLock.runForUsers(joining, async () => {
-				await this.admission.check(ctx, ctx.meta.user.id, joining, current.length);
-				return this.memberships.add(group._id, joining, "member", ctx.meta.user.id);
+			const { moveId, added } = await this.changeLock.runForUsers(joining, async () => {
+				await this.admission.check(ctx, me, joining, current.length);
+				if (!joining.length) return { moveId: null, added: [] };
+				const moveId = await beginMove(this, group, "group.member.added", joining, me);
+				try {
+					return { moveId, added: await this.memberships.add(group._id, joining, "member", me) };
+				} finally {
+					await membersMoved(this, group._id, joining);
+				}
 			});
-			if (!added.length) return viewOf(this, ctx, group);
+			if (!moveId) return viewOf(this, ctx, group);
+			if (!added.length) {
+				await endMove(this, group._id, moveId);
+				return viewOf(this, ctx, group);
+			}
 			// The line first: the new members' cursors then start after it, so they join caught up.
 			await noteInTimeline(ctx, this.logger, group._id, { type: "members.added", userIds: added });
-			await ctx.call("messages.membersChanged", { groupId: group._id, added, removed: [] });
-			const { updated } = await commitChange(this, ctx, group, "group.member.added", { userIds: added }, added);
+			// Cursors before the event, which tells clients to show the conversation: they show it without a backlog.
+			const done = await followUp(this, ctx, group._id, added, []);
+			const { updated } = await recordChange(this, ctx, me, group, "group.member.added", { userIds: added }, { move: { id: moveId, done } });
 			return viewOf(this, ctx, updated);
 		});
 	}
@@ -48,22 +61,35 @@ const removeMember: ActionSchema<GroupsThis> = {
 	async handler(ctx: MemberContext<{ id: string; userId: string }>): Promise<Group | GroupBase> {
 		if (membershipOf(ctx).groupType === "direct") throw forbidden("Direct conversations have fixed members");
 		const { userId } = ctx.params;
-		const leaving = userId === ctx.meta.user.id;
-		return changeOf(this, ctx, ctx.params.id, {}, async (caller, group) => {
+		const me = ctx.meta.user.id;
+		const leaving = userId === me;
+		return changeOf(this, ctx, ctx.params.id, {}, async (caller, group, settled) => {
 			let removedRole = caller.role;
 			if (!leaving) {
 				if (caller.role === "member") throw forbidden("Only the owner or an admin can remove members");
 				const target = await this.memberships.of(group._id, userId);
-				if (!target) throw notFound("Member");
+				if (!target) {
+					// A retry of this removal, cut off before all of it was done: changeOf just completed it.
+					const retried = settled.some(m => m.type === "group.member.removed" && m.actorId === me && m.userIds.includes(userId));
+					if (retried) return viewOf(this, ctx, group);
+					throw notFound("Member");
+				}
 				if (caller.role === "admin" && target.role !== "member") throw forbidden("An admin can remove members, not admins or the owner");
 				removedRole = target.role;
 			}
-			const heir = await this.memberships.remove(group._id, userId, removedRole);
-			await ctx.call("messages.membersChanged", { groupId: group._id, added: [], removed: [userId] });
-			const { updated, change } = await commitChange(this, ctx, group, "group.member.removed", { userId }, [userId]);
+			const moveId = await beginMove(this, group, "group.member.removed", [userId], me);
+			let heir: string | null;
+			try {
+				heir = await this.memberships.remove(group._id, userId, removedRole);
+			} finally {
+				await membersMoved(this, group._id, [userId]);
+			}
+			const { updated, change } = await recordChange(this, ctx, me, group, "group.member.removed", { userId }, { move: { id: moveId, done: false } });
 			await noteInTimeline(ctx, this.logger, group._id, leaving ? { type: "member.left" } : { type: "member.removed", userId });
 			// The hand-over is a change of its own, by whoever left: members see who owns the group now.
 			if (heir) await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId: heir, role: "owner" });
+			// The cursor goes last: nothing the removed member could still reach waits for it.
+			if (await followUp(this, ctx, group._id, [], [userId])) await endMove(this, group._id, moveId);
 			return leaving ? change.group : viewOf(this, ctx, updated);
 		});
 	}
@@ -85,8 +111,12 @@ const setRole: ActionSchema<GroupsThis> = {
 			if (!target) throw notFound("Member");
 			// The same role again changes nothing: no event, no line.
 			if (target.role === role) return viewOf(this, ctx, group);
-			await this.memberships.setRole(group._id, userId, role, me.id);
-			const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [me.id, userId]);
+			try {
+				await this.memberships.setRole(group._id, userId, role, me.id);
+			} finally {
+				await membersMoved(this, group._id, [me.id, userId]);
+			}
+			const { updated } = await commitChange(this, ctx, group, "group.updated", {});
 			await noteInTimeline(ctx, this.logger, group._id, { type: "role.changed", userId, role });
 			return viewOf(this, ctx, updated);
 		});

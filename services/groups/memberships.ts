@@ -62,7 +62,12 @@ export class Memberships {
 	/** Returns the member who became owner, when the last owner went. */
 	async remove(groupId: string, userId: string, role: MemberRole): Promise<string | null> {
 		await this.memberships.removeById(membershipId(groupId, userId));
-		if (role !== "owner" || (await this.memberships.count({ groupId, role: "owner" })) > 0) return null;
+		return role === "owner" ? this.passOwnership(groupId) : null;
+	}
+
+	/** A group left without an owner gets its heir as owner: returns them (null when it has an owner, or nobody). */
+	async passOwnership(groupId: string): Promise<string | null> {
+		if ((await this.memberships.count({ groupId, role: "owner" })) > 0) return null;
 		const heir = heirOf(await this.inGroup(groupId));
 		if (!heir) return null;
 		await this.memberships.updateById(heir._id, { $set: { role: "owner" } });

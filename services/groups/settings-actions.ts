@@ -2,11 +2,10 @@ import type { ActionSchema, Service, ServiceSchema } from "moleculer";
 import { TEXT_LIMITS } from "../../contract/limits.ts";
 import type { Group, MemberRole, NotificationLevel } from "../../contract/groups.ts";
 import { assertOwnImage } from "../../lib/avatars.ts";
-import { cacheKey } from "../../lib/cache-keys.ts";
 import { forbidden, invalidField } from "../../lib/errors.ts";
 import { idParam, nameParam, params } from "../../lib/params.ts";
 import { membershipOf, type MemberContext } from "../../lib/session.ts";
-import { byGroup, changeOf, commitChange, groupOf, viewOf } from "./commit.ts";
+import { byGroup, changeOf, commitChange, DOORS, groupOf, viewOf } from "./commit.ts";
 import { groupUpdate } from "./group-update.ts";
 import type { GroupsState } from "./groups.service.ts";
 import { NOTIFICATION_LEVELS, parseMutedUntil, toNotificationSettings } from "./notifications.ts";
@@ -35,7 +34,7 @@ const update: ActionSchema<GroupsThis> = {
 		return changeOf(this, ctx, ctx.params.id, adminsEdit, async (_caller, group) => {
 			const { set, lines } = groupUpdate(group, { name, avatarAssetId }, this.secret);
 			if (!lines.length) return viewOf(this, ctx, group);
-			const { updated } = await commitChange(this, ctx, group, "group.updated", {}, [], set);
+			const { updated } = await commitChange(this, ctx, group, "group.updated", {}, set);
 			for (const line of lines) await noteInTimeline(ctx, this.logger, group._id, line);
 			return viewOf(this, ctx, updated);
 		});
@@ -56,8 +55,11 @@ const setNotifications: ActionSchema<GroupsThis> = {
 		const userId = ctx.meta.user.id;
 		const kept = ctx.params.mutedUntil === undefined ? (await this.memberships.of(groupId, userId))?.notifications?.mutedUntil : undefined;
 		const mutedUntil = kept !== undefined ? kept && new Date(kept) : parseMutedUntil(ctx.params.mutedUntil);
-		await this.memberships.setNotifications(groupId, userId, { level, mutedUntil });
-		await this.cleanCache(cacheKey("groups.notificationTargets", groupId));
+		try {
+			await this.memberships.setNotifications(groupId, userId, { level, mutedUntil });
+		} finally {
+			await this.doorCache.clean([DOORS.notificationTargets(groupId).guard]);
+		}
 		ctx.broadcast("group.notifications.changed", { groupId, userId, notifications: toNotificationSettings({ level, mutedUntil }) });
 		return viewOf(this, ctx, await groupOf(this, groupId));
 	}

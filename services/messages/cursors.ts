@@ -36,10 +36,10 @@ export class Cursors {
 	}
 
 	/**
-	 * Cursors only move forward ($max); reading implies delivery. Returns whether this call moved it; a
-	 * `streamed` move records its receipt event in the same write.
+	 * Cursors only move forward ($max); reading implies delivery. Returns whether this call moved it, null
+	 * when the user has no cursor here (not a member); a `streamed` move records its receipt event in the same write.
 	 */
-	async advance(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean> {
+	async advance(groupId: string, userId: string, field: CursorField, seq: number, streamed = false): Promise<boolean | null> {
 		if (this.unstoredRead(groupId, userId) >= seq) return false;
 		return this.store(groupId, userId, field, seq, { streamed });
 	}
@@ -56,7 +56,7 @@ export class Cursors {
 
 	/** A sender's read that a crash may have cut off the write-behind (read-recovery.ts): members' cursors only, markers untouched. */
 	async restoreRead(groupId: string, userId: string, seq: number): Promise<boolean> {
-		return this.store(groupId, userId, "readSeq", seq, { onlyIfStored: true });
+		return (await this.store(groupId, userId, "readSeq", seq)) === true;
 	}
 
 	/** The deferred reads as writes, for the caller to pace; each stays counted until its write has settled. */
@@ -77,7 +77,7 @@ export class Cursors {
 	/** Sending is reading: the write also clears the sender's "mark as unread" marker (Slack's rule). */
 	private writeDeferred(read: DeferredRead): Promise<void> {
 		const key = cursorId(read.groupId, read.userId);
-		const write = this.store(read.groupId, read.userId, "readSeq", read.seq, { clearsMarker: true, onlyIfStored: true })
+		const write = this.store(read.groupId, read.userId, "readSeq", read.seq, { clearsMarker: true })
 			.then(() => undefined)
 			.finally(() => {
 				if (this.writing.get(key) === write) this.writing.delete(key);
@@ -104,16 +104,18 @@ export class Cursors {
 	}
 
 	/**
-	 * `onlyIfStored`: every member has a cursor from the moment they join (startAt), so a deferred read
-	 * that finds none is of someone who has left since, possibly through another node: it creates nothing.
+	 * Moves a stored cursor; null when there is none. Every member has a cursor from the moment they join
+	 * (startAt) until they leave (drop), so a move that finds none is of someone who is no member (any more,
+	 * possibly through another node, while a cached membership still let their receipt or deferred read in):
+	 * nothing here creates one, or they would count among the members in every receipt from then on.
 	 */
 	private async store(
 		groupId: string,
 		userId: string,
 		field: CursorField,
 		seq: number,
-		{ streamed = false, clearsMarker = false, onlyIfStored = false } = {}
-	): Promise<boolean> {
+		{ streamed = false, clearsMarker = false } = {}
+	): Promise<boolean | null> {
 		const _id = cursorId(groupId, userId);
 		const event = streamed ? this.outboxEvent(RECEIPT_EVENTS[field], groupId, { userId, seq }) : null;
 		const update = {
@@ -121,17 +123,14 @@ export class Cursors {
 			...(clearsMarker ? { $set: { unreadFrom: null } } : {}),
 			...outboxUpdate(event)
 		};
-		const moved = await this.cursors.updateMany({ _id, [field]: { $lt: seq } }, update);
-		if (moved > 0) return true;
-		if (onlyIfStored || (await this.cursors.findById(_id))) return false;
-		await this.cursors.insertIfAbsent({ _id, groupId, userId, deliveredSeq: 0, readSeq: 0 });
-		return (await this.cursors.updateMany({ _id, [field]: { $lt: seq } }, update)) > 0;
+		if ((await this.cursors.updateMany({ _id, [field]: { $lt: seq } }, update)) > 0) return true;
+		return (await this.cursors.findById(_id)) ? false : null;
 	}
 
 	async receiptsOf(groupId: string): Promise<Receipt[]> {
 		const cursors = await this.cursors.find({ groupId });
 		const receipts = new Map(cursors.map(c => [c.userId, { userId: c.userId, deliveredSeq: Math.max(c.deliveredSeq, c.readSeq), readSeq: c.readSeq }]));
-		// Members only: a deferred read of someone without a cursor will not create one either.
+		// Members only: a deferred read of someone without a cursor creates none either.
 		for (const [userId, seq] of this.unstored.get(groupId) ?? []) {
 			const receipt = receipts.get(userId);
 			if (receipt && receipt.readSeq < seq) receipts.set(userId, { userId, deliveredSeq: Math.max(receipt.deliveredSeq, seq), readSeq: seq });

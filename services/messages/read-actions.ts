@@ -1,5 +1,6 @@
 import type { ActionSchema, Context, Service, ServiceSchema } from "moleculer";
 import type { MarkUnreadRequest, MessageReceipts, Receipt, ReadState, ReceiptMove, ReceiptRequest } from "../../contract/messages.ts";
+import { notFound } from "../../lib/errors.ts";
 import { idParam, params, seqParam } from "../../lib/params.ts";
 import { entityOf, type MemberContext } from "../../lib/session.ts";
 import { RECEIPT_EVENTS, type CursorField } from "./cursors.ts";
@@ -21,6 +22,8 @@ function receiptAction(field: CursorField): ActionSchema<MessagesThis> {
 			const { groupId } = ctx.params;
 			const seq = await resolveSeq(this.db.messages, () => this.heads.lastSeq(groupId), groupId, ctx.params.seq, ctx.params.messageId);
 			const moved = await this.cursors.advance(groupId, me.id, field, seq, true);
+			// No cursor: not a member (any more), though a cached membership let the receipt in (cursors.ts).
+			if (moved === null) throw notFound("Conversation");
 			if (moved) ctx.broadcast(RECEIPT_EVENTS[field], { groupId, userId: me.id, seq });
 			if (field === "readSeq" && (await this.unread.clearIfRead(groupId, me.id, seq))) {
 				ctx.broadcast(READ_STATE_EVENT, { groupId, userId: me.id, readSeq: seq, unreadFrom: null } satisfies ReadStateEvent);

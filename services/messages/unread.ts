@@ -1,6 +1,6 @@
 import type { ReadState } from "../../contract/messages.ts";
 import type { Collection } from "../../mixins/db.mixin.ts";
-import { invalidField } from "../../lib/errors.ts";
+import { invalidField, notFound } from "../../lib/errors.ts";
 import { cursorId, type CursorDoc } from "./documents.ts";
 
 /** The broker event that tells the member's other devices their read state changed. */
@@ -18,18 +18,19 @@ export interface ReadStateEvent extends ReadState {
  * everything they had marked unread again (reading to the end of the conversation always does).
  */
 export class UnreadMarkers {
-	private readonly cursors: Pick<Collection<CursorDoc>, "findById" | "insertIfAbsent" | "updateMany">;
+	private readonly cursors: Pick<Collection<CursorDoc>, "updateMany">;
 
-	constructor(cursors: Pick<Collection<CursorDoc>, "findById" | "insertIfAbsent" | "updateMany">) {
+	constructor(cursors: Pick<Collection<CursorDoc>, "updateMany">) {
 		this.cursors = cursors;
 	}
 
-	/** `seq` must name a stored message (1..lastSeq). */
+	/**
+	 * `seq` must name a stored message (1..lastSeq). A member has a cursor (cursors.ts): none means not a
+	 * member, whatever a cached membership said, and is 404 like every other non-member's request.
+	 */
 	async markFrom(groupId: string, userId: string, seq: number, lastSeq: number): Promise<void> {
 		if (seq < 1 || seq > lastSeq) throw invalidField("seq", `The 'seq' field must name a message of this conversation (1 to ${lastSeq}).`, "numberMax");
-		const _id = cursorId(groupId, userId);
-		if (!(await this.cursors.findById(_id))) await this.cursors.insertIfAbsent({ _id, groupId, userId, deliveredSeq: 0, readSeq: 0 });
-		await this.cursors.updateMany({ _id }, { $set: { unreadFrom: seq } });
+		if ((await this.cursors.updateMany({ _id: cursorId(groupId, userId) }, { $set: { unreadFrom: seq } })) === 0) throw notFound("Conversation");
 	}
 
 	/** A read receipt at `seq` (already applied to the cursor); true when it cleared the marker. */
