@@ -29,7 +29,8 @@ const searchHits: ActionSchema<MessagesThis> = {
 		ids: { ...idList(100), optional: true },
 		terms: { type: "array", items: "string", max: 10, optional: true },
 		offset: { type: "number", integer: true, min: 0, optional: true },
-		limit: limitParam(100, 20)
+		limit: limitParam(100, 20),
+		viewerId: { ...idParam, optional: true }
 	}),
 	handler(ctx: Context<HitsRequest>): Promise<HitsPage> {
 		return hitsPage(this, ctx.params);

@@ -48,6 +48,8 @@ export interface HitsRequest {
 	terms?: string[];
 	offset?: number;
 	limit?: number;
+	/** Whose view: their own reactions are marked `me`. */
+	viewerId?: string;
 }
 
 export interface HitsPage {
@@ -74,7 +76,7 @@ export async function hitsPage(svc: Pick<MessagesState, "db" | "cursors" | "secr
 		const found = new Map((await svc.db.messages.findByIds(request.ids ?? [])).map(doc => [doc._id, doc]));
 		docs = (request.ids ?? []).map(id => found.get(id)).filter((doc): doc is MessageDoc => !!doc && inScope(doc));
 	}
-	return { messages: await inRankOrder(svc, docs), more };
+	return { messages: await inRankOrder(svc, docs, request.viewerId), more };
 }
 
 function searchable(doc: MessageDoc): boolean {
@@ -82,10 +84,10 @@ function searchable(doc: MessageDoc): boolean {
 }
 
 /** Views are built per conversation (its receipts); the results keep their rank. */
-async function inRankOrder(svc: Pick<MessagesState, "cursors" | "secret">, docs: MessageDoc[]): Promise<Message[]> {
+async function inRankOrder(svc: Pick<MessagesState, "db" | "cursors" | "secret">, docs: MessageDoc[], viewerId?: string): Promise<Message[]> {
 	const byGroup = new Map<string, MessageDoc[]>();
 	for (const doc of docs) byGroup.set(doc.groupId, [...(byGroup.get(doc.groupId) ?? []), doc]);
 	const views = new Map<string, Message>();
-	for (const [groupId, group] of byGroup) for (const view of await viewsOf(svc, group, groupId)) views.set(view.id, view);
+	for (const [groupId, group] of byGroup) for (const view of await viewsOf(svc, group, groupId, viewerId)) views.set(view.id, view);
 	return docs.map(doc => views.get(doc._id)!);
 }

@@ -1,6 +1,7 @@
 import type { Context } from "moleculer";
 import type { Message } from "../../contract/messages.ts";
 import type { HitsPage, HitsRequest } from "../messages/search-door.ts";
+import type { SessionMeta } from "../../lib/session.ts";
 import type { MessageIndex, SearchScope } from "./message-index.ts";
 
 /** A page of ranked results, each with what its highlighter marks. */
@@ -13,7 +14,9 @@ export interface SearchEngine {
 	page(ctx: Context, terms: string[], scope: SearchScope, offset: number, limit: number): Promise<EnginePage>;
 }
 
-const hitsOf = (ctx: Context, request: HitsRequest) => ctx.call<HitsPage, HitsRequest>("messages.searchHits", request);
+/** The page's messages as the searching user sees them (their own reactions marked). */
+const hitsOf = (ctx: Context, request: HitsRequest) =>
+	ctx.call<HitsPage, HitsRequest>("messages.searchHits", { ...request, viewerId: (ctx.meta as SessionMeta).user?.id });
 
 /** Embedded mode: this node's index ranks, the messages service gives the page's messages as they are now. */
 export function indexEngine(index: MessageIndex, ready: () => Promise<void>): SearchEngine {
