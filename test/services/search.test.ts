@@ -40,9 +40,9 @@ describe("search over REST", () => {
 
 	test("a result shows the searcher's own reactions as theirs", async () => {
 		const groupId = await group("Reacted");
-		const sent = await send(alice, groupId, "quokka sighting at noon");
+		const sent = await send(alice, groupId, "axolotl sighting at noon");
 		assert.equal((await api(bob).put(`/api/messages/${sent.id}/reactions/${encodeURIComponent("👍")}`, {})).status, 200);
-		const mine = (user: TestUser) => search(user, { q: "quokka" }).then(r => r.items[0].message.reactions.map(x => [x.emoji, x.count, x.me]));
+		const mine = (user: TestUser) => search(user, { q: "axolotl" }).then(r => r.items[0].message.reactions.map(x => [x.emoji, x.count, x.me]));
 		assert.deepEqual(await mine(bob), [["👍", 1, true]]);
 		assert.deepEqual(await mine(alice), [["👍", 1, false]]);
 	});
