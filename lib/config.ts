@@ -22,6 +22,9 @@ export const ALL_SERVICES = [
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
+/** Below Kafka's default message.max.bytes (1 MiB), with room for what the size estimate misses. */
+export const DEFAULT_KAFKA_MAX_BATCH_BYTES = 900 * 1024;
+
 export type StorageConfig = { kind: "mongo"; uri: string } | { kind: "nedb"; dir: string } | { kind: "memory" };
 
 export interface ChatConfig {
@@ -82,6 +85,8 @@ export interface ChatConfig {
 		pollIntervalMs: number;
 		/** Kafka's idempotent producer (KAFKA_IDEMPOTENT=false for brokers without InitProducerId, such as librdkafka's mock). */
 		idempotent: boolean;
+		/** The most one publish sends (KAFKA_MAX_BATCH_BYTES, default DEFAULT_KAFKA_MAX_BATCH_BYTES): below the broker's message.max.bytes. */
+		maxBatchBytes?: number;
 	};
 	presence: { heartbeatSeconds: number; graceSeconds: number };
 	push: PushConfig;
@@ -338,7 +343,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
 			clientId: env.KAFKA_CLIENT_ID || "scalable-chat",
 			inboundBots: parseList(env.KAFKA_INBOUND_BOTS).map(u => u.toLowerCase()),
 			pollIntervalMs: parseInteger(env.KAFKA_POLL_INTERVAL_MS, 1000, "KAFKA_POLL_INTERVAL_MS", 10),
-			idempotent: env.KAFKA_IDEMPOTENT !== "false" && env.KAFKA_IDEMPOTENT !== "0"
+			idempotent: env.KAFKA_IDEMPOTENT !== "false" && env.KAFKA_IDEMPOTENT !== "0",
+			maxBatchBytes: parseInteger(env.KAFKA_MAX_BATCH_BYTES, DEFAULT_KAFKA_MAX_BATCH_BYTES, "KAFKA_MAX_BATCH_BYTES", 65_536)
 		},
 		presence: {
 			heartbeatSeconds: parseInteger(env.PRESENCE_HEARTBEAT_SECONDS, 25, "PRESENCE_HEARTBEAT_SECONDS", 1),

@@ -63,10 +63,13 @@ export function parseInbound(value: Buffer | null, record: InboundRecordId): Inb
 	};
 }
 
-/** A refusal (validation, membership): sending the same record again would be refused again. */
-const isClientError = (err: unknown) => {
-	const code = (err as { code?: unknown })?.code;
-	return typeof code === "number" && code >= 400 && code < 500;
+/**
+ * A refusal (validation, membership): sending the same record again would be refused again. Moleculer gives
+ * a missing or leaving service (ServiceNotFound, ServiceNotAvailable) a 404 too, but marks it retryable.
+ */
+export const isRefusal = (err: unknown) => {
+	const { code, retryable } = (err ?? {}) as { code?: unknown; retryable?: unknown };
+	return typeof code === "number" && code >= 400 && code < 500 && retryable !== true;
 };
 
 /** How long to wait when messages.send refused the post for the bot's send rate (RATE_LIMITED); null for any other error. */
@@ -171,7 +174,7 @@ export class InboundConsumer {
 			} catch (err) {
 				const retryAfterMs = rateLimitedFor(err);
 				if (retryAfterMs == null) {
-					if (isClientError(err)) return this.skip(payload, `refused: ${(err as Error).message}`);
+					if (isRefusal(err)) return this.skip(payload, `refused: ${(err as Error).message}`);
 					throw err;
 				}
 				// Over the bot's send bucket: the record waits its turn (a retry with the same clientMessageId is stored once).

@@ -1,11 +1,13 @@
 import kafkajs from "kafkajs";
-import type { Kafka, Producer, TopicMessages } from "kafkajs";
+import type { Kafka, Producer } from "kafkajs";
 import type { Logger, MetricRegistry, ServiceBroker } from "moleculer";
-import type { ChatConfig } from "../../lib/config.ts";
+import { DEFAULT_KAFKA_MAX_BATCH_BYTES, type ChatConfig } from "../../lib/config.ts";
 import { eventIdTime, type PendingEntry } from "../../lib/outbox.ts";
 import type { AckedEntry } from "../../mixins/outbox.mixin.ts";
 import { backoffDelay, worthLogging } from "./backoff.ts";
-import { topicOf } from "./topics.ts";
+import { nextBatch } from "./batches.ts";
+
+export { topicMessages } from "./batches.ts";
 
 const { Partitioners } = kafkajs;
 
@@ -40,6 +42,8 @@ export interface PublisherStats {
 	lastPublishedAt: string | null;
 	lastError: { message: string; at: string } | null;
 	consecutiveFailures: number;
+	/** Events too large for a batch, published without some of their fields (docs/EVENTS.md, "Oversized events"). */
+	truncated: number;
 }
 
 export interface PublisherOptions {
@@ -48,22 +52,6 @@ export interface PublisherOptions {
 	broker: Pick<ServiceBroker, "call" | "isMetricsEnabled" | "metrics">;
 	logger: Pick<Logger, "info" | "warn">;
 	isLeader(): boolean;
-}
-
-/** The records of a batch by topic, keyed by conversation (one partition keeps a conversation's order), in the order given. */
-export function topicMessages(entries: readonly PendingEntry[], topicPrefix: string): TopicMessages[] {
-	const byTopic = new Map<string, TopicMessages>();
-	for (const { event } of entries) {
-		const topic = topicPrefix + topicOf(event.type);
-		let batch = byTopic.get(topic);
-		if (!batch) byTopic.set(topic, (batch = { topic, messages: [] }));
-		batch.messages.push({
-			key: event.groupId,
-			value: JSON.stringify(event),
-			headers: { "event-id": event.id, "event-type": event.type, "event-version": String(event.version) }
-		});
-	}
-	return [...byTopic.values()];
 }
 
 /** The acknowledgement of published entries: their event ids, one item per document. */
@@ -114,6 +102,7 @@ export class OutboxPublisher {
 	private published = 0;
 	private lastPublishedAt: string | null = null;
 	private lastError: PublisherStats["lastError"] = null;
+	private truncated = 0;
 
 	constructor(options: PublisherOptions) {
 		this.options = options;
@@ -147,7 +136,13 @@ export class OutboxPublisher {
 	}
 
 	stats(): PublisherStats {
-		return { published: this.published, lastPublishedAt: this.lastPublishedAt, lastError: this.lastError, consecutiveFailures: this.failures };
+		return {
+			published: this.published,
+			lastPublishedAt: this.lastPublishedAt,
+			lastError: this.lastError,
+			consecutiveFailures: this.failures,
+			truncated: this.truncated
+		};
 	}
 
 	async backlog(): Promise<Backlog> {
@@ -193,21 +188,32 @@ export class OutboxPublisher {
 		}
 	}
 
-	/** Publishes one page of every outbox, in id order, and acknowledges it once Kafka has. */
+	/**
+	 * Publishes the start of one page of every outbox, in id order and within the batch size Kafka accepts,
+	 * and acknowledges what it published once Kafka has; the rest is read again for the next batch.
+	 */
 	private async publishBatch(): Promise<{ count: number; more: boolean }> {
-		const { broker, config } = this.options;
+		const { broker, config, logger } = this.options;
 		const pages = await Promise.all(OUTBOX_OWNERS.map(owner => broker.call<OutboxPage, object>(`${owner}.outboxPending`, { limit: BATCH_LIMIT })));
 		const entries = pages.flatMap(p => p.entries);
-		const more = pages.some(p => p.more);
-		if (entries.length === 0) return { count: 0, more };
+		if (entries.length === 0) return { count: 0, more: pages.some(p => p.more) };
+		const batch = nextBatch(entries, config.topicPrefix, config.maxBatchBytes ?? DEFAULT_KAFKA_MAX_BATCH_BYTES);
 		const producer = await this.connectedProducer();
-		await producer.sendBatch({ acks: -1, topicMessages: topicMessages(entries, config.topicPrefix) });
+		await producer.sendBatch({ acks: -1, topicMessages: batch.topicMessages });
+		const sent = new Set(batch.entries);
 		await Promise.all(
-			OUTBOX_OWNERS.map((owner, i) => (pages[i].entries.length ? broker.call(`${owner}.outboxAck`, { entries: groupAcks(pages[i].entries) }) : null))
+			OUTBOX_OWNERS.map((owner, i) => {
+				const mine = pages[i].entries.filter(e => sent.has(e));
+				return mine.length ? broker.call(`${owner}.outboxAck`, { entries: groupAcks(mine) }) : null;
+			})
 		);
-		this.published += entries.length;
+		for (const t of batch.truncated) {
+			logger.warn(`Kafka bridge: event ${t.id} (${t.type}) is ${t.bytes} bytes, over KAFKA_MAX_BATCH_BYTES: published truncated`);
+		}
+		this.truncated += batch.truncated.length;
+		this.published += batch.entries.length;
 		this.lastPublishedAt = new Date().toISOString();
-		return { count: entries.length, more };
+		return { count: batch.entries.length, more: batch.entries.length < entries.length || pages.some(p => p.more) };
 	}
 
 	private async connectedProducer(): Promise<Producer> {

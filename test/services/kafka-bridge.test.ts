@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { Kafka, ProducerBatch } from "kafkajs";
+import { Errors } from "moleculer";
 import { callerSigner } from "../../lib/cluster-trust.ts";
 import type { ChatConfig } from "../../lib/config.ts";
 import type { BridgeStats } from "../../services/kafka-bridge/kafka-bridge.service.ts";
+import { kafkaClient } from "../../services/kafka-bridge/client.ts";
 import KafkaBridgeService from "../../services/kafka-bridge/kafka-bridge.service.ts";
+import { OutboxPublisher } from "../../services/kafka-bridge/publisher.ts";
 import { client, registerUser, startTestApp, type TestApp, type TestUser } from "../helpers/app.ts";
 import {
 	closedPort,
@@ -225,6 +229,43 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 			assert.equal(events[2].userId, carol.user.id);
 			assert.deepEqual(events[2].memberIds, [alice.user.id]);
 		});
+
+		test("a backlog larger than KAFKA_MAX_BATCH_BYTES goes out in several sends within it, in order, each id once", async () => {
+			// The bridge stops, so that the conversation's sends wait in the outbox as during an outage.
+			await app.broker.destroyService("kafka-bridge");
+			const groupId = await createGroup(app, alice, "Backlog", [bob]);
+			for (let i = 1; i <= 40; i++) await send(app, i % 2 ? alice : bob, groupId, `${i} `.padEnd(2000, "x"));
+
+			const maxBatchBytes = 16 * 1024;
+			const config = { ...app.config.kafka, maxBatchBytes };
+			const sends: ProducerBatch[] = [];
+			const real = kafkaClient(config, app.broker.logger, "backlog-test");
+			const recording: Pick<Kafka, "producer"> = {
+				producer: options => {
+					const producer = real.producer(options);
+					const sendBatch = producer.sendBatch.bind(producer);
+					producer.sendBatch = batch => (sends.push(batch), sendBatch(batch));
+					return producer;
+				}
+			};
+			const publisher = new OutboxPublisher({ config, client: recording, broker: app.broker, logger: app.broker.logger, isLeader: () => true });
+			try {
+				await publisher.pump();
+				const ofGroup = () => createdSeqs(collector.records, groupId);
+				await waitFor("the backlog on Kafka", () => ofGroup().length >= 40);
+				assert.deepEqual(ofGroup(), range(40));
+				const mine = collector.records.filter(r => r.event.groupId === groupId);
+				assert.equal(new Set(mine.map(r => r.event.id)).size, mine.length, "no event id is delivered twice");
+				const sizes = sends.map(b => b.topicMessages!.reduce((n, t) => n + t.messages.reduce((m, r) => m + Buffer.byteLength(r.value as string), 0), 0));
+				assert.ok(sends.length >= 5, `${sends.length} sends of ${sizes.join(", ")} bytes`);
+				for (const size of sizes) assert.ok(size <= maxBatchBytes, `a send of ${size} bytes`);
+				assert.equal(publisher.stats().truncated, 0);
+				assert.equal((await publisher.backlog()).documents, 0);
+			} finally {
+				await publisher.stop();
+				app.broker.createService(KafkaBridgeService);
+			}
+		});
 	});
 
 	test("while Kafka is unreachable the chat works and the outbox keeps every event; all 200 are published once it is up", async () => {
@@ -348,6 +389,40 @@ describe("kafka bridge", { skip: kcatSkip(), timeout: 240_000 }, () => {
 				);
 			} finally {
 				socket.close();
+			}
+		});
+
+		test("a record that finds messages.send unavailable is delivered again and posted once messages is back", async () => {
+			// What Moleculer answers while the messages node restarts: a 404 that is retryable.
+			const call = app.broker.call.bind(app.broker);
+			let refused = 0;
+			app.broker.call = ((action: string, ...rest: unknown[]) => {
+				if (action === "messages.send" && refused < 3) {
+					refused++;
+					return Promise.reject(new Errors.ServiceNotFoundError({ action, nodeID: app.broker.nodeID }));
+				}
+				return (call as (...args: unknown[]) => unknown)(action, ...rest);
+			}) as typeof app.broker.call;
+			try {
+				const before = (await stats(app)).inbound;
+				await produce(kafka.brokers, "chat.inbound", [
+					{ key: groupId, value: JSON.stringify({ botUsername: bot.user.username, groupId, content: "back again" }) }
+				]);
+				const posts = await waitFor(
+					"the post after messages is back",
+					async () => {
+						const h = await client(app, alice.accessToken).get(`/api/messages/${groupId}`);
+						const found = h.body.items.filter((m: { content: string }) => m.content === "back again");
+						return found.length > 0 ? found : null;
+					},
+					90_000
+				);
+				assert.equal(refused, 3, "kafkajs delivered the record again after each refusal");
+				assert.equal(posts.length, 1);
+				const after = (await stats(app)).inbound;
+				assert.equal(after.skipped, before.skipped, "nothing skipped");
+			} finally {
+				app.broker.call = call;
 			}
 		});
 	});
