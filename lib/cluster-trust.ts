@@ -44,31 +44,35 @@ export class CallerSigner {
 	private readonly userKey: Buffer;
 	private readonly operatorKey: Buffer;
 	/** Signatures already checked, with the fields they signed. */
-	private readonly verified = new Map<string, { id: string; username: string; exp: number }>();
+	private readonly verified = new Map<string, { id: string; username: string; exp: number; sessionId?: string }>();
 
 	constructor(secret: string, namespace: string) {
 		this.userKey = clusterKey(secret, namespace, "user");
 		this.operatorKey = clusterKey(secret, namespace, "operator");
 	}
 
+	/** The sign-in (`sessionId`), when the caller has one, is signed too: push binds a device to it. */
 	signUser(user: SessionUser, exp: number): SignedUser {
-		return { id: user.id, username: user.username, exp, sig: this.mac(this.userKey, [user.id, user.username, exp]) };
+		const { id, username, sessionId } = user;
+		const session = typeof sessionId === "string" ? { sessionId } : {};
+		return { id, username, ...session, exp, sig: this.mac(this.userKey, userFields(id, username, exp, session.sessionId)) };
 	}
 
 	/** The caller in `meta.user`, when its signature is this cluster's and has not expired. */
 	verifyUser(value: unknown, now = nowSeconds()): UserCheck {
 		if (value == null) return { ok: false, reason: "missing" };
-		const { id, username, exp, sig } = value as Partial<SignedUser>;
+		const { id, username, sessionId, exp, sig } = value as Partial<SignedUser>;
 		if (typeof id !== "string" || typeof username !== "string" || typeof exp !== "number" || typeof sig !== "string") return { ok: false, reason: "forged" };
+		if (sessionId !== undefined && typeof sessionId !== "string") return { ok: false, reason: "forged" };
 		const known = this.verified.get(sig);
-		if (!known || known.id !== id || known.username !== username || known.exp !== exp) {
-			if (!this.matches(sig, this.mac(this.userKey, [id, username, exp]))) return { ok: false, reason: "forged" };
+		if (!known || known.id !== id || known.username !== username || known.exp !== exp || known.sessionId !== sessionId) {
+			if (!this.matches(sig, this.mac(this.userKey, userFields(id, username, exp, sessionId)))) return { ok: false, reason: "forged" };
 			// Every action of a request checks the same caller again: an HMAC per call was 1.5% of a send.
 			if (this.verified.size >= VERIFIED_CACHE) this.verified.delete(this.verified.keys().next().value!);
-			this.verified.set(sig, { id, username, exp });
+			this.verified.set(sig, { id, username, exp, sessionId });
 		}
 		if (!(exp > now)) return { ok: false, reason: "expired" };
-		return { ok: true, user: { id, username } };
+		return { ok: true, user: sessionId === undefined ? { id, username } : { id, username, sessionId } };
 	}
 
 	signOperator(node: string, now = nowSeconds()): OperatorPass {
@@ -93,6 +97,11 @@ export class CallerSigner {
 		const b = Buffer.from(expected);
 		return a.length === b.length && timingSafeEqual(a, b);
 	}
+}
+
+/** What a caller's signature covers: without a sign-in, the same fields as before there was one (no signature changes meaning). */
+function userFields(id: string, username: string, exp: number, sessionId: string | undefined): (string | number)[] {
+	return sessionId === undefined ? [id, username, exp] : [id, username, exp, sessionId];
 }
 
 const signers = new WeakMap<ChatConfig, CallerSigner>();

@@ -5,6 +5,8 @@ import type { MemberRole } from "../contract/groups.ts";
 export interface SessionUser {
 	id: string;
 	username: string;
+	/** The sign-in (refresh token family) the access token was issued to, signed along (lib/cluster-trust.ts); absent for bots. */
+	sessionId?: string;
 }
 
 /** One sign-in ended (`auth.session.ended`): auth nodes refuse its access tokens, gateways close its sockets with the reason. */

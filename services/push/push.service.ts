@@ -7,12 +7,13 @@ import { chatConfig, type PushConfig } from "../../lib/config.ts";
 import { invalidField, MoleculerClientError, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { idParam, params } from "../../lib/params.ts";
-import type { UserContext } from "../../lib/session.ts";
+import type { SessionEnded, UserContext } from "../../lib/session.ts";
+import { verifiedUser } from "../../middlewares/authenticate.middleware.ts";
 import type { NotificationTargets } from "../groups/notifications.ts";
 import { PushDelivery } from "./delivery.ts";
 import { ownerOf } from "./ownership.ts";
 import { notificationOf, pushRecipients } from "./policy.ts";
-import { endpointProblem, keysProblem, MAX_SUBSCRIPTIONS_PER_USER, type SubscriptionDoc } from "./subscriptions.ts";
+import { beyondCap, endpointProblem, keysProblem, registeredAtOf, type SubscriptionDoc } from "./subscriptions.ts";
 
 interface PushState extends DbMethods {
 	db: { subscriptions: Collection<SubscriptionDoc> };
@@ -22,6 +23,7 @@ interface PushState extends DbMethods {
 	pending: Set<Promise<void>>;
 	ownsConversation(groupId: string): boolean;
 	notify(message: Message): Promise<void>;
+	prune(userId: string, keepId: string): Promise<void>;
 }
 
 const pushDisabled = () => new MoleculerClientError("Web Push is not enabled on this server", 404, "PUSH_DISABLED");
@@ -30,7 +32,8 @@ const pushDisabled = () => new MoleculerClientError("Web Push is not enabled on 
  * Web Push for devices whose app is closed: devices register a subscription (one per browser), and each new
  * message is pushed to the members who want to hear of it (policy.ts) and have no visible app open (presence).
  * Pushes are sent from the `message.created` event, never from the send itself, with bounded concurrency and a
- * timeout (delivery.ts); subscriptions the push service no longer knows (404/410) are dropped.
+ * timeout (delivery.ts); subscriptions the push service no longer knows (404/410) are dropped. A subscription
+ * ends with the sign-in that registered it (the `auth.session.ended` and `auth.sessions.revoked` events).
  */
 const PushService: ServiceSchema<{}, {}, PushState> = {
 	name: "push",
@@ -47,7 +50,10 @@ const PushService: ServiceSchema<{}, {}, PushState> = {
 			}
 		},
 
-		/** Registers this device (again: the same endpoint keeps its id and now belongs to the caller). */
+		/**
+		 * Registers this device (again: the same endpoint keeps its id and now belongs to the caller), bound to the
+		 * caller's sign-in: the subscription ends with it (the events below). Registering again binds it anew.
+		 */
 		subscribe: {
 			auth: "required",
 			params: params({
@@ -62,23 +68,27 @@ const PushService: ServiceSchema<{}, {}, PushState> = {
 				const keyProblem = keysProblem(keys);
 				if (keyProblem) throw invalidField("keys", keyProblem);
 				const userId = ctx.meta.user.id;
-				const existing = await this.db.subscriptions.findOne({ endpoint });
-				if (existing) {
-					await this.db.subscriptions.updateById(existing._id, { $set: { userId, keys } });
-					return { id: existing._id };
+				// The signed caller's sign-in (lib/cluster-trust.ts), never one merely written into the meta.
+				const sessionId = verifiedUser(ctx)?.sessionId ?? null;
+				const registeredAt = new Date();
+				let existing = await this.db.subscriptions.findOne({ endpoint });
+				if (!existing) {
+					const doc: SubscriptionDoc = { _id: newId(), userId, endpoint, keys, createdAt: registeredAt, sessionId, registeredAt };
+					try {
+						await this.db.subscriptions.insert(doc);
+						await this.prune(userId, doc._id);
+						ctx.meta.$statusCode = 201;
+						return { id: doc._id };
+					} catch (err) {
+						if (!(err instanceof DuplicateKeyError)) throw err;
+						// The same browser registered twice at once: the other registration is taken over like any.
+						existing = (await this.db.subscriptions.findOne({ endpoint }))!;
+					}
 				}
-				const doc: SubscriptionDoc = { _id: newId(), userId, endpoint, keys, createdAt: new Date() };
-				try {
-					await this.db.subscriptions.insert(doc);
-				} catch (err) {
-					if (!(err instanceof DuplicateKeyError)) throw err;
-					// The same browser registered twice at once.
-					return { id: (await this.db.subscriptions.findOne({ endpoint }))!._id };
-				}
-				const mine = await this.db.subscriptions.find({ userId }, { sort: ["-createdAt"] });
-				for (const old of mine.slice(MAX_SUBSCRIPTIONS_PER_USER)) await this.db.subscriptions.removeById(old._id);
-				ctx.meta.$statusCode = 201;
-				return { id: doc._id };
+				await this.db.subscriptions.updateById(existing._id, { $set: { userId, keys, sessionId, registeredAt } });
+				// Taken over from another user, it counts against the caller's cap like a new one.
+				await this.prune(userId, existing._id);
+				return { id: existing._id };
 			}
 		},
 
@@ -104,6 +114,24 @@ const PushService: ServiceSchema<{}, {}, PushState> = {
 	},
 
 	events: {
+		/**
+		 * Every session of the user ended (a password change, "sign out of all other devices", an operator's kick):
+		 * every device they registered until then stops getting pushes. The device that made the change registers
+		 * again with its new session (the web app does, whenever a session starts).
+		 */
+		async "auth.sessions.revoked"(ctx: Context<{ userId: string; at: number }>) {
+			const { userId, at } = ctx.params;
+			const mine = await this.db.subscriptions.find({ userId });
+			for (const doc of mine) if (registeredAtOf(doc) <= at) await this.db.subscriptions.removeById(doc._id);
+		},
+
+		/** One sign-in ended (a logout, a refresh token used twice): the devices it registered stop getting pushes. */
+		async "auth.session.ended"(ctx: Context<SessionEnded>) {
+			const { userId, sessionId } = ctx.params;
+			if (typeof sessionId !== "string" || !sessionId) return;
+			await this.db.subscriptions.removeMany({ userId, sessionId });
+		},
+
 		/** Off the send path: the work starts after the handler returned. */
 		"message.created"(ctx: Context<{ groupId: string; message: Message }>) {
 			const { message } = ctx.params;
@@ -115,6 +143,12 @@ const PushService: ServiceSchema<{}, {}, PushState> = {
 	},
 
 	methods: {
+		/** At most MAX_SUBSCRIPTIONS_PER_USER per user: the oldest registrations make room for `keepId`. */
+		async prune(userId: string, keepId: string): Promise<void> {
+			const mine = await this.db.subscriptions.find({ userId });
+			for (const old of beyondCap(mine, keepId)) await this.db.subscriptions.removeById(old._id);
+		},
+
 		ownsConversation(groupId: string): boolean {
 			const nodes = this.broker.registry.getServiceList({ onlyAvailable: true }) as { name: string; nodeID: string }[];
 			const pushNodes = [...new Set(nodes.filter(s => s.name === "push").map(s => s.nodeID))];

@@ -1,12 +1,32 @@
 import type { PushConfig } from "../../lib/config.ts";
 
-/** One device of a user: where its browser's push service takes pushes for it, and the keys to encrypt them (RFC 8291). */
+/**
+ * One device of a user: where its browser's push service takes pushes for it, and the keys to encrypt them (RFC 8291).
+ * It lives as long as the sign-in that registered it last: `sessionId` (null when registered without one: a
+ * token from before tokens named their sign-in) and `registeredAt` (absent on documents from before: `createdAt`).
+ */
 export interface SubscriptionDoc {
 	_id: string;
 	userId: string;
 	endpoint: string;
 	keys: { p256dh: string; auth: string };
 	createdAt: Date;
+	sessionId?: string | null;
+	registeredAt?: Date;
+}
+
+/** When the subscription was registered last (created, or registered again), in ms. */
+export function registeredAtOf(doc: Pick<SubscriptionDoc, "createdAt" | "registeredAt">): number {
+	return new Date(doc.registeredAt ?? doc.createdAt).getTime();
+}
+
+/**
+ * The subscriptions beyond the newest MAX_SUBSCRIPTIONS_PER_USER of one user's (newest registration first), `keepId`
+ * (the one just registered) counted first whatever the clocks say.
+ */
+export function beyondCap<T extends Pick<SubscriptionDoc, "_id" | "createdAt" | "registeredAt">>(mine: T[], keepId: string): T[] {
+	const order = (doc: T) => (doc._id === keepId ? Infinity : registeredAtOf(doc));
+	return [...mine].sort((a, b) => order(b) - order(a)).slice(MAX_SUBSCRIPTIONS_PER_USER);
 }
 
 /** A user's devices beyond this many: the oldest subscription makes room (a browser reinstalled many times). */

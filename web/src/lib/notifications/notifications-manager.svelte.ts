@@ -1,5 +1,5 @@
 import { goto } from '$app/navigation';
-import type { Group, Message } from '@scalable-chat/contract';
+import type { Group, Message, PushSubscriptionRequest } from '@scalable-chat/contract';
 import { pushApi } from '#lib/api/client.ts';
 import { realtime } from '#lib/realtime/realtime.svelte.ts';
 import { browserStorage } from '#lib/storage/browser-storage.ts';
@@ -61,6 +61,8 @@ class NotificationsManager {
 	problem = $state<string | null>(null);
 
 	#preferences: DevicePreferences = readPreferences();
+	/** The sign-in (`session.epoch`) this browser's subscription was last registered under. */
+	#renewedEpoch = -1;
 
 	constructor() {
 		this.browser = this.#preferences.browser;
@@ -104,12 +106,9 @@ class NotificationsManager {
 					userVisibleOnly: true,
 					applicationServerKey: fromBase64Url(publicKey)
 				}));
-			const json = subscription.toJSON();
-			const { id } = await pushApi.subscribe({
-				endpoint: subscription.endpoint,
-				keys: { p256dh: json.keys?.p256dh ?? '', auth: json.keys?.auth ?? '' }
-			});
+			const { id } = await pushApi.subscribe(registrationOf(subscription));
 			this.#preferences.push = { id, userId: session.userId };
+			this.#renewedEpoch = session.epoch;
 			this.push = 'on';
 		} catch (error) {
 			this.push = 'off';
@@ -143,6 +142,7 @@ class NotificationsManager {
 		}
 		this.push = !pushSupported() ? 'unsupported' : this.#preferences.push ? 'on' : 'off';
 		this.permission = notificationsSupported() ? Notification.permission : 'unsupported';
+		void this.#renew();
 		const onWorkerMessage = (event: MessageEvent<OpenConversationMessage>) => {
 			if (event.data?.type === 'open-conversation') void openConversation(event.data.groupId);
 		};
@@ -152,6 +152,10 @@ class NotificationsManager {
 			realtime.on('group.notifications', ({ groupId, notifications }) =>
 				conversations.applyNotifications(groupId, notifications)
 			),
+			// A new sign-in of this tab (a password change, signing the others out): not a mere refresh.
+			session.onAccessToken(() => {
+				if (session.epoch !== this.#renewedEpoch) void this.#renew();
+			}),
 			// Signed out: this browser stops receiving the account's pushes (the push service then answers 410 and
 			// the server drops the subscription; the access token is already gone, so no DELETE can be sent).
 			session.onEnd(() => {
@@ -169,6 +173,37 @@ class NotificationsManager {
 			for (const off of offs) off();
 			stopExpiry();
 		};
+	}
+
+	/**
+	 * The server ends a subscription with the sign-in that registered it (a logout, a password change, signing
+	 * out elsewhere, an operator's kick), so each sign-in of this tab registers this browser's subscription
+	 * again: when the app starts signed in, and when a password change or "sign out of all other devices" gives
+	 * this tab a new session. Registering the same endpoint again is idempotent (200, the same id).
+	 */
+	async #renew(): Promise<void> {
+		const known = this.#preferences.push;
+		const epoch = (this.#renewedEpoch = session.epoch);
+		if (!known || known.userId !== session.userId || !pushSupported()) return;
+		try {
+			const registration = await navigator.serviceWorker.getRegistration();
+			const subscription = await registration?.pushManager.getSubscription();
+			if (session.epoch !== epoch || this.#preferences.push !== known) return;
+			if (!subscription) {
+				// The browser dropped it (permission withdrawn, site data cleared): push is off on this device.
+				this.#preferences.push = null;
+				this.push = 'off';
+				this.#save();
+				return;
+			}
+			const { id } = await pushApi.subscribe(registrationOf(subscription));
+			if (session.epoch !== epoch || this.#preferences.push !== known || id === known.id) return;
+			// The server had ended the old one: this is a new subscription of the same browser.
+			this.#preferences.push = { id, userId: known.userId };
+			this.#save();
+		} catch {
+			// Unreachable, or push turned off on the server: the next sign-in or start tries again.
+		}
 	}
 
 	#notify(message: Message): void {
@@ -245,6 +280,12 @@ function expireMutes(groups: Group[]): (() => void) | undefined {
 async function openConversation(groupId: string): Promise<void> {
 	window.focus();
 	await goto(`/c/${encodeURIComponent(groupId)}`);
+}
+
+/** What the server registers of a browser's subscription. */
+function registrationOf(subscription: PushSubscription): PushSubscriptionRequest {
+	const json = subscription.toJSON();
+	return { endpoint: subscription.endpoint, keys: { p256dh: json.keys?.p256dh ?? '', auth: json.keys?.auth ?? '' } };
 }
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
