@@ -6,6 +6,11 @@ import type { AssetVariant } from "../asset-urls.ts";
 import type { AssetStorage, Delivery, OriginalFile, SavedAsset, StorageLocation } from "./driver.ts";
 import { AVATAR_SIZE, THUMBNAIL_MAX } from "./images.ts";
 
+/** Cloudinary download URLs expire within this, and within our own link's expiry. */
+export const DOWNLOAD_TTL_SECONDS = 3600;
+/** Download URLs are signed for a timestamp rounded down to this step. */
+const URL_STEP_SECONDS = 300;
+
 interface Credentials {
 	cloud_name: string;
 	api_key: string;
@@ -90,27 +95,40 @@ export class CloudinaryStorage implements AssetStorage {
 		};
 	}
 
-	async deliver(_assetId: string, location: StorageLocation, variant: AssetVariant, avatar: boolean): Promise<Delivery | null> {
+	/**
+	 * An original is a private download URL (Cloudinary's download API) that expires with our own link, and within
+	 * DOWNLOAD_TTL_SECONDS at most (our links that never expire, avatars, get that too). Thumbnails are
+	 * transformations, which the download API does not make: with `auth_token_key` in CLOUDINARY_URL (token-based
+	 * authentication, an account feature) they carry an expiring token; without it, a signed delivery URL, which does not expire.
+	 */
+	async deliver(_assetId: string, location: StorageLocation, variant: AssetVariant, avatar: boolean, exp = 0, now = Date.now()): Promise<Delivery | null> {
 		if (location.driver !== "cloudinary") return null;
 		if (variant === "thumb" && location.resourceType !== "image") return null;
-		const thumb =
-			variant !== "thumb"
-				? {}
-				: {
-						transformation: [
-							avatar
-								? { width: AVATAR_SIZE, height: AVATAR_SIZE, crop: "fill", gravity: "auto" }
-								: { width: THUMBNAIL_MAX, height: THUMBNAIL_MAX, crop: "limit" }
-						],
-						format: "webp"
-					};
+		// Rounded down, so one asset keeps one URL for a while (a browser cache hit); expiry never later than our link's.
+		const timestamp = Math.floor(now / 1000 / URL_STEP_SECONDS) * URL_STEP_SECONDS;
+		const expiresAt = Math.min(exp > 0 ? exp : Number.MAX_SAFE_INTEGER, timestamp + DOWNLOAD_TTL_SECONDS);
+		if (variant === "original") {
+			const url = cloudinary.utils.private_download_url(location.publicId, location.format ?? "", {
+				...this.account,
+				resource_type: location.resourceType,
+				type: location.type,
+				timestamp,
+				expires_at: expiresAt
+			} as never);
+			return { kind: "redirect", url };
+		}
+		const tokenKey = typeof this.account.auth_token_key === "string" ? this.account.auth_token_key : null;
+		const { auth_token_key: _unused, ...account } = this.account;
 		const url = cloudinary.url(location.publicId, {
-			...this.account,
+			...account,
 			resource_type: location.resourceType,
 			type: location.type,
 			version: location.version,
-			...(location.format ? { format: location.format } : {}),
-			...thumb,
+			transformation: [
+				avatar ? { width: AVATAR_SIZE, height: AVATAR_SIZE, crop: "fill", gravity: "auto" } : { width: THUMBNAIL_MAX, height: THUMBNAIL_MAX, crop: "limit" }
+			],
+			format: "webp",
+			...(tokenKey ? { auth_token: { key: tokenKey, start_time: timestamp, expiration: expiresAt } } : {}),
 			sign_url: true,
 			secure: true,
 			urlAnalytics: false

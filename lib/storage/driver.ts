@@ -33,7 +33,7 @@ export interface AssetStorage {
 	/** Local storage keeps thumbnails the service renders; Cloudinary derives its own by URL. */
 	readonly rendersThumbnails: boolean;
 	save(assetId: string, original: OriginalFile, thumbnailPath: string | null): Promise<SavedAsset>;
-	/** Null when the bytes are gone (or the variant never existed). */
-	deliver(assetId: string, location: StorageLocation, variant: AssetVariant, avatar: boolean): Promise<Delivery | null>;
+	/** Null when the bytes are gone (or the variant never existed). `exp`: our link's expiry (seconds; 0: none), for a redirect's own. */
+	deliver(assetId: string, location: StorageLocation, variant: AssetVariant, avatar: boolean, exp?: number): Promise<Delivery | null>;
 	remove(assetId: string, location: StorageLocation): Promise<void>;
 }

@@ -50,7 +50,7 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 	name: "assets",
 	mixins: [
 		DbCollections({
-			assets: { indexes: [{ fields: { ownerId: 1 } }] },
+			assets: { indexes: [{ fields: { ownerId: 1 } }, { fields: { chargedTo: 1 } }, { fields: { previewOf: 1 } }] },
 			uploads: { indexes: [{ fields: { expiresAt: 1 } }, { fields: { ownerId: 1 } }] }
 		})
 	],
@@ -169,7 +169,7 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 				if (!sig || !verifyAssetUrl(this.secret, id, variant, exp, sig)) throw forbidden("This link is invalid or has expired", "INVALID_SIGNATURE");
 				const doc = await this.db.assets.findById(id);
 				if (!doc || doc.hiddenAt) throw notFound("Asset");
-				const delivery = await this.storage.deliver(id, doc.location, variant, doc.purpose === "avatar");
+				const delivery = await this.storage.deliver(id, doc.location, variant, doc.purpose === "avatar", exp);
 				if (!delivery) throw notFound("Asset");
 				const answer = downloadResponse({ doc, variant, delivery, headers: ctx.meta.downloadHeaders ?? {}, maxAge: cacheMaxAge(exp) });
 				ctx.meta.$statusCode = answer.status;
@@ -181,23 +181,71 @@ const AssetsService: ServiceSchema<{}, {}, AssetsState> = {
 
 		/**
 		 * For link-previews: a page's image, fetched by the server (through its guard) and handed over as
-		 * ctx.stream; kept only if its bytes are an image that can be shown inline (else 415).
+		 * ctx.stream; kept only if its bytes are an image that can be shown inline (else 415), and if it fits
+		 * in the quota of `chargedTo`, the author of the message `messageId` it previews (else 413).
 		 */
 		storeFetchedImage: {
 			visibility: "public",
-			params: params({ name: { type: "string", max: 255 }, mimeType: { type: "string", max: 255, optional: true } }),
-			async handler(ctx: Context<{ name: string; mimeType?: string }>): Promise<AssetDescription> {
+			params: params({
+				name: { type: "string", max: 255 },
+				mimeType: { type: "string", max: 255, optional: true },
+				messageId: { ...idParam, optional: true },
+				chargedTo: { ...idParam, optional: true },
+				url: { type: "string", max: 2048, optional: true }
+			}),
+			async handler(ctx: Context<{ name: string; mimeType?: string; messageId?: string; chargedTo?: string; url?: string }>): Promise<AssetDescription> {
 				const body = bodyOf(ctx);
 				if (!body) throw invalidField("file", "The image is missing.", "required");
-				const staged = await this.ingest.receive(body);
+				const staged = await this.ingest.receive(body, ctx.params.chargedTo);
 				const request = {
 					ownerId: FETCHED_IMAGES_OWNER,
 					name: ctx.params.name,
 					claimedType: ctx.params.mimeType,
 					purpose: "attachment" as const,
-					fetchedImage: true
+					fetchedImage: true,
+					chargedTo: ctx.params.chargedTo ?? null,
+					previewOf: ctx.params.messageId ?? null,
+					previewUrl: ctx.params.url ?? null
 				};
 				return describeAsset(await this.ingest.store(staged, request));
+			}
+		},
+
+		/**
+		 * For link-previews: removes (bytes and record) the preview images of a message it no longer shows.
+		 * `keep`: the image just attached; every image of the message attached before it, or fetched before it, goes.
+		 * `discard`: an image that was not attached (the message moved on meanwhile).
+		 * Neither: the message shows no preview now; `deleted` removes all its images, else those attached
+		 * once and those fetched for another link than `link` (the message's first link now).
+		 */
+		releasePreviewImages: {
+			visibility: "public",
+			params: params({
+				messageId: idParam,
+				keep: { ...idParam, optional: true },
+				discard: { ...idParam, optional: true },
+				deleted: { type: "boolean", optional: true },
+				link: { type: "string", max: 2048, optional: true, nullable: true }
+			}),
+			async handler(
+				ctx: Context<{ messageId: string; keep?: string; discard?: string; deleted?: boolean; link?: string | null }>
+			): Promise<{ removed: number }> {
+				const { messageId, keep, discard, deleted, link } = ctx.params;
+				const images = await this.db.assets.find({ previewOf: messageId });
+				let gone: AssetDoc[];
+				if (discard) gone = images.filter(doc => doc._id === discard && !doc.previewShown);
+				else if (keep) {
+					const kept = images.find(doc => doc._id === keep);
+					if (!kept) return { removed: 0 };
+					await this.db.assets.updateById(keep, { $set: { previewShown: true } });
+					const since = new Date(kept.createdAt).getTime();
+					gone = images.filter(doc => doc._id !== keep && (doc.previewShown || new Date(doc.createdAt).getTime() < since));
+				} else gone = images.filter(doc => deleted || doc.previewShown || doc.previewUrl !== (link ?? null));
+				for (const doc of gone) {
+					await this.db.assets.removeById(doc._id);
+					await this.storage.remove(doc._id, doc.location).catch(err => this.logger.warn("Could not remove a preview image's bytes", doc._id, err));
+				}
+				return { removed: gone.length };
 			}
 		},
 

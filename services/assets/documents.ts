@@ -25,6 +25,12 @@ export interface AssetDoc {
 	hiddenAt: Date | null;
 	/** What it serves since first used: `message:<key>` (one message) or `picture` (claims.ts); absent until then. */
 	usedBy?: string | null;
+	/** A link-preview image (owned by the server): whose quota it counts against (the message's author). */
+	chargedTo?: string | null;
+	/** A link-preview image: the message it was fetched for, the link, and whether it was attached (link-previews). */
+	previewOf?: string | null;
+	previewUrl?: string | null;
+	previewShown?: boolean;
 }
 
 /** A resumable upload in progress: chunks arrive in any order, then `complete` assembles and checks them. */

@@ -38,11 +38,21 @@ export interface StoredImage {
 	hasThumbnail: boolean;
 }
 
+/** The message a preview is made for (its image is recorded with it, and charged to its author). */
+export interface PreviewTarget {
+	messageId: string;
+	senderId: string;
+	link: string;
+}
+
 export interface PreviewDeps {
 	/** `host:port` pairs the guard lets through (LINK_PREVIEW_ALLOW_HOSTS). */
 	allowHosts: ReadonlySet<string>;
-	/** Keeps fetched image bytes through the asset pipeline (which checks they are an image); throws when they are not. */
-	storeImage(bytes: Buffer, mimeType: string, name: string): Promise<StoredImage>;
+	/**
+	 * Keeps fetched image bytes through the asset pipeline (which checks they are an image, and charges them to
+	 * `forMessage.senderId`'s quota); throws when they are not, or do not fit.
+	 */
+	storeImage(bytes: Buffer, mimeType: string, name: string, forMessage?: PreviewTarget): Promise<StoredImage>;
 	onRefused?(link: string, err: FetchRefused | Error): void;
 	resolve?: FetchRules["resolve"];
 }
@@ -53,11 +63,11 @@ function rules(deps: PreviewDeps, limits: typeof PAGE_LIMITS | typeof IMAGE_LIMI
 	return { ...limits, accept, allowHosts: deps.allowHosts, userAgent: USER_AGENT, resolve: deps.resolve };
 }
 
-async function previewImage(src: string, deps: PreviewDeps): Promise<StoredImage | null> {
+async function previewImage(src: string, deps: PreviewDeps, target?: PreviewTarget): Promise<StoredImage | null> {
 	try {
 		const image = await guardedFetch(src, rules(deps, IMAGE_LIMITS, IMAGE_TYPES));
 		const name = new URL(image.url).pathname.split("/").pop() || "preview";
-		return await deps.storeImage(image.body, image.mimeType, name.slice(0, 200));
+		return await deps.storeImage(image.body, image.mimeType, name.slice(0, 200), target);
 	} catch (err) {
 		deps.onRefused?.(src, err as Error);
 		return null;
@@ -65,7 +75,7 @@ async function previewImage(src: string, deps: PreviewDeps): Promise<StoredImage
 }
 
 /** The preview of `link`, or null when the page cannot be fetched or says nothing worth showing. */
-export async function makePreview(link: string, deps: PreviewDeps): Promise<StoredLinkPreview | null> {
+export async function makePreview(link: string, deps: PreviewDeps, target?: PreviewTarget): Promise<StoredLinkPreview | null> {
 	let page;
 	try {
 		page = await guardedFetch(link, rules(deps, PAGE_LIMITS, PAGE_TYPES));
@@ -75,6 +85,6 @@ export async function makePreview(link: string, deps: PreviewDeps): Promise<Stor
 	}
 	const facts = extractPageFacts(decodeHtml(page.body, page.charset), page.url);
 	if (!facts.title && !facts.description) return null;
-	const image = facts.image ? await previewImage(facts.image, deps) : null;
+	const image = facts.image ? await previewImage(facts.image, deps, target) : null;
 	return { url: link, title: facts.title, description: facts.description, siteName: facts.siteName ?? new URL(page.url).hostname, image };
 }

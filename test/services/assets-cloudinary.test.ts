@@ -4,6 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { registerUser, type TestUser } from "../helpers/app.ts";
+import { CloudinaryStorage, DOWNLOAD_TTL_SECONDS } from "../../lib/storage/cloudinary.ts";
 import { filesUnder, startAssetsApp, testImage, uploadFile, type AssetsTestApp } from "../helpers/assets.ts";
 
 const TIMEOUT = { timeout: 30_000 };
@@ -35,6 +36,7 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 	let alice: TestUser;
 	const seen: SeenUpload[] = [];
 	let failNext = false;
+	let prefix = "";
 
 	before(async () => {
 		stub = http.createServer(async (req, res) => {
@@ -73,7 +75,7 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 			);
 		});
 		await new Promise<void>(resolve => stub.listen(0, "127.0.0.1", resolve));
-		const prefix = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+		prefix = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
 		app = await startAssetsApp({ cloudinaryUrl: `cloudinary://${KEY}:${SECRET}@${CLOUD}?upload_prefix=${encodeURIComponent(prefix)}` });
 		alice = await registerUser(app, "alice");
 	});
@@ -106,12 +108,22 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 		assert.equal(up.body.mimeType, "image/png");
 		assert.ok(up.body.thumbnailUrl);
 
+		// The original: a private download URL (the download API, here at the stand-in's prefix) that expires with our link.
 		const original = await fetch(app.url + up.body.url, { redirect: "manual" });
 		assert.equal(original.status, 302);
-		assert.match(
-			original.headers.get("location")!,
-			new RegExp(`^https://res\\.cloudinary\\.com/${CLOUD}/image/authenticated/s--[A-Za-z0-9_-]{8}--/v1712345678/chat-assets/${up.body.id}\\.png$`)
-		);
+		const download = new URL(original.headers.get("location")!);
+		assert.equal(download.origin + download.pathname, `${prefix}/v1_1/${CLOUD}/image/download`);
+		const query = Object.fromEntries(download.searchParams);
+		assert.equal(query.public_id, `chat-assets/${up.body.id}`);
+		assert.equal(query.format, "png");
+		assert.equal(query.type, "authenticated");
+		assert.equal(query.api_key, KEY);
+		const ours = Number(new URL(app.url + up.body.url).searchParams.get("exp"));
+		const expiresAt = Number(query.expires_at);
+		assert.ok(expiresAt > Date.now() / 1000, `expires_at ${expiresAt} is in the future`);
+		assert.ok(expiresAt <= ours, "no later than our own link");
+		assert.ok(expiresAt <= Date.now() / 1000 + DOWNLOAD_TTL_SECONDS, "and short");
+		assert.equal(query.signature, expectedSignature(query, SECRET));
 		const thumb = await fetch(app.url + up.body.thumbnailUrl, { redirect: "manual" });
 		assert.equal(thumb.status, 302);
 		assert.match(
@@ -132,7 +144,11 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 		assert.equal(up.body.width, null);
 		const res = await fetch(app.url + up.body.url, { redirect: "manual" });
 		assert.equal(res.status, 302);
-		assert.match(res.headers.get("location")!, new RegExp(`/raw/authenticated/s--[A-Za-z0-9_-]{8}--/v1712345678/chat-assets/${up.body.id}$`));
+		const download = new URL(res.headers.get("location")!);
+		assert.equal(download.pathname, `/v1_1/${CLOUD}/raw/download`);
+		assert.equal(download.searchParams.get("public_id"), `chat-assets/${up.body.id}`);
+		assert.ok(Number(download.searchParams.get("expires_at")) > Date.now() / 1000);
+		assert.equal(download.searchParams.get("signature"), expectedSignature(Object.fromEntries(download.searchParams), SECRET));
 	});
 
 	test("a failing Cloudinary leaves no asset and no local file", TIMEOUT, async () => {
@@ -141,5 +157,19 @@ describe("assets on Cloudinary (against a local stand-in for its upload API)", (
 		assert.equal(up.status, 500);
 		assert.equal(up.body.type, "INTERNAL_ERROR");
 		assert.deepEqual(filesUnder(app.uploadsDir), []);
+	});
+
+	test("with a token key (token-based authentication), a thumbnail URL expires with our link too", () => {
+		const storage = new CloudinaryStorage(`cloudinary://${KEY}:${SECRET}@${CLOUD}?auth_token_key=${"ab".repeat(16)}`);
+		const location = { driver: "cloudinary", publicId: "chat-assets/x", resourceType: "image", type: "authenticated", version: 1, format: "png" } as const;
+		const now = Date.now();
+		const exp = Math.floor(now / 1000) + 600;
+		return storage.deliver("x", location, "thumb", false, exp, now).then(delivery => {
+			assert.equal(delivery?.kind, "redirect");
+			const url = delivery.kind === "redirect" ? delivery.url : "";
+			const token = /__cld_token__=([^&]+)/.exec(url)?.[1] ?? "";
+			assert.match(token, new RegExp(`exp=${exp}~`), url);
+			assert.match(url, /c_limit,h_320,w_320/);
+		});
 	});
 });
