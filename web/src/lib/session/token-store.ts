@@ -2,24 +2,32 @@ import type { User } from '@scalable-chat/contract';
 
 const REFRESH_TOKEN_KEY = 'chat.refreshToken';
 
+/**
+ * One string in localStorage; null when absent. Private mode or storage disabled: reads give null and writes
+ * are lost (the session just won't survive a reload, other tabs just show no reason).
+ */
+function storedString(key: string) {
+	return {
+		get(): string | null {
+			try {
+				return localStorage.getItem(key);
+			} catch {
+				return null;
+			}
+		},
+		set(value: string | null): void {
+			try {
+				if (value) localStorage.setItem(key, value);
+				else localStorage.removeItem(key);
+			} catch {
+				// Storage disabled: the value is lost.
+			}
+		}
+	};
+}
+
 /** The refresh token outlives reloads (localStorage); the access token lives only in memory. */
-export const refreshTokenStorage = {
-	get(): string | null {
-		try {
-			return localStorage.getItem(REFRESH_TOKEN_KEY);
-		} catch {
-			return null;
-		}
-	},
-	set(token: string | null): void {
-		try {
-			if (token) localStorage.setItem(REFRESH_TOKEN_KEY, token);
-			else localStorage.removeItem(REFRESH_TOKEN_KEY);
-		} catch {
-			// Private mode or storage disabled: the session just won't survive a reload.
-		}
-	}
-};
+export const refreshTokenStorage = storedString(REFRESH_TOKEN_KEY);
 
 const USER_KEY = 'chat.user';
 
@@ -52,23 +60,7 @@ const ENDED_KEY = 'chat.sessionEnded';
  * Why the sign-in stored here ended, written by the tab that ends it just before it removes it: the other tabs
  * hear of the removal through a storage event, often with their socket already gone, and say the same.
  */
-export const sessionEndStorage = {
-	get(): string | null {
-		try {
-			return localStorage.getItem(ENDED_KEY);
-		} catch {
-			return null;
-		}
-	},
-	set(reason: string | null): void {
-		try {
-			if (reason) localStorage.setItem(ENDED_KEY, reason);
-			else localStorage.removeItem(ENDED_KEY);
-		} catch {
-			// The other tabs just show no reason.
-		}
-	}
-};
+export const sessionEndStorage = storedString(ENDED_KEY);
 
 /** The keys that say who is signed in here (another tab's change to them is a sign-out or another sign-in). */
 export function isSessionKey(key: string | null): boolean {
