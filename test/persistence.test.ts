@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { client, registerUser, startTestApp, tempDataDir } from "./helpers/app.ts";
+import { client, registerUser, withDataFiles } from "./helpers/app.ts";
 
 describe("embedded persistence", () => {
 	test(
 		"users, sessions, groups, messages and cursors survive a restart of the embedded app",
 		{ skip: !!process.env.MONGODB_URI && "uses NeDB files" },
 		async () => {
-			const data = tempDataDir();
-			try {
-				const storage = { kind: "nedb" as const, dir: data.dir };
-				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
-				let app = await startTestApp({ storage, jwt });
+			await withDataFiles(async start => {
+				let app = await start();
 				const alice = await registerUser(app, "persist");
 				const bob = await registerUser(app, "persist");
 				const g = (await client(app, alice.accessToken).post("/api/groups", { name: "Durable", memberIds: [bob.user.id] })).body;
@@ -19,7 +16,7 @@ describe("embedded persistence", () => {
 				await client(app, bob.accessToken).post(`/api/messages/${g.id}/seen`, { seq: 3 });
 				await app.stop();
 
-				app = await startTestApp({ storage, jwt });
+				app = await start();
 				try {
 					const login = await client(app).post("/api/auth/login", { username: alice.user.username, password: "correct horse battery" });
 					assert.equal(login.status, 200, JSON.stringify(login.body));
@@ -38,9 +35,7 @@ describe("embedded persistence", () => {
 				} finally {
 					await app.stop();
 				}
-			} finally {
-				data.remove();
-			}
+			});
 		}
 	);
 
@@ -48,11 +43,8 @@ describe("embedded persistence", () => {
 		"ended sign-ins stay ended across a restart, and a refresh retried after one still gets its successor",
 		{ skip: !!process.env.MONGODB_URI && "uses NeDB files" },
 		async () => {
-			const data = tempDataDir();
-			try {
-				const storage = { kind: "nedb" as const, dir: data.dir };
-				const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
-				let app = await startTestApp({ storage, jwt });
+			await withDataFiles(async start => {
+				let app = await start();
 				const [leaver, changer, lost] = await Promise.all([registerUser(app, "ended"), registerUser(app, "ended"), registerUser(app, "ended")]);
 				assert.equal((await client(app).post("/api/auth/logout", { refreshToken: leaver.refreshToken })).status, 200);
 				const changed = await client(app, changer.accessToken).post("/api/auth/password", {
@@ -64,7 +56,7 @@ describe("embedded persistence", () => {
 				assert.equal(unanswered.status, 200);
 				await app.stop();
 
-				app = await startTestApp({ storage, jwt });
+				app = await start();
 				try {
 					for (const token of [leaver.accessToken, changer.accessToken]) {
 						const res = await client(app, token).get("/api/users/profile");
@@ -78,9 +70,7 @@ describe("embedded persistence", () => {
 				} finally {
 					await app.stop();
 				}
-			} finally {
-				data.remove();
-			}
+			});
 		}
 	);
 });

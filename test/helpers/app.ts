@@ -30,6 +30,21 @@ export function tempDataDir(): { dir: string; remove(): void } {
 }
 
 /**
+ * `run` gets a `start` that starts the embedded app on NeDB files in a fresh DATA_DIR, the same files and the same
+ * JWT secret every time (a restart); the files go when `run` ends. `run` stops what it started.
+ */
+export async function withDataFiles(run: (start: () => Promise<TestApp>) => Promise<void>): Promise<void> {
+	const data = tempDataDir();
+	try {
+		const storage = { kind: "nedb" as const, dir: data.dir };
+		const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
+		await run(() => startTestApp({ storage, jwt }));
+	} finally {
+		data.remove();
+	}
+}
+
+/**
  * Starts a real node (embedded: every service, in-memory NeDB) on a free port. Set MONGODB_URI to
  * run the same tests against MongoDB; each app then gets its own database.
  */

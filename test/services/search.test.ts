@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import type { SearchResult } from "../../contract/search.ts";
-import { client, registerUser, startTestApp, tempDataDir, useTestApp, type TestUser } from "../helpers/app.ts";
+import { client, registerUser, startTestApp, useTestApp, withDataFiles, type TestUser } from "../helpers/app.ts";
 import { closeAll, connectSocket, emitWithAck, type Ack } from "../helpers/socket.ts";
 
 const marked = (result: SearchResult) => result.items.map(i => i.highlights.flatMap(h => h.ranges.map(([s, e]) => h.text.slice(s, e))));
@@ -171,11 +171,8 @@ describe("search limits and restarts", () => {
 	});
 
 	test("the embedded index is rebuilt from the store at start", { skip: !!process.env.MONGODB_URI && "uses NeDB files" }, async () => {
-		const data = tempDataDir();
-		try {
-			const storage = { kind: "nedb" as const, dir: data.dir };
-			const jwt = { secret: "s".repeat(40), accessTtlSeconds: 900, refreshTtlSeconds: 86400, refreshRetrySeconds: 60 };
-			let app = await startTestApp({ storage, jwt });
+		await withDataFiles(async start => {
+			let app = await start();
 			const [alice, bob] = await Promise.all([registerUser(app, "rebuild"), registerUser(app, "rebuild")]);
 			const created = await client(app, alice.accessToken).post("/api/groups", { name: "Durable", memberIds: [bob.user.id] });
 			assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -188,7 +185,7 @@ describe("search limits and restarts", () => {
 			await client(app, alice.accessToken).request("PATCH", `/api/messages/${changed.id}`, { content: "okapi after the edit" });
 			await app.stop();
 
-			app = await startTestApp({ storage, jwt });
+			app = await start();
 			try {
 				const res = await client(app, alice.accessToken).get("/api/search?q=okapi");
 				assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -201,8 +198,6 @@ describe("search limits and restarts", () => {
 			} finally {
 				await app.stop();
 			}
-		} finally {
-			data.remove();
-		}
+		});
 	});
 });
