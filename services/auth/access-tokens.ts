@@ -57,15 +57,19 @@ export class AccessTokens {
 	}
 
 	revoke(userId: string, at: number, now = Date.now()): void {
-		if (now - at > this.#ttlSeconds * 1000) return;
-		this.#revokedAt.set(userId, Math.max(at, this.#revokedAt.get(userId) ?? 0));
-		for (const [id, when] of this.#revokedAt) if (now - when > this.#ttlSeconds * 1000) this.#revokedAt.delete(id);
+		this.#remember(this.#revokedAt, userId, at, now);
 	}
 
 	endSession(sessionId: string, at: number, now = Date.now()): void {
-		if (now - at > this.#ttlSeconds * 1000) return;
-		this.#endedSessions.set(sessionId, at);
-		for (const [id, when] of this.#endedSessions) if (now - when > this.#ttlSeconds * 1000) this.#endedSessions.delete(id);
+		this.#remember(this.#endedSessions, sessionId, at, now);
+	}
+
+	/** Keeps `key` ended at `at` (the later of two ends) while a token from before it may still be valid. */
+	#remember(ends: Map<string, number>, key: string, at: number, now: number): void {
+		const ttlMs = this.#ttlSeconds * 1000;
+		if (now - at > ttlMs) return;
+		ends.set(key, Math.max(at, ends.get(key) ?? 0));
+		for (const [id, when] of ends) if (now - when > ttlMs) ends.delete(id);
 	}
 
 	get ttlSeconds(): number {
